@@ -1,0 +1,22 @@
+"""dataloupe's engine: datasets, statistics, sample rendering, batching, training, checkpoints.
+
+Nothing here imports textual, plotext or rich (``tests/test_core_isolation.py`` proves it),
+so every part can be driven from a plain script::
+
+    from core.sources import DatasetSpec
+    from core.datasets import open_dataset
+    handle = open_dataset(DatasetSpec("digits"))
+    x, y = handle.split("train")[0]
+
+Modules that need torch import it themselves; importing :mod:`core` or
+:mod:`core.sources` stays cheap so the app can draw its first screen before torch loads.
+
+Exports (by module):
+- ``errors``: ``DataloupeError`` and its kinds; ``Cancelled``.
+- ``progress``: ``Progress`` and the cancel check used by every long loop.
+- ``sources``: ``DatasetSpec``, the built-in names, the default root (torch-free).
+- ``pipeline``: ``Pipeline``, the transform from stored values to tensors.
+- ``datasets``: ``open_dataset``, ``DatasetHandle``, ``Split``.
+- ``render``: samples drawn as half-block Unicode or ASCII text.
+- ``stats``: ``class_counts`` and the balance summary.
+"""

@@ -1,0 +1,380 @@
+"""One dataset handle for every source.
+
+``open_dataset(spec)`` reads a built-in torchvision dataset, the bundled digits, an
+image folder, IDX files or a CSV table, and returns a :class:`DatasetHandle`: its
+class names, its splits, and the :class:`~core.pipeline.Pipeline` that turns stored
+values into tensors. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
+``(sample, label)``, with the integer ``targets`` of the split when they are known
+without decoding a sample.
+
+    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from core.errors import DatasetError
+from core.pipeline import Pipeline
+from core.progress import ProgressCallback
+from core.sources import SPLITS, DatasetSpec
+
+MOMENT_SAMPLES = 2_000
+"""Samples read to estimate mean and std when a split is not held in memory."""
+
+
+@dataclass
+class SplitData:
+    """What a reader provides for one split: stored samples and labels, before any transform."""
+
+    length: int
+    """Number of samples."""
+    read: Callable[[int], tuple[torch.Tensor, int]]
+    """Stored sample ``i`` (C×H×W or a feature vector) and its integer label."""
+    targets: np.ndarray | None
+    """int64 labels of every sample, known without decoding one; None when unknown."""
+    array: torch.Tensor | None = None
+    """All stored samples as one tensor (N×C×H×W or N×F) when the split is held in memory."""
+    origin: str = ""
+    """Where the split came from, for the screen: "t10k-images-idx3-ubyte.gz"."""
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """What the preview shows beside a sample."""
+
+    index: int
+    label: int
+    class_name: str
+    shape: tuple[int, ...]
+    """Shape exactly as the dataset returns the sample (1×28×28, not 28×28)."""
+    dtype: str
+    """"torch.float32"."""
+    min: float
+    max: float
+
+    @property
+    def shape_text(self) -> str:
+        """The shape written 1×28×28."""
+        return "×".join(str(s) for s in self.shape) or "scalar"
+
+
+def format_shape(shape: tuple[int, ...] | torch.Size) -> str:
+    """A shape written 1×28×28."""
+    return "×".join(str(int(s)) for s in shape)
+
+
+class Split(Dataset):
+    """One split of a dataset, as a map-style torch ``Dataset`` of ``(sample, label)``."""
+
+    def __init__(self, name: str, data: SplitData, classes: list[str], pipeline: Pipeline) -> None:
+        self.name = name
+        """"train" or "test"."""
+        self.data = data
+        """The stored samples, shared by every view of this split."""
+        self.classes = classes
+        """Class names; label ``k`` is ``classes[k]``."""
+        self.pipeline = pipeline
+        """Transform applied by ``__getitem__``."""
+
+    # -- torch Dataset
+    def __len__(self) -> int:
+        return self.data.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        raw, label = self.raw(index)
+        return self.pipeline(raw), label
+
+    # -- extras
+    @property
+    def targets(self) -> np.ndarray | None:
+        """int64 labels known without decoding samples, or None."""
+        return self.data.targets
+
+    @property
+    def array(self) -> torch.Tensor | None:
+        """All stored samples as one tensor when held in memory, else None."""
+        return self.data.array
+
+    def raw(self, index: int) -> tuple[torch.Tensor, int]:
+        """Stored sample ``index`` and its label, before the pipeline."""
+        n = self.data.length
+        if not -n <= index < n:
+            raise IndexError(
+                f"sample {index} is out of range: the {self.name} split has {n:,} samples (0..{n - 1})"
+            )
+        return self.data.read(index % n)
+
+    def with_pipeline(self, pipeline: Pipeline) -> Split:
+        """The same samples through another pipeline."""
+        return Split(self.name, self.data, self.classes, pipeline)
+
+    def info(self, index: int, sample: torch.Tensor | None = None, label: int | None = None) -> SampleInfo:
+        """Label, shape, dtype and range of sample ``index`` after the pipeline."""
+        if sample is None or label is None:
+            sample, label = self[index]
+        values = sample.float()
+        return SampleInfo(
+            index=index % len(self),
+            label=int(label),
+            class_name=self.class_name(label),
+            shape=tuple(sample.shape),
+            dtype=str(sample.dtype),
+            min=float(values.min()) if values.numel() else 0.0,
+            max=float(values.max()) if values.numel() else 0.0,
+        )
+
+    def class_name(self, label: int) -> str:
+        """Name of ``label``, or the number when it is outside the class list."""
+        return self.classes[label] if 0 <= label < len(self.classes) else f"#{label}"
+
+    def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The whole split as ``(X, y)`` on ``device``, scaled once; None when not held in memory."""
+        if self.data.array is None or self.data.targets is None:
+            return None
+        x = self.pipeline.with_(augment=False).batch(self.data.array.to(device))
+        y = torch.from_numpy(np.ascontiguousarray(self.data.targets)).to(device=device, dtype=torch.int64)
+        return x, y
+
+    def __repr__(self) -> str:
+        return f"Split({self.name!r}, {len(self):,} samples, {len(self.classes)} classes)"
+
+
+@dataclass
+class DatasetHandle:
+    """A dataset opened from any source: classes, splits and the current pipeline."""
+
+    name: str
+    """Display name: "MNIST", "winequality-red.csv"."""
+    kind: Literal["builtin", "digits", "folder", "idx", "csv", "custom"]
+    """Which reader opened it."""
+    classes: list[str]
+    """Class names; label ``k`` is ``classes[k]``."""
+    splits: dict[str, SplitData]
+    """The splits that exist, by name ("train", "test")."""
+    pipeline: Pipeline
+    """The default transform (``ToTensor``-like scaling)."""
+    notes: list[str] = field(default_factory=list)
+    """Facts the user should see: how the test split was made, files skipped, a missing split."""
+    location: str = ""
+    """The path or root it was read from."""
+    feature_names: list[str] | None = None
+    """Table columns used as features (CSV only)."""
+    spec: DatasetSpec | None = None
+    """What was asked for, to reopen it."""
+
+    def split(self, name: str, pipeline: Pipeline | None = None) -> Split:
+        """Split ``name`` through ``pipeline`` (default: the handle's own)."""
+        if name not in self.splits:
+            have = " and ".join(self.splits) or "no splits"
+            raise DatasetError(f"{self.name} has no {name} split (it has {have}).")
+        return Split(name, self.splits[name], self.classes, pipeline or self.pipeline)
+
+    @property
+    def split_names(self) -> list[str]:
+        """Names of the splits that exist, train first."""
+        return [s for s in SPLITS if s in self.splits] + [s for s in self.splits if s not in SPLITS]
+
+    def default_split(self, wanted: str = "train") -> str:
+        """``wanted`` when it exists, otherwise the first split there is."""
+        return wanted if wanted in self.splits else self.split_names[0]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of the first training sample as the pipeline returns it."""
+        split = self.split(self.default_split())
+        x, _ = split.raw(0)
+        return tuple(x.shape)
+
+    @property
+    def stored_dtype(self) -> torch.dtype:
+        """dtype of the stored samples (uint8 for most images)."""
+        split = self.split(self.default_split())
+        if split.array is not None:
+            return split.array.dtype
+        return split.raw(0)[0].dtype
+
+    def describe(self) -> str:
+        """A few lines about the dataset for the screen and the command line."""
+        sizes = ", ".join(f"{name} {self.splits[name].length:,}" for name in self.split_names)
+        lines = [
+            f"{self.name} ({self.kind}): {sizes} samples, {self.num_classes} classes, "
+            f"sample {format_shape(self.sample_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
+            f"from {self.location}" if self.location else "",
+            f"transform: {self.pipeline.describe()}",
+            *self.notes,
+        ]
+        return "\n".join(line for line in lines if line)
+
+
+# ---------------------------------------------------------------------- helpers for readers
+def stratified_split(
+    targets: np.ndarray, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a train/test split that keeps each class's share; the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(targets):
+        idx = np.flatnonzero(targets == label)
+        rng.shuffle(idx)
+        n_test = int(round(len(idx) * test_fraction))
+        n_test = min(max(n_test, 1), len(idx) - 1) if len(idx) > 1 else 0
+        test.append(idx[:n_test])
+        train.append(idx[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def in_memory_split(x: torch.Tensor, y: np.ndarray, origin: str = "") -> SplitData:
+    """A split held as one stored tensor and its labels."""
+    y = np.ascontiguousarray(y, dtype=np.int64)
+
+    def read(i: int) -> tuple[torch.Tensor, int]:
+        return x[i], int(y[i])
+
+    return SplitData(length=len(y), read=read, targets=y, array=x, origin=origin)
+
+
+def scaled_moments(
+    data: SplitData, pipeline: Pipeline, cancel: threading.Event | None = None
+) -> tuple[tuple[float, ...], tuple[float, ...], str]:
+    """Mean and std of the scaled values of a split, per channel or column, and how they were measured."""
+    scaler = pipeline.with_(mode="scaled", augment=False)
+    note = ""
+    if data.array is not None:
+        x = scaler.batch(data.array)
+    else:
+        n = data.length
+        take = np.unique(np.linspace(0, n - 1, min(n, MOMENT_SAMPLES)).astype(np.int64))
+        samples = []
+        for i in take:
+            if cancel is not None and cancel.is_set():
+                break
+            samples.append(scaler(data.read(int(i))[0]))
+        shapes = {tuple(s.shape) for s in samples}
+        if len(shapes) > 1:  # images of different sizes: pool each channel over every pixel
+            x = torch.cat([s.flatten(1) for s in samples], dim=1).T.reshape(-1, samples[0].shape[0], 1, 1)
+        else:
+            x = torch.stack(samples)
+        if len(take) < n:
+            note = f"mean/std estimated from {len(take):,} of {n:,} training samples"
+    if pipeline.kind == "table":
+        dims: tuple[int, ...] = (0,)
+    else:
+        dims = (0, 2, 3)
+    x = x.to(torch.float64)
+    mean = tuple(float(v) for v in x.mean(dim=dims))
+    std = tuple(float(v) for v in x.std(dim=dims))
+    return mean, std, note
+
+
+def build_handle(
+    *,
+    name: str,
+    kind: str,
+    classes: list[str],
+    splits: dict[str, SplitData],
+    pipeline: Pipeline,
+    notes: list[str] | None = None,
+    location: str = "",
+    feature_names: list[str] | None = None,
+    spec: DatasetSpec | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetHandle:
+    """Finish a handle: measure the training split's mean and std for ``Normalize``."""
+    notes = list(notes or [])
+    base = splits.get("train") or next(iter(splits.values()))
+    mean, std, note = scaled_moments(base, pipeline, cancel)
+    if note:
+        notes.append(note)
+    return DatasetHandle(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        classes=classes,
+        splits=splits,
+        pipeline=pipeline.with_(mean=mean, std=std),
+        notes=notes,
+        location=location,
+        feature_names=feature_names,
+        spec=spec,
+    )
+
+
+def from_datasets(
+    name: str,
+    splits: dict[str, Dataset],
+    classes: list[str],
+    *,
+    targets_known: bool = True,
+) -> DatasetHandle:
+    """Wrap plain torch datasets of ``(tensor, label)`` as a handle (for scripts and tests).
+
+    Samples are taken as stored; their labels are read from a ``targets`` attribute when
+    ``targets_known`` and the dataset has one, otherwise they are unknown until counted.
+    """
+    data: dict[str, SplitData] = {}
+    first = None
+    for split_name, ds in splits.items():
+        targets = None
+        if targets_known and hasattr(ds, "targets"):
+            targets = np.asarray(ds.targets, dtype=np.int64)
+
+        def read(i: int, ds=ds) -> tuple[torch.Tensor, int]:
+            x, y = ds[i]
+            return torch.as_tensor(x), int(y)
+
+        data[split_name] = SplitData(length=len(ds), read=read, targets=targets, origin=type(ds).__name__)
+        if first is None and len(ds):
+            first = read(0)[0]
+    if first is None:
+        raise DatasetError(f"{name}: every split is empty.")
+    if first.ndim == 1:
+        pipeline = Pipeline(
+            "table", (0.0,) * first.shape[0], (1.0,) * first.shape[0], (0.0,), (1.0,), mode="raw"
+        )
+    else:
+        high = 255.0 if first.dtype == torch.uint8 else 1.0
+        c = first.shape[0]
+        pipeline = Pipeline(
+            "image", (0.0,) * c, (high,) * c, (0.0,) * c, (1.0,) * c, channels=c, mode="scaled"
+        )
+    return build_handle(name=name, kind="custom", classes=classes, splits=data, pipeline=pipeline)
+
+
+def open_dataset(
+    spec: DatasetSpec,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetHandle:
+    """Open the dataset ``spec`` names. Raises :class:`DatasetError` with a message for the user."""
+    kind = spec.kind()
+    if kind == "builtin":
+        if spec.source.lower() == "digits":
+            from core.readers.digits import open_digits
+
+            return open_digits(spec)
+        from core.readers.torchvision_builtin import open_builtin
+
+        return open_builtin(spec, progress=progress, cancel=cancel)
+    if kind == "csv":
+        from core.readers.table import open_csv
+
+        return open_csv(spec)
+    if kind == "idx":
+        from core.readers.idx import open_idx_folder
+
+        return open_idx_folder(spec)
+    from core.readers.image_folder import open_image_folder
+
+    return open_image_folder(spec, progress=progress, cancel=cancel)

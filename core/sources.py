@@ -1,0 +1,146 @@
+"""Where a dataset comes from: a built-in name or a path, and the options that go with it.
+
+Torch-free on purpose: the app lists the built-in datasets and shows the default
+root on its first screen, before torch has finished importing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import DatasetError
+
+BUNDLED = "digits"
+"""The dataset that ships with the install and needs no network."""
+
+
+@dataclass(frozen=True)
+class BuiltinInfo:
+    """A dataset known by name."""
+
+    name: str
+    """Name on the command line and in the app: "fashion-mnist"."""
+    title: str
+    """Display name: "Fashion-MNIST"."""
+    torchvision_class: str | None
+    """Class in ``torchvision.datasets``, or None for the bundled dataset."""
+    about: str
+    """One line for the chooser: size, image shape, classes."""
+
+
+BUILTINS: dict[str, BuiltinInfo] = {
+    b.name: b
+    for b in (
+        BuiltinInfo(
+            BUNDLED,
+            "digits (bundled)",
+            None,
+            "1,797 handwritten digits, 8×8, 10 classes; ships with the install",
+        ),
+        BuiltinInfo("mnist", "MNIST", "MNIST", "70,000 handwritten digits, 28×28 grey, 10 classes"),
+        BuiltinInfo(
+            "fashion-mnist", "Fashion-MNIST", "FashionMNIST", "70,000 clothing images, 28×28 grey, 10 classes"
+        ),
+        BuiltinInfo(
+            "kmnist", "KMNIST", "KMNIST", "70,000 cursive Japanese characters, 28×28 grey, 10 classes"
+        ),
+        BuiltinInfo("cifar10", "CIFAR-10", "CIFAR10", "60,000 photos, 32×32 colour, 10 classes"),
+        BuiltinInfo("cifar100", "CIFAR-100", "CIFAR100", "60,000 photos, 32×32 colour, 100 classes"),
+        BuiltinInfo("svhn", "SVHN", "SVHN", "99,289 house-number digits, 32×32 colour, 10 classes"),
+        BuiltinInfo("usps", "USPS", "USPS", "9,298 postal digits, 16×16 grey, 10 classes"),
+    )
+}
+
+SPLITS = ("train", "test")
+"""The split names every source maps to."""
+
+
+def default_root() -> Path:
+    """The per-user folder where torchvision datasets are kept (and downloaded to).
+
+    ``DATALOUPE_ROOT`` overrides it.
+    """
+    env = os.environ.get("DATALOUPE_ROOT")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("dataloupe", appauthor=False) / "datasets"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything needed to open a dataset: what the command line or the dataset pane asks for."""
+
+    source: str = BUNDLED
+    """A built-in name (see :data:`BUILTINS`) or a path to a folder or a .csv file."""
+    root: Path | None = None
+    """Folder for torchvision datasets; None means :func:`default_root`."""
+    download: bool = False
+    """Fetch a torchvision dataset that is not under ``root`` yet."""
+    label: str | None = None
+    """CSV only: the label column (default: the last column)."""
+    threshold: float | None = None
+    """CSV only: split a numeric label into two classes, low (<= T) and high (> T)."""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    """Reserved for source-specific options; not part of the identity."""
+
+    @property
+    def resolved_root(self) -> Path:
+        """``root``, or the default root when none was given."""
+        return Path(self.root).expanduser() if self.root else default_root()
+
+    @property
+    def is_builtin(self) -> bool:
+        """True for a name in :data:`BUILTINS`."""
+        return self.source.lower() in BUILTINS
+
+    def kind(self) -> str:
+        """Which reader opens this source: builtin, csv, idx or folder.
+
+        Raises :class:`DatasetError` for a path that does not exist or that no reader
+        understands, with a message that says what was expected.
+        """
+        if self.is_builtin:
+            return "builtin"
+        path = Path(self.source).expanduser()
+        if not path.exists():
+            names = ", ".join(BUILTINS)
+            raise DatasetError(
+                f"{self.source}: no such file or folder, and not a built-in dataset name.\n"
+                f"Give a built-in name ({names}), a folder of images in class sub-folders, "
+                "a folder of IDX files, or a .csv file."
+            )
+        if path.is_file():
+            if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
+                return "csv"
+            raise DatasetError(
+                f"{path}: a file, but not a .csv table. Pass a .csv file, or the folder that holds "
+                "IDX files or image class sub-folders."
+            )
+        if looks_like_idx_folder(path):
+            return "idx"
+        return "folder"
+
+
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+"""The IDX file names of each split (each may also end in .gz)."""
+
+
+def find_idx_file(folder: Path, stem: str) -> Path | None:
+    """The IDX file ``stem`` in ``folder``, plain or gzip-compressed; accepts the ``.``-for-``-`` variant."""
+    for name in (stem, stem.replace("-idx", ".idx"), stem + ".gz", stem.replace("-idx", ".idx") + ".gz"):
+        p = folder / name
+        if p.is_file():
+            return p
+    return None
+
+
+def looks_like_idx_folder(folder: Path) -> bool:
+    """True when ``folder`` holds at least one IDX image file of a known split."""
+    return any(find_idx_file(folder, images) for images, _ in IDX_NAMES.values())

@@ -1,0 +1,29 @@
+"""Small helpers for text shown to people: counts with their nouns, sizes, durations."""
+
+from __future__ import annotations
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """ "1 file", "3 files", "1,200 images"."""
+    word = singular if n == 1 else (plural_form or singular + "s")
+    return f"{n:,} {word}"
+
+
+def size(nbytes: float) -> str:
+    """Bytes as "11.1 MB"."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(nbytes) < 1000 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.1f} GB"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as "0.4 s", "1 min 05 s", "2 h 03 min"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(int(round(seconds)), 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"

@@ -1,0 +1,7 @@
+"""``python -m tui`` does what the ``dataloupe`` command does."""
+
+import sys
+
+from tui.cli import main
+
+sys.exit(main())

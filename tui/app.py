@@ -1,0 +1,246 @@
+"""The dataloupe app: six panes in tabs, each opened by a number key.
+
+``build_app`` is the one factory: the command line calls it and so do the tests.
+torch is imported by the first worker, so the first screen appears at once.
+
+    python -m tui digits
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from core.errors import Cancelled, DataloupeError
+from core.progress import Progress, Throttle
+from core.sources import DatasetSpec
+from tui.balance_pane import BalancePane
+from tui.batches_pane import BatchesPane
+from tui.checklist_pane import ChecklistPane
+from tui.dataset_pane import DatasetPane
+from tui.messages import DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
+from tui.pane import Pane
+from tui.preview_pane import PreviewPane
+from tui.training_pane import TrainingPane
+
+PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
+    ("1", "dataset", "Dataset", DatasetPane),
+    ("2", "preview", "Preview", PreviewPane),
+    ("3", "balance", "Balance", BalancePane),
+    ("4", "checklist", "Checklist", ChecklistPane),
+    ("5", "batches", "Batches", BatchesPane),
+    ("6", "training", "Training", TrainingPane),
+)
+"""(key, id, title, class) of each tab, in order."""
+PANE_KEYS = Binding.Group("pane", compact=True)
+"""The footer shows the six pane keys as one group: "123456 pane"."""
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """What the command line asks of the app."""
+
+    spec: DatasetSpec = field(default_factory=DatasetSpec)
+    """Dataset to open on start."""
+    split: str = "train"
+    """Split to show first."""
+    ascii: bool = False
+    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    open_on_start: bool = True
+    """Open ``spec`` as soon as the app starts."""
+    start_pane: str = "preview"
+    """Tab shown once the first dataset is open."""
+
+
+class DataloupeApp(App):
+    """Is this data ready to train on? Six panes that answer it, driven from the keyboard."""
+
+    TITLE = "dataloupe"
+    CSS_PATH = [
+        "app.tcss",
+        "dataset_pane.tcss",
+        "preview_pane.tcss",
+        "balance_pane.tcss",
+        "checklist_pane.tcss",
+        "batches_pane.tcss",
+        "training_pane.tcss",
+    ]
+    BINDINGS = [
+        *[Binding(key, f"show_pane('{pid}')", title, group=PANE_KEYS) for key, pid, title, _ in PANES],
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+    ]
+
+    handle = reactive(None, init=False)
+    """The open dataset (a ``core.datasets.DatasetHandle``), or None."""
+    split = reactive("train", init=False)
+    """The split every pane shows."""
+    torch_ready = reactive(False, init=False)
+    """Whether torch has been imported."""
+
+    def __init__(self, options: AppOptions | None = None) -> None:
+        super().__init__()
+        self.options = options or AppOptions()
+        """What the command line asked for."""
+        self.ascii = self.options.ascii
+        """Draw samples in ASCII."""
+        self.started = time.perf_counter()
+        """When the app object was made (for the first-screen benchmark)."""
+        self.first_paint: float | None = None
+        """Seconds from construction to the first screen."""
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-line")
+        with TabbedContent(initial="dataset", id="tabs"):
+            for key, pid, title, cls in PANES:
+                with TabPane(f"{key} {title}", id=pid):
+                    yield cls(id=f"{pid}-pane")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._update_status()
+        self.call_after_refresh(self._mark_first_paint)
+        if self.options.open_on_start:
+            self.open_dataset(self.options.spec, self.options.split)
+
+    def _mark_first_paint(self) -> None:
+        if self.first_paint is None:
+            self.first_paint = time.perf_counter() - self.started
+
+    # ------------------------------------------------------------------ panes
+    def action_show_pane(self, pane_id: str) -> None:
+        """Open the tab ``pane_id`` and focus its content."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = pane_id
+        self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane_id = event.pane.id
+        if pane_id:
+            self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
+
+    def panes(self) -> list[Pane]:
+        return list(self.query(Pane))
+
+    def watch_split(self, split: str) -> None:
+        for pane in self.panes():
+            pane.show_split(split)
+        self._update_status()
+
+    def choose_split(self, split: str) -> None:
+        """Show ``split`` everywhere, if the open dataset has it."""
+        if self.handle is not None and split not in self.handle.splits:
+            self.notify(f"{self.handle.name} has no {split} split.", severity="warning")
+            return
+        self.split = split
+
+    def next_split(self) -> None:
+        """Switch train ↔ test."""
+        if self.handle is None:
+            return
+        names = self.handle.split_names
+        i = names.index(self.split) if self.split in names else -1
+        self.choose_split(names[(i + 1) % len(names)])
+
+    def _update_status(self) -> None:
+        h = self.handle
+        if h is None:
+            text = "no dataset open · 1 opens the dataset pane"
+        else:
+            sizes = " / ".join(f"{s} {h.splits[s].length:,}" for s in h.split_names)
+            text = f"{h.name} · {sizes} · {h.num_classes} classes · showing {self.split}"
+        if not self.torch_ready:
+            text += " · loading torch…"
+        self.query_one("#status-line", Static).update(text)
+
+    # ------------------------------------------------------------------ opening datasets
+    def open_dataset(self, spec: DatasetSpec, split: str = "train") -> Worker:
+        """Open ``spec`` in a worker; the panes update when it is done."""
+        self.query_one(DatasetPane).loading_started(spec)
+        return self._open_worker(spec, split)
+
+    @work(thread=True, exclusive=True, group="open-dataset", exit_on_error=False)
+    def _open_worker(self, spec: DatasetSpec, split: str) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        cancel: threading.Event = worker.cancelled_event
+        t0 = time.perf_counter()
+        if not self.torch_ready:
+            import torch  # noqa: F401 - the slow import, off the UI thread
+            import torchvision  # noqa: F401
+
+            self.post_message(TorchReady(time.perf_counter() - t0))
+        from core.datasets import open_dataset
+
+        throttle = Throttle()
+
+        def progress(p: Progress) -> None:
+            if throttle.ready(final=p.fraction == 1.0):
+                self.post_message(DatasetProgress(p.what, p.fraction))
+
+        try:
+            handle = open_dataset(spec, progress=progress, cancel=cancel)
+        except Cancelled:
+            self.post_message(DatasetFailed(spec, "Opening was cancelled."))
+            return
+        except DataloupeError as e:
+            self.post_message(DatasetFailed(spec, str(e)))
+            return
+        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
+            self.log.error(f"opening {spec} failed", e)
+            self.post_message(DatasetFailed(spec, f"Could not open {spec.source}: {type(e).__name__}: {e}"))
+            return
+        if not cancel.is_set():
+            self.post_message(
+                DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0)
+            )
+
+    def cancel_open(self) -> None:
+        """Stop opening (or downloading) a dataset."""
+        self.workers.cancel_group(self, "open-dataset")
+
+    def on_torch_ready(self, message: TorchReady) -> None:
+        self.torch_ready = True
+        self._update_status()
+
+    def on_dataset_progress(self, message: DatasetProgress) -> None:
+        self.query_one(DatasetPane).loading_progress(message.what, message.fraction)
+
+    def on_dataset_failed(self, message: DatasetFailed) -> None:
+        self.query_one(DatasetPane).loading_failed(message.text)
+        self.notify(message.text, title="Could not open the dataset", severity="error", timeout=12)
+        self.action_show_pane("dataset")
+
+    def on_dataset_opened(self, message: DatasetOpened) -> None:
+        first = self.handle is None
+        self.handle = message.handle
+        self.set_reactive(DataloupeApp.split, message.split)
+        for pane in self.panes():
+            pane.show_dataset(message.handle, message.split)
+        self.query_one(DatasetPane).loading_done(message.handle, message.seconds)
+        self._update_status()
+        if first and self.query_one(TabbedContent).active == "dataset":
+            self.action_show_pane(self.options.start_pane)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Last line of defence: a worker that raised shows a message instead of a traceback."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            err = event.worker.error
+            self.notify(
+                f"{event.worker.name} failed: {type(err).__name__}: {err}", severity="error", timeout=12
+            )
+
+
+def build_app(options: AppOptions | None = None) -> DataloupeApp:
+    """Build the app; the command line and the tests both come through here."""
+    return DataloupeApp(options)

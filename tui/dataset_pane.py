@@ -1,0 +1,173 @@
+"""Choose a dataset: a built-in name or a path, the root, the split, the CSV options; then open it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet, Select, Static
+
+from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
+from tui.pane import Pane
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetHandle
+
+
+class DatasetPane(Pane):
+    """The form that opens datasets, with progress and the last outcome."""
+
+    BINDINGS = [
+        Binding("ctrl+o", "open", "Open", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        spec = self.app.options.spec if hasattr(self.app, "options") else DatasetSpec()
+        is_name = spec.is_builtin
+        options = [(f"{b.title}: {b.about}", b.name) for b in BUILTINS.values()]
+        with VerticalScroll(id="dataset-form"):
+            with Horizontal(classes="row"):
+                yield Label("Built-in", classes="field-label")
+                yield Select(
+                    options,
+                    value=spec.source.lower() if is_name else BUNDLED,
+                    allow_blank=False,
+                    id="builtin",
+                    compact=True,
+                )
+            with Horizontal(classes="row"):
+                yield Label("or a path", classes="field-label")
+                yield Input(
+                    value="" if is_name else spec.source,
+                    id="path",
+                    compact=True,
+                    placeholder="folder of class sub-folders, IDX folder, or .csv (takes precedence)",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Root", classes="field-label")
+                yield Input(
+                    value=str(spec.root or ""), id="root", compact=True, placeholder=str(default_root())
+                )
+                yield Checkbox("download", spec.download, id="download", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("Split", classes="field-label")
+                with RadioSet(id="split", compact=True):
+                    yield RadioButton("train", value=self.app.options.split != "test", id="split-train")
+                    yield RadioButton("test", value=self.app.options.split == "test", id="split-test")
+            with Horizontal(classes="row"):
+                yield Label("CSV label", classes="field-label")
+                yield Input(value=spec.label or "", id="label", compact=True, placeholder="last column")
+                yield Label("threshold", classes="field-label-short")
+                yield Input(
+                    value="" if spec.threshold is None else f"{spec.threshold:g}",
+                    id="threshold",
+                    compact=True,
+                    placeholder="none",
+                )
+            with Horizontal(classes="row"):
+                yield Button("Open (ctrl+o)", id="open", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True, disabled=True)
+            yield ProgressBar(total=None, show_eta=False, id="open-progress")
+            yield Static("", id="open-status")
+            yield Static("", id="dataset-description")
+
+    def on_mount(self) -> None:
+        self.query_one("#open-progress").display = False
+
+    # ------------------------------------------------------------------ reading the form
+    def current_spec(self) -> DatasetSpec:
+        """The spec the form describes; raises ``ValueError`` with a message for a bad threshold."""
+        path = self.query_one("#path", Input).value.strip()
+        source = path or str(self.query_one("#builtin", Select).value)
+        root = self.query_one("#root", Input).value.strip()
+        label = self.query_one("#label", Input).value.strip() or None
+        threshold_text = self.query_one("#threshold", Input).value.strip()
+        threshold = None
+        if threshold_text:
+            try:
+                threshold = float(threshold_text)
+            except ValueError:
+                raise ValueError(
+                    f"Threshold {threshold_text!r} is not a number; leave it empty or type e.g. 5.5."
+                ) from None
+        return DatasetSpec(
+            source=source,
+            root=Path(root).expanduser() if root else None,
+            download=self.query_one("#download", Checkbox).value,
+            label=label,
+            threshold=threshold,
+        )
+
+    def chosen_split(self) -> str:
+        return "test" if self.query_one("#split-test", RadioButton).value else "train"
+
+    # ------------------------------------------------------------------ actions
+    def action_open(self) -> None:
+        try:
+            spec = self.current_spec()
+        except ValueError as e:
+            self.app.notify(str(e), severity="error")
+            self.query_one("#open-status", Static).update(str(e))
+            return
+        self.app.open_dataset(spec, self.chosen_split())
+
+    def action_cancel(self) -> None:
+        self.app.cancel_open()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "open":
+            self.action_open()
+        elif event.button.id == "cancel":
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_open()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        split = "test" if event.pressed.id == "split-test" else "train"
+        if self.handle is not None and split in self.handle.splits:
+            self.app.choose_split(split)
+
+    # ------------------------------------------------------------------ called by the app
+    def loading_started(self, spec: DatasetSpec) -> None:
+        bar = self.query_one("#open-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+        self.query_one("#cancel", Button).disabled = False
+        where = f" (root {spec.resolved_root})" if spec.is_builtin and spec.source != BUNDLED else ""
+        self.query_one("#open-status", Static).update(f"opening {spec.source}{where}…")
+
+    def loading_progress(self, what: str, fraction: float | None) -> None:
+        bar = self.query_one("#open-progress", ProgressBar)
+        if fraction is None:
+            bar.update(total=None)
+        else:
+            bar.update(total=100, progress=100 * fraction)
+        self.query_one("#open-status", Static).update(what + "…")
+
+    def loading_failed(self, text: str) -> None:
+        self.query_one("#open-progress").display = False
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#open-status", Static).update(f"✗ {text}")
+        self.set_class(True, "-failed")
+
+    def loading_done(self, handle: DatasetHandle, seconds: float) -> None:
+        self.query_one("#open-progress").display = False
+        self.query_one("#cancel", Button).disabled = True
+        self.set_class(False, "-failed")
+        self.query_one("#open-status", Static).update(f"✓ opened {handle.name} in {seconds:.1f} s")
+
+    def dataset_changed(self) -> None:
+        handle = self.handle
+        if handle is None:
+            return
+        self.query_one("#dataset-description", Static).update(handle.describe())
+        want_test = self.split_name == "test"
+        button = self.query_one("#split-test" if want_test else "#split-train", RadioButton)
+        if not button.value:
+            with self.prevent(RadioSet.Changed):
+                button.value = True

@@ -1,0 +1,74 @@
+"""Messages that workers post to the app.
+
+Workers run in threads; ``post_message`` is thread-safe, so this is how they report.
+They never touch a widget. Each message is a small immutable value; a frequent one
+says that a newer copy replaces an older one still waiting in the queue.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetHandle
+    from core.sources import DatasetSpec
+
+
+class TorchReady(Message):
+    """torch and torchvision have finished importing in the background."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        """How long the import took."""
+
+
+class DatasetProgress(Message):
+    """How far opening (or downloading) a dataset has come."""
+
+    def __init__(self, what: str, fraction: float | None) -> None:
+        super().__init__()
+        self.what = what
+        """What is being done: "downloading t10k-images-idx3-ubyte.gz"."""
+        self.fraction = fraction
+        """0..1, or None when the total is unknown."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DatasetProgress)
+
+
+class DatasetOpened(Message):
+    """A dataset has been opened; every pane should show it."""
+
+    def __init__(self, handle: DatasetHandle, spec: DatasetSpec, split: str, seconds: float) -> None:
+        super().__init__()
+        self.handle = handle
+        """The opened dataset."""
+        self.spec = spec
+        """What was asked for."""
+        self.split = split
+        """The split to show first."""
+        self.seconds = seconds
+        """How long opening took."""
+
+
+class DatasetFailed(Message):
+    """Opening a dataset failed; ``text`` says why and what to do."""
+
+    def __init__(self, spec: DatasetSpec, text: str) -> None:
+        super().__init__()
+        self.spec = spec
+        """What was asked for."""
+        self.text = text
+        """The message for the user."""
+
+
+class WorkerCrashed(Message):
+    """A worker raised something unexpected; shown instead of a traceback."""
+
+    def __init__(self, where: str, error: Any) -> None:
+        super().__init__()
+        self.where = where
+        self.error = error

@@ -1,0 +1,43 @@
+"""The base of every pane: how the app tells a pane which dataset and split to show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.containers import Vertical
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetHandle
+
+
+class Pane(Vertical):
+    """A tab's content. The app calls :meth:`show_dataset` and :meth:`show_split`; a pane never
+    opens datasets itself."""
+
+    handle: DatasetHandle | None = None
+    """The dataset shown, or None before one is open."""
+    split_name: str = "train"
+    """The split shown."""
+
+    def show_dataset(self, handle: DatasetHandle, split: str) -> None:
+        """A dataset was opened; show ``split`` of it."""
+        self.handle = handle
+        self.split_name = split
+        self.dataset_changed()
+
+    def show_split(self, split: str) -> None:
+        """The user chose another split."""
+        if split != self.split_name:
+            self.split_name = split
+            self.dataset_changed()
+
+    def dataset_changed(self) -> None:
+        """Redraw for the current ``handle`` and ``split_name``; override in each pane."""
+
+    def pane_activated(self) -> None:
+        """The pane's tab was opened; by default focus its first focusable widget."""
+        focusable = [w for w in self.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+        else:
+            self.focus()

@@ -1,0 +1,254 @@
+"""Samples drawn as text, one at a time or as a grid, with label, shape, dtype and range."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import Static
+
+from core.pipeline import MODES
+from tui.jump_screen import JumpScreen
+from tui.pane import Pane
+from tui.sample_view import SampleView, text_strips, to_strips
+
+if TYPE_CHECKING:
+    from core.datasets import SampleInfo
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """What to draw: everything the worker needs, read on the UI thread."""
+
+    index: int
+    grid: bool
+    ascii: bool
+    mode: str
+    cols: int
+    rows: int
+
+
+class PreviewPane(Pane):
+    """Step through samples; the drawing happens in a worker, newest request wins."""
+
+    _MOVE = Binding.Group("sample", compact=True)
+    _PAGE = Binding.Group("page")
+    BINDINGS = [
+        Binding("left", "move(-1)", "prev", group=_MOVE),
+        Binding("right", "move(1)", "next", group=_MOVE),
+        Binding("pageup", "page(-1)", "page", group=_PAGE, key_display="PgUp"),
+        Binding("pagedown", "page(1)", "page", group=_PAGE, key_display="PgDn"),
+        Binding("g", "jump", "go to"),
+        Binding("m", "grid", "grid"),
+        Binding("a", "ascii", "ascii"),
+        Binding("t", "transform", "scale"),
+        Binding("s", "split", "split"),
+        Binding("home", "move_to(0)", "first", show=False),
+        Binding("end", "move_to(-1)", "last", show=False),
+    ]
+
+    class Rendered(Message):
+        """A worker finished drawing a request."""
+
+        def __init__(self, request: PreviewRequest, strips: list[Strip], info: Text, count: int) -> None:
+            super().__init__()
+            self.request = request
+            """What was drawn."""
+            self.strips = strips
+            """The picture, row by row."""
+            self.info = info
+            """Label, shape, dtype and range."""
+            self.count = count
+            """Samples drawn (1, or the grid's size)."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.index = 0
+        """First sample shown."""
+        self.grid = False
+        """Grid of samples instead of one."""
+        self.mode = "scaled"
+        """Pipeline mode shown: raw, scaled or normalized."""
+        self.per_page = 1
+        """Samples the last grid held (a page)."""
+        self.last_info: Text = Text("")
+        """The info text last shown (for tests)."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield SampleView(id="sample-view")
+            yield Static("Open a dataset to see its samples (key 1).", id="sample-info")
+
+    def on_mount(self) -> None:
+        self.can_focus = True
+
+    def pane_activated(self) -> None:
+        self.focus()
+
+    def on_resize(self) -> None:
+        if self.handle is not None:
+            self.request_render()
+
+    # ------------------------------------------------------------------ actions
+    def _length(self) -> int:
+        if self.handle is None or self.split_name not in self.handle.splits:
+            return 0
+        return self.handle.splits[self.split_name].length
+
+    def action_move(self, delta: int) -> None:
+        n = self._length()
+        if n:
+            self.index = (self.index + delta) % n
+            self.request_render()
+
+    def action_move_to(self, index: int) -> None:
+        n = self._length()
+        if n:
+            self.index = index % n
+            self.request_render()
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * (self.per_page if self.grid else 10))
+
+    def action_grid(self) -> None:
+        self.grid = not self.grid
+        self.request_render()
+
+    def action_ascii(self) -> None:
+        self.app.ascii = not self.app.ascii
+        self.request_render()
+
+    def action_transform(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.request_render()
+
+    def action_split(self) -> None:
+        self.app.next_split()
+
+    def action_jump(self) -> None:
+        n = self._length()
+        if not n:
+            return
+
+        def done(index: int | None) -> None:
+            if index is not None:
+                self.action_move_to(index)
+
+        self.app.push_screen(JumpScreen(f"Go to sample (0..{n - 1:,})", n), done)
+
+    # ------------------------------------------------------------------ drawing
+    def dataset_changed(self) -> None:
+        n = self._length()
+        self.index = min(self.index, n - 1) if n else 0
+        self.request_render()
+
+    def request_render(self) -> None:
+        if self.handle is None or self.split_name not in self.handle.splits:
+            return
+        view = self.query_one(SampleView)
+        size = view.size
+        request = PreviewRequest(
+            index=self.index,
+            grid=self.grid,
+            ascii=self.app.ascii,
+            mode=self.mode,
+            cols=max(8, size.width),
+            rows=max(4, size.height),
+        )
+        self._render_worker(request)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _render_worker(self, request: PreviewRequest) -> None:
+        from textual.worker import get_current_worker
+
+        cancel: threading.Event = get_current_worker().cancelled_event
+        try:
+            strips, info, count = self._draw(request, cancel)
+        except Exception as e:  # noqa: BLE001 - shown, not raised
+            strips = text_strips([f"Cannot draw sample {request.index}:", f"{type(e).__name__}: {e}"])
+            info, count = Text(""), 1
+        if not cancel.is_set():
+            self.post_message(self.Rendered(request, strips, info, count))
+
+    def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
+        """Read and render on the worker thread. Pure: touches no widget."""
+        from core.render import grid_shape, render, render_features, render_grid
+
+        handle = self.handle
+        assert handle is not None
+        split = handle.split(self.split_name, handle.pipeline.with_(mode=request.mode))
+        n = len(split)
+        style = "ascii" if request.ascii else "blocks"
+        if handle.pipeline.kind == "table":
+            x, label = split[request.index]
+            raw, _ = split.raw(request.index)
+            unit = handle.pipeline.with_(mode="scaled")(raw).numpy()
+            lines = render_features(
+                handle.feature_names or [],
+                x.numpy(),
+                unit,
+                bar_width=max(5, request.cols - 40),
+                ascii_only=request.ascii,
+            )
+            info = split.info(request.index, x, label)
+            return text_strips(lines), self._info_text(info, split, 1), 1
+        if request.grid:
+            x0, _ = split.raw(request.index)
+            h, w = x0.shape[-2:]
+            across, down = grid_shape(int(h), int(w), request.cols, request.rows)
+            count = min(n, across * down)
+            images, captions = [], []
+            for k in range(count):
+                if cancel.is_set():
+                    break
+                i = (request.index + k) % n
+                x, label = split[i]
+                images.append(x.numpy())
+                captions.append(f"{i}:{split.class_name(label)}")
+            image = render_grid(images, captions, request.cols, request.rows, style)
+            first = split.info(request.index)
+            return to_strips(image), self._info_text(first, split, count), count
+        x, label = split[request.index]
+        image = render(x.numpy(), request.cols, request.rows, style)
+        return to_strips(image), self._info_text(split.info(request.index, x, label), split, 1), 1
+
+    def _info_text(self, info: SampleInfo, split, count: int) -> Text:
+        n = len(split)
+        lines = Text()
+        if count > 1:
+            lines.append(f"samples {info.index:,}–{(info.index + count - 1) % n:,}", style="bold")
+            lines.append(f" of {n:,}\n")
+            lines.append("first: ", style="dim")
+        else:
+            lines.append(f"sample {info.index:,}", style="bold")
+            lines.append(f" of {n:,}\n")
+        lines.append("label ", style="dim")
+        lines.append(f"{info.label} ({info.class_name})\n", style="bold")
+        lines.append("shape ", style="dim")
+        lines.append(f"{info.shape_text}\n")
+        lines.append("dtype ", style="dim")
+        lines.append(f"{info.dtype.replace('torch.', '')}\n")
+        lines.append("range ", style="dim")
+        lines.append(f"{info.min:.4g} .. {info.max:.4g}\n")
+        lines.append("split ", style="dim")
+        lines.append(f"{split.name}\n")
+        lines.append("transform ", style="dim")
+        lines.append(split.pipeline.describe() + "\n")
+        if info.min < 0:
+            lines.append("negative values: drawn stretched from min to max\n", style="italic")
+        return lines
+
+    def on_preview_pane_rendered(self, message: Rendered) -> None:
+        self.query_one(SampleView).show(message.strips)
+        self.query_one("#sample-info", Static).update(message.info)
+        self.last_info = message.info
+        if message.request.grid:
+            self.per_page = message.count
