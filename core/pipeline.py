@@ -4,6 +4,9 @@ One :class:`Pipeline` serves every path: a sample read one at a time (preview,
 DataLoader batches) and a whole split scaled at once (the trainer's in-memory
 path). Both give the same numbers, which ``tests/test_pipeline.py`` checks.
 
+This module imports torch only inside its functions: the app reads :data:`MODES` on
+its first screen.
+
 Modes, as the tutorials name them:
 - ``raw``: the values as stored (uint8 0..255 pixels, digits 0..16, table values).
 - ``scaled``: images divided by their maximum (``ToTensor``: 0..255 → 0..1);
@@ -15,9 +18,10 @@ Modes, as the tutorials name them:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so the app can import this module early
+    import torch
 
 Mode = Literal["raw", "scaled", "normalized"]
 MODES: tuple[Mode, ...] = ("raw", "scaled", "normalized")
@@ -60,12 +64,16 @@ class Pipeline:
         return tuple([1] + shape) if batched else tuple(shape)
 
     def _consts(self, values: tuple[float, ...], like: torch.Tensor, batched: bool) -> torch.Tensor:
+        import torch
+
         t = torch.tensor(values, dtype=torch.float32, device=like.device)
         return t.view(self._view_shape(like.ndim, batched))
 
     def _scale(self, x: torch.Tensor, batched: bool) -> torch.Tensor:
         if self.mode == "raw":
             return x
+        import torch
+
         x = x.to(torch.float32)
         if self.kind == "image" and all(lo == 0 for lo in self.low) and len(set(self.high)) == 1:
             # ToTensor's exact arithmetic: a single division by the maximum
@@ -95,6 +103,8 @@ class Pipeline:
         Augmentation draws per-sample parameters, so it is applied one sample at a time.
         """
         if self.augment and self.kind == "image":
+            import torch
+
             aug = _augmenter(self.channels)
             raw = torch.stack([aug(r) for r in raw])
         return self._scale(raw, batched=True)
@@ -119,6 +129,8 @@ class Pipeline:
 
     def output_dtype(self, stored: torch.dtype) -> torch.dtype:
         """dtype of the tensors this pipeline returns for samples stored as ``stored``."""
+        import torch
+
         return stored if self.mode == "raw" else torch.float32
 
 

@@ -201,13 +201,65 @@ def render(
 
 
 # ---------------------------------------------------------------------- many images
-def grid_shape(
-    img_h: int, img_w: int, max_cols: int, max_rows: int, gap: int = 1, caption: bool = True
-) -> tuple[int, int]:
-    """How many tiles (across, down) of an img_h × img_w image fit the box at native size."""
-    tile_w = img_w + gap
-    tile_h = (img_h + 1) // 2 + (1 if caption else 0)
-    return max(1, (max_cols + gap) // tile_w), max(1, max_rows // tile_h)
+@dataclass(frozen=True)
+class GridLayout:
+    """How a grid of images is laid out: the size each is drawn at, and how many fit."""
+
+    pixel_h: int
+    """Height each image is drawn at, in pixels (two per character row)."""
+    pixel_w: int
+    """Width each image is drawn at, in pixels (one per character column)."""
+    across: int
+    """Tiles per row."""
+    down: int
+    """Rows of tiles."""
+
+    @property
+    def count(self) -> int:
+        """Tiles in the grid."""
+        return self.across * self.down
+
+
+MIN_TILE_PX = 6
+"""Images are never drawn narrower than this in a grid: below it nothing can be recognised."""
+
+
+def grid_layout(
+    img_h: int,
+    img_w: int,
+    max_cols: int,
+    max_rows: int,
+    *,
+    count: int | None = None,
+    min_tiles: int = 12,
+    gap: int = 1,
+    caption: bool = True,
+) -> GridLayout:
+    """Choose the tile size for a grid in a max_cols × max_rows box.
+
+    With ``count``, the largest tiles (up to twice the native size) that fit all ``count``
+    images, or the smallest allowed when they cannot all fit. Without it, the largest tiles
+    that still give at least ``min_tiles`` images (as many samples as the pane holds).
+    """
+    max_w = max(img_w, min(2 * img_w, 32))
+    best: GridLayout | None = None
+    for w in range(max_w, MIN_TILE_PX - 1, -1):
+        h = max(1, round(img_h * w / img_w))
+        across = (max_cols + gap) // (w + gap)
+        down = max_rows // ((h + 1) // 2 + (1 if caption else 0))
+        layout = GridLayout(h, w, max(1, across), max(1, down))
+        if across < 1 or down < 1:
+            best = layout
+            continue
+        need = count if count is not None else min_tiles
+        if across * down >= need:
+            return layout
+        best = layout
+    if (
+        count is not None and best is not None
+    ):  # cannot fit them all: the smallest tiles, as many rows as needed
+        return GridLayout(best.pixel_h, best.pixel_w, best.across, -(-count // best.across))
+    return best or GridLayout(img_h, img_w, 1, 1)
 
 
 def render_grid(
@@ -217,14 +269,24 @@ def render_grid(
     max_rows: int,
     mode: str = "blocks",
     gap: int = 1,
+    layout: GridLayout | None = None,
 ) -> TextImage:
-    """Tile images left to right, top to bottom, each at native size with its caption below."""
+    """Tile images left to right, top to bottom, each with its caption below.
+
+    Tiles are drawn at ``layout``'s size; without one, the size that fits all the images.
+    """
     if not images:
         return _blank(1, 1)
-    tiles = [render(x, 10_000, 10_000, mode, upscale=False) for x in images]
+    if layout is None:
+        h, w = to_unit(images[0]).shape[:2]
+        layout = grid_layout(h, w, max_cols, max_rows, count=len(images), gap=gap)
+    tiles = []
+    for x in images:
+        unit = np.clip(resize_area(to_unit(x), layout.pixel_h, layout.pixel_w), 0.0, 1.0)
+        tiles.append(render(unit, 10_000, 10_000, mode, upscale=False))
     tw = max(t.width for t in tiles)
     th = max(t.height for t in tiles)
-    across = max(1, min(len(tiles), (max_cols + gap) // (tw + gap)))
+    across = max(1, min(len(tiles), layout.across))
     down = -(-len(tiles) // across)
     rows, cols = down * (th + 1), across * (tw + gap) - gap
     canvas = _blank(rows, cols)

@@ -8,13 +8,15 @@ both build their samplers here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from torch.utils.data import RandomSampler, Sampler, SequentialSampler, WeightedRandomSampler
 
 from core.errors import SettingsError
+
+if TYPE_CHECKING:  # torch is imported inside the functions: settings forms read SAMPLERS before torch loads
+    import torch
+    from torch.utils.data import Sampler
 
 SamplerName = Literal["sequential", "random", "balanced"]
 SAMPLERS: tuple[SamplerName, ...] = ("sequential", "random", "balanced")
@@ -22,6 +24,8 @@ SAMPLERS: tuple[SamplerName, ...] = ("sequential", "random", "balanced")
 
 def balanced_weights(targets: np.ndarray, num_classes: int | None = None) -> torch.Tensor:
     """One weight per sample: 1 / (samples of its class). Classes with no samples get no weight."""
+    import torch
+
     t = np.asarray(targets, dtype=np.int64)
     counts = np.bincount(t, minlength=num_classes or 0).astype(np.float64)
     per_class = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
@@ -40,6 +44,8 @@ def make_sampler(
     ``balanced`` needs the split's ``targets``; it draws ``num_samples`` (default: ``length``)
     indices with replacement, each class equally likely.
     """
+    from torch.utils.data import RandomSampler, SequentialSampler, WeightedRandomSampler
+
     if name == "sequential":
         return SequentialSampler(range(length))
     if name == "random":

@@ -6,11 +6,13 @@ user's clone) and fails when it is set but the files are missing (CI must not sk
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from makers import write_image_folder
 
 REAL_FILES = (
     "mnist/t10k-images-idx3-ubyte.gz",
@@ -68,20 +70,6 @@ def mnist_test(mnist_dir: Path):
     return open_dataset(DatasetSpec(str(mnist_dir)))
 
 
-def write_image_folder(root: Path, counts: dict[str, int], size=(12, 10), mode="L", seed=0) -> Path:
-    """Write ``counts[cls]`` random PNG images per class sub-folder under ``root``."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for cls, n in counts.items():
-        d = root / cls
-        d.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            shape = size if mode == "L" else (*size, 3)
-            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode).save(d / f"{i:03d}.png")
-    return root
-
-
 @pytest.fixture
 def image_folder_factory(tmp_path: Path):
     """Make image folders: ``factory({"cat": 5, "dog": 20}, name="pets")``."""
@@ -94,10 +82,25 @@ def image_folder_factory(tmp_path: Path):
 
 async def settle(app, pilot, rounds: int = 20) -> None:
     """Wait until no worker is running and the screen has caught up with the messages they posted."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        # an exclusive worker replaced by a newer one, or a failure the app reports itself
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             await pilot.pause()
             if not any(w.is_running for w in app.workers):
                 return
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
+    """Let the app run until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await pilot.pause(0.02)

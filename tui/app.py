@@ -16,7 +16,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
 from core.errors import Cancelled, DataloupeError
@@ -40,8 +40,6 @@ PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("6", "training", "Training", TrainingPane),
 )
 """(key, id, title, class) of each tab, in order."""
-PANE_KEYS = Binding.Group("pane", compact=True)
-"""The footer shows the six pane keys as one group: "123456 pane"."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,18 @@ class DataloupeApp(App):
         "training_pane.tcss",
     ]
     BINDINGS = [
-        *[Binding(key, f"show_pane('{pid}')", title, group=PANE_KEYS) for key, pid, title, _ in PANES],
-        Binding("q", "quit", "Quit"),
+        # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
+        *[
+            Binding(
+                key,
+                f"show_pane('{pid}')",
+                "pane" if key == "1" else title,
+                show=key == "1",
+                key_display="1-6",
+            )
+            for key, pid, title, _ in PANES
+        ],
+        Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -96,6 +104,8 @@ class DataloupeApp(App):
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
+        self._opened_once = False
+        """Whether a dataset has been opened in this session (the first one switches to the preview)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -107,14 +117,17 @@ class DataloupeApp(App):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        # Number keys choose tabs; keeping focus off the tab bar keeps ←/→ for the panes.
+        self.query_one("#tabs Tabs", Tabs).can_focus = False
         self._update_status()
-        self.call_after_refresh(self._mark_first_paint)
-        if self.options.open_on_start:
-            self.open_dataset(self.options.spec, self.options.split)
+        # Start the slow work only once the first screen is up.
+        self.call_after_refresh(self._first_screen_shown)
 
-    def _mark_first_paint(self) -> None:
+    def _first_screen_shown(self) -> None:
         if self.first_paint is None:
             self.first_paint = time.perf_counter() - self.started
+        if self.options.open_on_start:
+            self.open_dataset(self.options.spec, self.options.split)
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:
@@ -177,7 +190,6 @@ class DataloupeApp(App):
         t0 = time.perf_counter()
         if not self.torch_ready:
             import torch  # noqa: F401 - the slow import, off the UI thread
-            import torchvision  # noqa: F401
 
             self.post_message(TorchReady(time.perf_counter() - t0))
         from core.datasets import open_dataset
@@ -219,17 +231,19 @@ class DataloupeApp(App):
     def on_dataset_failed(self, message: DatasetFailed) -> None:
         self.query_one(DatasetPane).loading_failed(message.text)
         self.notify(message.text, title="Could not open the dataset", severity="error", timeout=12)
-        self.action_show_pane("dataset")
+        if self.query_one(TabbedContent).active != "dataset":
+            self.action_show_pane("dataset")
 
     def on_dataset_opened(self, message: DatasetOpened) -> None:
-        first = self.handle is None
+        first = not self._opened_once
+        self._opened_once = True
         self.handle = message.handle
         self.set_reactive(DataloupeApp.split, message.split)
         for pane in self.panes():
             pane.show_dataset(message.handle, message.split)
         self.query_one(DatasetPane).loading_done(message.handle, message.seconds)
         self._update_status()
-        if first and self.query_one(TabbedContent).active == "dataset":
+        if first and self.query_one(TabbedContent).active in ("dataset", ""):
             self.action_show_pane(self.options.start_pane)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

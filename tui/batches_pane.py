@@ -1,18 +1,509 @@
-"""The batches pane (to come): DataLoader batches exactly as training sees them: batch size, shuffle, seed, sampler (sequential, random, class-balanced), a fresh shuffle each epoch, with shapes, dtypes, statistics and the samples of each batch."""
+"""The batches pane: DataLoader batches exactly as training sees them, one at a time.
+
+Loader settings (batch size, seed, sampler, shuffle, drop_last) sit at the top; keys step to the
+next batch, start a new epoch (a fresh pass that reshuffles) or jump to batch N, and toggle
+normalization and augmentation. Each batch shows its epoch and position, X's and y's shape and
+dtype, X's statistics, the labels, a class table (this batch, this epoch so far, the split) and
+a grid of its samples.
+
+Batches are built and drawn by :class:`core.batching.BatchStepper` in a thread worker, one
+worker at a time. Key presses that arrive while a batch is being built are queued as moves and
+merged ("next" ×12 becomes one step of 12), so holding the next-batch key builds and draws only
+the latest batch, never a backlog of stale ones.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from core.batching import WORKERS_REASON, LoaderSettings
+from tui.jump_screen import JumpScreen
+from tui.loader_settings import LoaderSettingsForm
 from tui.pane import Pane
+from tui.sample_view import SampleView, text_strips, to_strips
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from core.batching import Batch, BatchStepper, BatchSummary
+    from core.datasets import DatasetHandle
+
+HISTORY = 1_000
+"""Batches remembered in :attr:`BatchesPane.shown` (for tests and the benchmark)."""
+BAR = 8
+"""Widest bar of the per-batch label histogram, in cells."""
+HELP = (
+    "Keys: n next batch (into a new epoch after the last) · e new epoch: a fresh pass over the loader, "
+    "which reshuffles · g go to batch N · t normalization on/off · a augmentation on/off (images) · "
+    "b edit the settings (enter applies, escape returns to the keys) · ? this help.\n"
+    "shuffle turns the sequential sampler into a random one; balanced draws each class equally often, "
+    "with replacement. Batches are numbered from 0, epochs from 1.\n" + WORKERS_REASON
+)
+"""What the help key shows."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What one worker run does: everything it needs, read on the UI thread."""
+
+    generation: int
+    """Which settings and dataset this job belongs to; a newer generation makes older results stale."""
+    handle: DatasetHandle
+    """The open dataset."""
+    split_name: str
+    """The split the loader reads."""
+    settings: LoaderSettings
+    """The loader settings a new stepper is built with."""
+    stepper: BatchStepper | None
+    """The stepper to continue, or None to build a new one from ``settings``."""
+    moves: tuple[tuple[str, int], ...]
+    """("step", k), ("epoch", 0) or ("jump", n), in the order they were asked for."""
+    normalize: bool
+    """Normalize(mean, std) after scaling."""
+    augment: bool
+    """Random rotation and shift (images only)."""
+    cols: int
+    """Width of the sample grid, in cells."""
+    rows: int
+    """Height of the visible sample grid, in cells: tiles shrink so a whole batch fits when it can."""
+    ascii: bool
+    """Draw with the ASCII ramp instead of half-blocks."""
+
+
+def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
+    """Queue a move, adding a step to the steps queued just before it ("next" ×12 is one step of 12).
+
+    Nothing else is dropped: passing over batches decodes nothing, and the steps before a jump or a
+    new epoch decide which epoch it lands in, exactly as pressing the keys one by one would.
+    """
+    if kind == "step" and moves and moves[-1][0] == "step":
+        moves[-1] = ("step", moves[-1][1] + value)
+    else:
+        moves.append((kind, value))
 
 
 class BatchesPane(Pane):
-    """Placeholder until this pane is built: says what it will show."""
+    """Step through DataLoader batches; building and drawing run in one worker at a time, latest request wins."""
+
+    BINDINGS = [
+        Binding("n", "next_batch", "next"),
+        Binding("right", "next_batch", "next", show=False),
+        Binding("e", "new_epoch", "epoch"),
+        Binding("g", "jump", "go to"),
+        Binding("t", "normalize", "normalize"),
+        Binding("a", "augment", "augment"),
+        Binding("b", "settings", "settings"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    class Built(Message):
+        """A worker built and drew a batch."""
+
+        def __init__(
+            self,
+            generation: int,
+            stepper: BatchStepper,
+            summary: BatchSummary,
+            strips: list[Strip],
+            info: Text,
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            """The job's generation."""
+            self.stepper = stepper
+            """The stepper, moved to this batch (handed back to the UI thread for the next job)."""
+            self.summary = summary
+            """What is shown about the batch."""
+            self.strips = strips
+            """The sample grid (or table rows), row by row."""
+            self.info = info
+            """Epoch, position, shapes, statistics, labels and class table."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, BatchesPane.Built)
+
+    class Failed(Message):
+        """A worker could not build a batch; ``text`` says why."""
+
+        def __init__(self, generation: int, stepper: BatchStepper | None, text: str) -> None:
+            super().__init__()
+            self.generation = generation
+            """The job's generation."""
+            self.stepper = stepper
+            """The stepper to continue with (None when it could not be built)."""
+            self.text = text
+            """The message for the user."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.settings = LoaderSettings()
+        """The loader settings in use."""
+        self.normalize = False
+        """Normalize(mean, std) after scaling."""
+        self.augment = False
+        """Random rotation and shift (images)."""
+        self.summary: BatchSummary | None = None
+        """The batch shown, or None."""
+        self.presses = 0
+        """Moves asked for (key presses and jumps), for tests and the benchmark."""
+        self.renders = 0
+        """Batches built and drawn."""
+        self.shown: list[tuple[int, int]] = []
+        """(epoch, batch) of each batch drawn, oldest first (the last :data:`HISTORY`)."""
+        self.last_error: str | None = None
+        """The last message shown for a bad setting or a batch that could not be built."""
+        self._stepper: BatchStepper | None = None
+        self._generation = 0
+        self._moves: list[tuple[str, int]] = []
+        self._reset = False
+        self._redraw = False
+        self._worker: Worker | None = None
+        self._failed: str | None = None
+        self._stale = True  # the dataset or split changed while the pane was hidden
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "Batches, to come.\n\nDataLoader batches exactly as training sees them: batch size, shuffle, seed, sampler (sequential, random, class-balanced), a fresh shuffle each epoch, with shapes, dtypes, statistics and the samples of each batch.",
-            classes="pane-placeholder",
+        yield LoaderSettingsForm(self.settings, id="loader-settings")
+        with Horizontal(id="batches-body"):
+            with VerticalScroll(id="batch-info-scroll"):
+                yield Static(HELP, id="batches-help")
+                yield Static("Open a dataset to see its batches (key 1).", id="batch-info")
+            with VerticalScroll(id="batch-grid-scroll"):
+                yield SampleView(id="batch-grid")
+
+    def on_mount(self) -> None:
+        self.can_focus = True
+        self.query_one("#batches-help").display = False
+
+    def pane_activated(self) -> None:
+        self.focus()
+        if self._stale:
+            self._request_reset()
+
+    @property
+    def busy(self) -> bool:
+        """A worker is building a batch."""
+        return self._worker is not None
+
+    # ------------------------------------------------------------------ dataset and settings
+    def dataset_changed(self) -> None:
+        self._generation += 1  # whatever a running worker builds is for the old dataset
+        self._stepper = None
+        self.summary = None
+        self._stale = True
+        if self._visible():
+            self._request_reset()
+
+    def _visible(self) -> bool:
+        return self.is_mounted and all(node.display for node in self.ancestors_with_self)
+
+    def _request_reset(self) -> None:
+        if self.handle is None or self.split_name not in self.handle.splits:
+            return
+        self._stale = False
+        self._generation += 1
+        self._reset = True
+        self._moves.clear()
+        self._failed = None
+        self._kick()
+
+    def on_loader_settings_form_changed(self, message: LoaderSettingsForm.Changed) -> None:
+        if message.settings != self.settings:
+            self.settings = message.settings
+            self._request_reset()
+        if message.submitted:
+            self.focus()
+
+    def on_loader_settings_form_invalid(self, message: LoaderSettingsForm.Invalid) -> None:
+        self.last_error = message.text
+        self.app.notify(message.text, title="Loader settings", severity="error")
+
+    def on_loader_settings_form_left(self, message: LoaderSettingsForm.Left) -> None:
+        self.focus()
+
+    def on_resize(self) -> None:
+        if self.summary is not None:
+            self._redraw = True
+            self._kick()
+
+    # ------------------------------------------------------------------ actions
+    def _move(self, kind: str, value: int = 0) -> None:
+        if self.handle is None:
+            return
+        if self._stepper is None and not self._reset and not self.busy:
+            if self._failed:
+                self.app.notify(self._failed, title="Batches", severity="error")
+                return
+            self._request_reset()
+        self.presses += 1
+        add_move(self._moves, kind, value)
+        self._kick()
+
+    def action_next_batch(self) -> None:
+        self._move("step", 1)
+
+    def action_new_epoch(self) -> None:
+        self._move("epoch")
+
+    def action_jump(self) -> None:
+        if self.summary is None:
+            return
+        n = self.summary.batches
+
+        def done(index: int | None) -> None:
+            if index is not None:
+                self._move("jump", index)
+
+        self.app.push_screen(JumpScreen(f"Go to batch (0..{n - 1:,}) of this epoch", n), done)
+
+    def action_normalize(self) -> None:
+        self.normalize = not self.normalize
+        self._redraw = True
+        self._kick()
+
+    def action_augment(self) -> None:
+        if self.handle is not None and self.handle.pipeline.kind != "image":
+            self.app.notify(
+                "Augmentation applies to images only; table rows are unchanged.", severity="warning"
+            )
+            return
+        self.augment = not self.augment
+        self._redraw = True
+        self._kick()
+
+    def action_settings(self) -> None:
+        self.query_one(LoaderSettingsForm).focus_batch_size()
+
+    def action_help(self) -> None:
+        help_text = self.query_one("#batches-help")
+        help_text.display = not help_text.display
+        if help_text.display:
+            self.query_one("#batch-info-scroll", VerticalScroll).scroll_home(animate=False)
+
+    # ------------------------------------------------------------------ the one worker
+    def _kick(self) -> None:
+        """Start a worker for everything asked since the last one, unless one is running."""
+        if self.busy or self.handle is None or self.split_name not in self.handle.splits:
+            return
+        reset = self._reset or self._stepper is None
+        if not (reset or self._moves or self._redraw):
+            return
+        if reset and self._failed and not self._reset:
+            return  # the settings could not be built; wait for new ones
+        job = BatchJob(
+            generation=self._generation,
+            handle=self.handle,
+            split_name=self.split_name,
+            settings=self.settings,
+            stepper=None if reset else self._stepper,
+            moves=tuple(self._moves),
+            normalize=self.normalize,
+            augment=self.augment,
+            cols=max(8, self.query_one("#batch-grid-scroll").scrollable_content_region.width),
+            rows=max(4, self.query_one("#batch-grid-scroll").scrollable_content_region.height),
+            ascii=bool(getattr(self.app, "ascii", False)),
         )
+        self._moves.clear()
+        self._reset = self._redraw = False
+        self._worker = self._build_worker(job)
+
+    @work(thread=True, exclusive=True, group="batches", exit_on_error=False)
+    def _build_worker(self, job: BatchJob) -> None:
+        """Apply the job's moves to the stepper, build the one batch they end on, draw it. Touches no widget."""
+        from core.errors import DataloupeError
+
+        stepper = job.stepper
+        try:
+            stepper, batch = _run_job(job)
+            strips = _draw(batch, job)
+            info = _info_text(batch.summary, stepper, job)
+        except DataloupeError as e:
+            self.post_message(self.Failed(job.generation, stepper, str(e)))
+            return
+        except Exception as e:  # noqa: BLE001 - shown as a message, never a traceback
+            self.post_message(
+                self.Failed(job.generation, stepper, f"Cannot build the batch: {type(e).__name__}: {e}")
+            )
+            return
+        self.post_message(self.Built(job.generation, stepper, batch.summary, strips, info))
+
+    def on_batches_pane_built(self, message: Built) -> None:
+        if message.generation != self._generation:
+            return  # built for settings or a dataset that have changed since
+        self._stepper = message.stepper
+        self.summary = message.summary
+        self.renders += 1
+        self.shown.append((message.summary.epoch, message.summary.index))
+        del self.shown[:-HISTORY]
+        grid = self.query_one("#batch-grid", SampleView)
+        grid.show(message.strips)
+        grid.styles.height = max(1, len(message.strips))
+        self.query_one("#batch-info", Static).update(message.info)
+
+    def on_batches_pane_failed(self, message: Failed) -> None:
+        if message.generation != self._generation:
+            return
+        self._stepper = message.stepper
+        if message.stepper is None:
+            self._failed = message.text
+            self.summary = None
+            self.query_one("#batch-info", Static).update(Text(message.text, style="bold red"))
+            self.query_one("#batch-grid", SampleView).clear()
+        self.last_error = message.text
+        self.app.notify(message.text, title="Batches", severity="error")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._worker and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._worker = None
+            self._kick()  # everything pressed meanwhile, as one job
+
+
+# ---------------------------------------------------------------------- worker side (pure)
+def _run_job(job: BatchJob) -> tuple[BatchStepper, Batch]:
+    from core.batching import BatchStepper
+
+    handle = job.handle
+    pipeline = handle.pipeline.with_(
+        mode="normalized" if job.normalize else "scaled",
+        augment=job.augment and handle.pipeline.kind == "image",
+    )
+    stepper = job.stepper
+    if stepper is None:
+        stepper = BatchStepper(handle.split(job.split_name, pipeline), job.settings, handle.num_classes)
+        stepper.advance(1)
+    stepper.set_pipeline(pipeline)
+    for kind, value in job.moves:
+        if kind == "step":
+            stepper.advance(value)
+        elif kind == "epoch":
+            stepper.new_epoch()
+            stepper.advance(1)
+        elif kind == "jump":
+            stepper.seek(value)
+    return stepper, stepper.build()
+
+
+def _draw(batch: Batch, job: BatchJob) -> list[Strip]:
+    """The batch's samples as a grid with their labels, or its table rows, one strip per line."""
+    from core.render import grid_layout, render_grid
+
+    summary = batch.summary
+    x = batch.x.detach().cpu().numpy()
+    if job.handle.pipeline.kind == "table":
+        pipeline = job.handle.pipeline
+        unit = x * _consts(pipeline.std, 1.0) + _consts(pipeline.mean, 0.0) if job.normalize else x
+        return text_strips(feature_rows(x, unit, summary, job.cols, job.ascii))
+    images = [x[k] for k in range(len(x))]
+    captions = [summary.class_name(y) for y in summary.labels]
+    height, width = images[0].shape[-2:]
+    layout = grid_layout(int(height), int(width), job.cols, job.rows, count=len(images))
+    image = render_grid(images, captions, job.cols, job.rows, "ascii" if job.ascii else "blocks", layout=layout)
+    return to_strips(image)
+
+
+def _consts(values: tuple[float, ...], fallback: float) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray([v or fallback for v in values], dtype=np.float32)
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+ASCII_SPARK = " .:-=+*#%@"
+
+
+def feature_rows(
+    x: np.ndarray, unit: np.ndarray, summary: BatchSummary, width: int, ascii: bool
+) -> list[str]:
+    """Table batches, one line per sample: its index, label, a strip of its features (low ▁ … █ high), values."""
+    import numpy as np
+
+    ramp = ASCII_SPARK if ascii else SPARK
+    key = "low . @ high" if ascii else "low ▁ … █ high"
+    lines = [f"{'sample':>6} {'y':>2}  features, {key}"[:width]]
+    for k, (index, label) in enumerate(zip(summary.indices, summary.labels, strict=False)):
+        u = np.asarray(unit[k], dtype=np.float64)
+        cells = np.rint(np.clip(np.nan_to_num(u), 0.0, 1.0) * (len(ramp) - 1)).astype(int)
+        strip = "".join(ramp[c] if np.isfinite(v) else "?" for c, v in zip(cells, u, strict=True))
+        values = " ".join(f"{v:.3g}" for v in x[k])
+        lines.append(f"{index:>6} {label:>2}  {strip}  {values}"[:width])
+    return lines
+
+
+def _info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Text:
+    """Position, shapes, statistics, labels and the class table, for the info column."""
+    t = Text()
+    t.append(f"epoch {summary.epoch}", style="bold")
+    t.append(" · ")
+    t.append(f"batch {summary.index:,}", style="bold")
+    t.append(f" of {summary.batches:,}\n")
+    if summary.is_last_smaller:
+        t.append(
+            f"last batch: {summary.size} samples, smaller than {summary.batch_size}\n", style="bold yellow"
+        )
+    elif summary.is_last:
+        t.append("last batch of the epoch\n", style="yellow")
+    t.append("X ", style="dim")
+    t.append(f"{summary.x_shape_text}\n  {summary.x_dtype}\n")
+    t.append("y ", style="dim")
+    t.append(f"{summary.y_shape_text}\n  {summary.y_dtype}\n")
+    t.append("min ", style="dim")
+    t.append(f"{summary.x_min:.4g}")
+    t.append("  max ", style="dim")
+    t.append(f"{summary.x_max:.4g}\n")
+    t.append("mean ", style="dim")
+    t.append(f"{summary.x_mean:.4g}")
+    t.append("  std ", style="dim")
+    t.append(f"{summary.x_std:.4g}\n")
+    if summary.nonfinite:
+        t.append(f"{summary.nonfinite:,} NaN/inf values left out\n", style="bold red")
+    t.append("labels ", style="dim")
+    t.append(" ".join(str(y) for y in summary.labels) + "\n")
+    t.append("transform ", style="dim")
+    t.append(summary.pipeline + "\n")
+    t.append("loader ", style="dim")
+    t.append(stepper.settings.describe() + "\n\n")
+    t.append_text(_class_table(summary))
+    legend = summary.legend()
+    if legend:
+        t.append("\n" + legend, style="dim")
+    return t
+
+
+def _class_table(summary: BatchSummary) -> Text:
+    """Per class: a bar of its count in this batch, its share of this epoch so far, its share of the split."""
+    rows = list(enumerate(summary.count_rows()))
+    if len(rows) > 12:  # the classes in this batch first, then the largest in the split
+        rows = sorted(rows, key=lambda r: (-r[1][1], -(r[1][3] or 0.0)))[:12]
+    biggest = max((count for _, (_, count, _, _) in rows), default=0) or 1
+    t = Text()
+    t.append(f"{'class':<6}{'this batch':<{BAR + 5}}{'epoch':>6}{'split':>7}\n", style="dim")
+    for k, (name, count, share, data_share) in rows:
+        label = name if len(name) <= 5 else str(k)  # long names: the number, with the legend below
+        bar = "█" * round(BAR * count / biggest) if count else ""
+        t.append(f"{label:<6}")
+        t.append(f"{bar:<{BAR}}", style="cyan")
+        t.append(f"{count:>4} ")
+        t.append(f"{share:>6.1%}")
+        t.append(f"{data_share:>7.1%}\n" if data_share is not None else f"{'?':>7}\n", style="dim")
+    if len(summary.histogram) > 12:
+        t.append(f"… {len(summary.histogram) - 12} more classes\n", style="dim")
+    seen = sum(summary.epoch_counts)
+    t.append(
+        f"epoch: {seen:,} samples in {summary.epoch_batches:,} batches so far ({summary.sampler} sampler)\n",
+        style="dim",
+    )
+    return t

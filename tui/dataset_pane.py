@@ -78,6 +78,9 @@ class DatasetPane(Pane):
     def on_mount(self) -> None:
         self.query_one("#open-progress").display = False
 
+    def pane_activated(self) -> None:
+        self.query_one("#builtin", Select).focus()
+
     # ------------------------------------------------------------------ reading the form
     def current_spec(self) -> DatasetSpec:
         """The spec the form describes; raises ``ValueError`` with a message for a bad threshold."""

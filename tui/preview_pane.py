@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 class PreviewRequest:
     """What to draw: everything the worker needs, read on the UI thread."""
 
+    serial: int
+    """Increases with every request; a result for an older one is dropped."""
     index: int
     grid: bool
     ascii: bool
@@ -39,13 +41,12 @@ class PreviewRequest:
 class PreviewPane(Pane):
     """Step through samples; the drawing happens in a worker, newest request wins."""
 
-    _MOVE = Binding.Group("sample", compact=True)
-    _PAGE = Binding.Group("page")
+    # One footer entry per pair of keys, to fit 80 columns.
     BINDINGS = [
-        Binding("left", "move(-1)", "prev", group=_MOVE),
-        Binding("right", "move(1)", "next", group=_MOVE),
-        Binding("pageup", "page(-1)", "page", group=_PAGE, key_display="PgUp"),
-        Binding("pagedown", "page(1)", "page", group=_PAGE, key_display="PgDn"),
+        Binding("right", "move(1)", "sample", key_display="←→"),
+        Binding("left", "move(-1)", "previous sample", show=False),
+        Binding("pagedown", "page(1)", "page", key_display="PgUp/Dn"),
+        Binding("pageup", "page(-1)", "previous page", show=False),
         Binding("g", "jump", "go to"),
         Binding("m", "grid", "grid"),
         Binding("a", "ascii", "ascii"),
@@ -81,6 +82,8 @@ class PreviewPane(Pane):
         """Samples the last grid held (a page)."""
         self.last_info: Text = Text("")
         """The info text last shown (for tests)."""
+        self._serial = 0
+        """Serial number of the newest request."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -155,7 +158,9 @@ class PreviewPane(Pane):
             return
         view = self.query_one(SampleView)
         size = view.size
+        self._serial += 1
         request = PreviewRequest(
+            serial=self._serial,
             index=self.index,
             grid=self.grid,
             ascii=self.app.ascii,
@@ -180,7 +185,7 @@ class PreviewPane(Pane):
 
     def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
         """Read and render on the worker thread. Pure: touches no widget."""
-        from core.render import grid_shape, render, render_features, render_grid
+        from core.render import grid_layout, render, render_features, render_grid
 
         handle = self.handle
         assert handle is not None
@@ -203,8 +208,8 @@ class PreviewPane(Pane):
         if request.grid:
             x0, _ = split.raw(request.index)
             h, w = x0.shape[-2:]
-            across, down = grid_shape(int(h), int(w), request.cols, request.rows)
-            count = min(n, across * down)
+            layout = grid_layout(int(h), int(w), request.cols, request.rows)
+            count = min(n, layout.count)
             images, captions = [], []
             for k in range(count):
                 if cancel.is_set():
@@ -213,7 +218,7 @@ class PreviewPane(Pane):
                 x, label = split[i]
                 images.append(x.numpy())
                 captions.append(f"{i}:{split.class_name(label)}")
-            image = render_grid(images, captions, request.cols, request.rows, style)
+            image = render_grid(images, captions, request.cols, request.rows, style, layout=layout)
             first = split.info(request.index)
             return to_strips(image), self._info_text(first, split, count), count
         x, label = split[request.index]
@@ -247,6 +252,8 @@ class PreviewPane(Pane):
         return lines
 
     def on_preview_pane_rendered(self, message: Rendered) -> None:
+        if message.request.serial != self._serial:
+            return  # a slower, older drawing finished after a newer request: never show it
         self.query_one(SampleView).show(message.strips)
         self.query_one("#sample-info", Static).update(message.info)
         self.last_info = message.info

@@ -98,6 +98,9 @@ def fetch(
         except Cancelled:
             part.unlink(missing_ok=True)
             raise
+        except urllib.error.HTTPError as e:
+            part.unlink(missing_ok=True)
+            errors.append(f"{url}: HTTP {e.code} {e.reason}")
         except (urllib.error.URLError, OSError, ValueError) as e:
             part.unlink(missing_ok=True)
             reason = getattr(e, "reason", None) or e

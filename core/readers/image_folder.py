@@ -174,13 +174,12 @@ def open_image_folder(
     else:
         notes.append("splits: " + ", ".join(f"{s} = {d.name}/" for s, d in split_dirs.items()))
     if skipped_ext:
-        notes.append(
-            f"skipped {plural(len(skipped_ext), 'file')} that are not images (e.g. {os.path.basename(skipped_ext[0])})"
-        )
+        example = os.path.relpath(skipped_ext[0], folder)
+        notes.append(f"skipped {plural(len(skipped_ext), 'non-image file')} (e.g. {example})")
     if broken:
+        example = os.path.relpath(broken[0], folder)
         notes.append(
-            f"skipped {plural(len(broken), 'image')} that could not be decoded (truncated or damaged, e.g. "
-            f"{os.path.relpath(broken[0], folder)})"
+            f"skipped {plural(len(broken), 'image')} that could not be decoded, truncated or damaged (e.g. {example})"
         )
     if len(shapes) > 1:
         sizes = sorted(shapes, key=lambda s: s[1] * s[2])

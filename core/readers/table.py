@@ -22,6 +22,7 @@ from core.datasets import DatasetHandle, build_handle, in_memory_split, stratifi
 from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.sources import DatasetSpec
+from core.wording import plural
 
 TEST_FRACTION = 0.2
 SEED = 0
@@ -135,7 +136,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         f"by dataloupe, stratified, seed {SEED}",
     ]
     if missing:
-        notes.append(f"{missing:,} empty cells read as NaN")
+        notes.append(f"{plural(missing, 'empty cell')} read as NaN")
     return build_handle(
         name=path.name,
         kind="csv",

@@ -1,0 +1,159 @@
+"""The app through Textual's Pilot: the first two panes as a user drives them, at 80×24."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Static
+
+from core.sources import DatasetSpec
+from tui.app import AppOptions, build_app
+from tui.preview_pane import PreviewPane
+from tui.sample_view import SampleView
+
+from conftest import settle, wait_for
+
+SIZE = (80, 24)
+
+
+def info_text(app) -> str:
+    return app.query_one(PreviewPane).last_info.plain
+
+
+def screen_text(app) -> str:
+    """Every character on screen (from the SVG export), spaces normalized."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg)
+    return html.unescape(" ".join(texts)).replace("\xa0", " ")
+
+
+async def test_starts_on_the_bundled_digits_and_shows_a_sample():
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.handle is not None and app.handle.name == "digits"
+        assert app.query_one("#tabs").active == "preview"
+        info = info_text(app)
+        assert "sample 0 of 1,438" in info
+        assert "shape 1×8×8" in info and "dtype float32" in info
+        assert "range 0 .. 0.9375" in info
+        rows = app.query_one(SampleView).text_rows
+        assert len(rows) == 20 and all(set(r) == {"▀"} for r in rows)  # 8×8 drawn 5× larger, half-blocks
+        status = str(app.query_one("#status-line", Static).render())
+        assert "digits · train 1,438 / test 359 · 10 classes" in status
+
+
+async def test_keys_move_page_jump_and_switch_views():
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("right")
+        await wait_for(pilot, lambda: "sample 1 of" in info_text(app))
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: "sample 11 of" in info_text(app))
+        await pilot.press("left", "left")
+        await wait_for(pilot, lambda: "sample 9 of" in info_text(app))
+        await pilot.press("g")
+        await pilot.press(*"1234", "enter")
+        await wait_for(pilot, lambda: "sample 1,234 of" in info_text(app))
+        await pilot.press("g")
+        await pilot.press(*"99999", "enter")  # out of range: the modal says so and stays
+        await pilot.pause()
+        assert "out of range" in str(app.screen.query_one("#jump-error").render())
+        await pilot.press("escape")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: info_text(app).startswith("samples 1,234–"))
+        assert app.query_one(PreviewPane).per_page > 10  # a grid of as many as the pane holds
+        page = app.query_one(PreviewPane).per_page
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: info_text(app).startswith(f"samples {1234 + page:,}–"))
+
+
+async def test_ascii_transform_and_split_keys():
+    app = build_app(AppOptions(ascii=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        rows = app.query_one(SampleView).text_rows
+        assert "".join(rows).isascii() and "%" in "".join(rows)  # digits peak at 15/16: the densest but one
+        await pilot.press("t")  # scaled → normalized
+        await wait_for(pilot, lambda: "Normalize(mean=" in info_text(app))
+        assert "negative values" in info_text(app)
+        await pilot.press("t")  # → raw
+        await wait_for(pilot, lambda: "as stored" in info_text(app))
+        assert "range 0 .. 15" in info_text(app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "of 359" in info_text(app))
+        assert app.split == "test"
+        await pilot.press("a")  # back to half-blocks
+        await wait_for(pilot, lambda: "▀" in "".join(app.query_one(SampleView).text_rows))
+
+
+async def test_opening_a_bad_path_shows_a_message_and_keeps_running(tmp_path):
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("1")  # the dataset pane; focus starts on the built-in chooser
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "builtin")
+        await pilot.press("tab")  # → the path field, as a user would
+        path_input = app.query_one("#path", Input)
+        await wait_for(pilot, lambda: app.focused is path_input)
+        await pilot.press(*str(tmp_path / "nope"), "enter")
+        await wait_for(
+            pilot, lambda: "no such file or folder" in str(app.query_one("#open-status", Static).render())
+        )
+        assert app.handle.name == "digits"  # what was open stays open
+        assert app.is_running
+        # the same form then opens a real table
+        (tmp_path / "t.csv").write_text("a;b;q\n" + "\n".join(f"{i};{i % 7};{i % 2}" for i in range(40)))
+        assert app.focused is path_input  # the message did not move the cursor away from what was typed
+        await pilot.press("ctrl+u")  # clear the field (readline-style), type the table's path
+        await pilot.press(*str(tmp_path / "t.csv"), "enter")
+        await wait_for(pilot, lambda: app.handle.name == "t.csv")
+        assert app.query_one("#tabs").active == "dataset"
+
+
+async def test_a_table_previews_as_feature_rows(red_wine):
+    app = build_app(AppOptions(spec=DatasetSpec(str(red_wine), threshold=4.5)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        rows = app.query_one(SampleView).text_rows
+        assert rows[0].startswith("fixed acidity") and len(rows) == 11
+        assert "label 1 (high (> 4.5))" in info_text(app) and "shape 11" in info_text(app)
+
+
+async def test_a_damaged_dataset_on_start_shows_the_dataset_pane_with_the_reason(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00\x00\x05")
+    app = build_app(AppOptions(spec=DatasetSpec(str(tmp_path / "bad"))))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.handle is None
+        assert app.query_one("#tabs").active == "dataset"
+        assert "t10k-labels-idx1-ubyte" in str(app.query_one("#open-status", Static).render())
+        await pilot.press("2")  # the other panes say what to do instead of failing
+        assert app.query_one("#tabs").active == "preview"
+
+
+async def test_footer_shows_the_keys_at_80_columns():
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        for label in ("sample", "page", "go to", "grid", "ascii", "scale", "split", "pane", "quit"):
+            assert label in text, label
+        await pilot.press("1")
+        text = screen_text(app)
+        assert "Open" in text and "pane" in text
+
+
+async def test_pane_keys_switch_tabs():
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        for key, pane in zip(
+            "123456", ("dataset", "preview", "balance", "checklist", "batches", "training"), strict=True
+        ):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.query_one("#tabs").active == pane

@@ -1,0 +1,204 @@
+"""The batches pane under Pilot: stepping, new epochs, jumps, settings, toggles, and held keys."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Select
+
+from core.batching import BatchStepper, LoaderSettings
+from core.sources import DatasetSpec
+from tui.app import AppOptions, build_app
+from tui.batches_pane import BatchesPane, add_move
+from tui.loader_settings import LoaderSettingsForm
+from tui.sample_view import SampleView
+
+from conftest import settle
+
+
+async def open_pane(app, pilot) -> BatchesPane:
+    await settle(app, pilot)
+    await pilot.press("5")
+    await settle(app, pilot)
+    return app.query_one("#batches-pane", BatchesPane)
+
+
+def info_text(app) -> str:
+    return str(app.query_one("#batch-info").render())
+
+
+async def test_pane_steps_forward_and_into_a_new_epoch(digits):
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        first = pane.summary
+        assert (first.epoch, first.index, first.batches) == (1, 0, 144)
+        assert first.x_shape_text == "torch.Size([10, 1, 8, 8])"
+        assert "epoch 1 · batch 0 of 144" in info_text(app)
+        assert "torch.Size([10, 1, 8, 8])" in info_text(app) and "torch.int64" in info_text(app)
+        grid = app.query_one("#batch-grid", SampleView)
+        captions = [t for row in grid.text_rows if "▀" not in row for t in row.split()]
+        assert captions == [str(y) for y in first.labels]  # every sample drawn, its label under it
+
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert (pane.summary.epoch, pane.summary.index) == (1, 1)
+
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert (pane.summary.epoch, pane.summary.index) == (2, 0)
+        assert pane.summary.labels != first.labels  # a new pass reshuffles
+        # the same as a plain stepper with the default settings
+        stepper = BatchStepper(digits.split("train"), LoaderSettings())
+        stepper.step()
+        stepper.new_epoch()
+        assert stepper.step().summary.indices == pane.summary.indices
+
+        await pilot.press("g")
+        await pilot.press(*"143", "enter")
+        await settle(app, pilot)
+        assert (pane.summary.epoch, pane.summary.index) == (2, 143)
+        assert pane.summary.is_last_smaller and pane.summary.size == 8
+        assert "last batch: 8 samples, smaller than 10" in info_text(app)
+
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert (pane.summary.epoch, pane.summary.index) == (3, 0)
+
+
+async def test_holding_the_key_draws_the_latest_batch_not_a_backlog():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        start, renders = pane.summary.index, pane.renders
+        shown_before = len(pane.shown)
+        # a held key: the terminal delivers repeats faster than batches are built
+        for _ in range(50):
+            app.post_message(events.Key("n", "n"))
+        await settle(app, pilot)
+        assert pane.presses == 50
+        assert (pane.summary.epoch, pane.summary.index) == (1, start + 50)
+        drawn = pane.shown[shown_before:]
+        assert pane.renders - renders == len(drawn) < 10
+        assert drawn[-1] == (1, start + 50)
+        assert drawn == sorted(set(drawn))  # every drawing newer than the last: nothing stale came after
+        assert not pane.busy
+
+
+def test_moves_merge_steps_and_keep_order():
+    moves: list[tuple[str, int]] = []
+    for kind, value in [
+        ("step", 1),
+        ("step", 1),
+        ("epoch", 0),
+        ("step", 1),
+        ("step", 1),
+        ("jump", 7),
+        ("step", 1),
+    ]:
+        add_move(moves, kind, value)
+    assert moves == [("step", 2), ("epoch", 0), ("step", 2), ("jump", 7), ("step", 1)]
+
+
+async def test_settings_form_rebuilds_the_loader_and_rejects_bad_values():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        await pilot.press("b", "3", "2", "enter")
+        await settle(app, pilot)
+        assert pane.settings.batch_size == 32
+        assert pane.summary.x_shape_text == "torch.Size([32, 1, 8, 8])"
+        assert (pane.summary.epoch, pane.summary.index, pane.summary.batches) == (1, 0, 45)
+        assert app.focused is pane  # enter hands the keys back to the pane
+
+        await pilot.press("b", "0", "enter")
+        await settle(app, pilot)
+        assert pane.last_error == "batch size must be a whole number ≥ 1, got 0."
+        assert pane.settings.batch_size == 32 and pane.summary.size == 32  # the app keeps running as before
+
+        await pilot.press("escape")
+        app.query_one("#batch-size").value = "16"
+        form = app.query_one(LoaderSettingsForm)
+        app.query_one("#shuffle").value = False
+        await settle(app, pilot)
+        assert form.applied.shuffle is False and pane.settings.shuffle is False
+        assert pane.settings.batch_size == 16
+        assert pane.summary.indices == tuple(range(16))
+
+
+async def test_normalize_and_augment_toggles_show_the_pipeline():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        indices, x_max = pane.summary.indices, pane.summary.x_max
+        await pilot.press("t")
+        await settle(app, pilot)
+        assert "Normalize(mean=" in pane.summary.pipeline and "Normalize(mean=" in info_text(app)
+        assert pane.summary.indices == indices and pane.summary.x_max > x_max
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert "RandomAffine" in pane.summary.pipeline
+        await pilot.press("t", "a")
+        await settle(app, pilot)
+        assert pane.summary.pipeline == "Scale(÷16 → 0..1)"
+
+
+async def test_balanced_sampler_on_red_wine_shows_counts_beside_the_split(red_wine):
+    app = build_app(AppOptions(spec=DatasetSpec(str(red_wine), threshold=4.5)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        assert pane.summary.x_shape_text == "torch.Size([10, 11])"
+        app.query_one("#sampler", Select).value = "balanced"
+        await settle(app, pilot)
+        assert pane.settings.sampler == "balanced"
+        for _ in range(39):
+            app.post_message(events.Key("n", "n"))
+        await settle(app, pilot)
+        s = pane.summary
+        assert (s.epoch, s.index, s.sampler) == (1, 39, "balanced")
+        low = s.epoch_counts[0] / sum(s.epoch_counts)
+        assert 0.35 <= low <= 0.65 and sum(s.epoch_counts) == 400
+        text = info_text(app)
+        assert "3.9%" in text  # the split's own share of the low class, beside the epoch's
+        assert "0 low (≤ 4.5) · 1 high (> 4.5)" in text
+        await pilot.press("a")  # augmentation is for images: a warning, nothing changes
+        await settle(app, pilot)
+        assert not pane.augment
+
+
+async def test_balanced_sampler_without_labels_is_a_message_not_a_crash():
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from core.datasets import from_datasets
+    from tui.messages import DatasetOpened
+
+    x = torch.rand(30, 1, 4, 4)
+    handle = from_datasets(
+        "unlabelled", {"train": TensorDataset(x, torch.arange(30) % 2)}, ["a", "b"], targets_known=False
+    )
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        app.post_message(DatasetOpened(handle, DatasetSpec(), "train", 0.0))
+        await settle(app, pilot)
+        assert pane.summary.x_shape_text == "torch.Size([10, 1, 4, 4])"
+        assert pane.summary.dataset_counts is None
+        app.query_one("#sampler", Select).value = "balanced"
+        await settle(app, pilot)
+        assert "needs every sample's label" in (pane.last_error or "")
+        assert pane.summary is None and app.is_running
+        await pilot.press("n")  # says it again instead of trying
+        await settle(app, pilot)
+        assert pane.summary is None and not pane.busy
+
+
+async def test_keys_in_the_footer_and_help_says_why_no_workers():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(app, pilot)
+        described = {b.binding.description for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"next", "epoch", "go to", "normalize", "augment"} <= described
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = app.query_one("#batches-help")
+        assert help_text.display and "num_workers=0" in str(help_text.render())

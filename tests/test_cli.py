@@ -1,0 +1,49 @@
+"""The command line: help, and bad input that gets a message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATALOUPE = Path(sys.executable).parent / "dataloupe"
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_console_script_and_module_give_the_same_help():
+    assert DATALOUPE.exists(), "the dataloupe console script is installed beside python"
+    script = subprocess.run([str(DATALOUPE), "--help"], capture_output=True, text=True, timeout=60)
+    module = run("--help")
+    assert script.returncode == module.returncode == 0
+    assert script.stdout == module.stdout
+    for word in ("DATASET", "--root", "--download", "--split", "--ascii", "--label", "--threshold", "digits"):
+        assert word in module.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/no/such/place"], "/no/such/place: no such file or folder, and not a built-in dataset name"),
+        (["--split", "validation"], "invalid choice: 'validation'"),
+        (["--threshold", "high"], "invalid float value: 'high'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_file_that_is_not_a_table(tmp_path):
+    p = tmp_path / "model.bin"
+    p.write_bytes(b"\x00\x01")
+    result = run(str(p))
+    assert result.returncode == 2 and "not a .csv table" in result.stderr and "Traceback" not in result.stderr

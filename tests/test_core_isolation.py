@@ -1,0 +1,40 @@
+"""core never imports a UI library, and the app does not import torch before its first screen."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import core
+
+UI_MODULES = ("textual", "plotext", "textual_plotext", "rich")
+
+
+def _core_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
+
+
+def test_every_core_module_imports_without_ui_libraries():
+    modules = _core_modules()
+    assert "core.datasets" in modules and "core.readers.idx" in modules  # the walk found the package
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(json.dumps(sorted(k for k in sys.modules if k.split('.')[0] in {UI_MODULES!r})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_the_app_module_does_not_import_torch():
+    code = "import sys, tui.app, tui.cli\nprint('torch' in sys.modules, 'torchvision' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_sources_is_torch_free():
+    code = "import sys, core.sources\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,115 @@
+"""Image folders: splits from train/ and test/, bad files skipped and counted, and bad folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.datasets import open_dataset
+from core.errors import DatasetError
+from core.sources import DatasetSpec
+
+from makers import write_image_folder
+
+
+def test_flat_class_folders_make_one_split(image_folder_factory):
+    folder = image_folder_factory({"cat": 3, "dog": 5})
+    handle = open_dataset(DatasetSpec(str(folder)))
+    assert handle.kind == "folder"
+    assert handle.classes == ["cat", "dog"]
+    assert handle.split_names == ["train"]
+    assert np.bincount(handle.split("train").targets).tolist() == [3, 5]
+    assert any("no test split" in n for n in handle.notes)
+    x, y = handle.split("train")[0]
+    assert tuple(x.shape) == (1, 12, 10) and x.dtype == torch.float32  # grey images keep one channel
+
+
+def test_train_and_test_subfolders_are_the_splits(tmp_path):
+    write_image_folder(tmp_path / "d" / "train", {"a": 4, "b": 2}, mode="RGB")
+    write_image_folder(tmp_path / "d" / "val", {"a": 1, "b": 1, "c": 2}, mode="RGB")
+    handle = open_dataset(DatasetSpec(str(tmp_path / "d")))
+    assert handle.split_names == ["train", "test"]
+    assert handle.classes == ["a", "b", "c"]  # matched by name across splits
+    assert np.bincount(handle.split("test").targets, minlength=3).tolist() == [1, 1, 2]
+    x, _ = handle.split("test")[0]
+    assert tuple(x.shape) == (3, 12, 10)
+
+
+def test_pixels_match_what_pil_decodes(image_folder_factory):
+    from PIL import Image
+
+    folder = image_folder_factory({"a": 2})
+    handle = open_dataset(DatasetSpec(str(folder)))
+    raw, _ = handle.split("train").raw(1)
+    expected = np.asarray(Image.open(folder / "a" / "001.png"))
+    assert np.array_equal(raw[0].numpy(), expected)
+
+
+def test_non_images_and_truncated_images_are_skipped_and_counted(image_folder_factory):
+    folder = image_folder_factory({"cat": 4, "dog": 4})
+    (folder / "cat" / "notes.txt").write_text("not an image")
+    (folder / "dog" / "broken.png").write_bytes((folder / "dog" / "000.png").read_bytes()[:60])
+    (folder / "dog" / "fake.jpg").write_text("plain text with an image's name")
+    handle = open_dataset(DatasetSpec(str(folder)))
+    assert len(handle.split("train")) == 8
+    notes = " ".join(handle.notes)
+    assert "skipped 1 non-image file (e.g. cat/notes.txt)" in notes
+    assert "skipped 2 images that could not be decoded" in notes
+
+
+def test_progress_is_reported_while_checking_images(image_folder_factory):
+    folder = image_folder_factory({"a": 70, "b": 10})
+    seen = []
+    open_dataset(DatasetSpec(str(folder)), progress=seen.append)
+    assert seen and seen[-1].done == seen[-1].total == 80
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="the folder is empty.*one sub-folder per class"):
+        open_dataset(DatasetSpec(str(tmp_path / "empty")))
+
+
+def test_files_without_class_folders(tmp_path):
+    folder = tmp_path / "flat"
+    write_image_folder(tmp_path, {"flat": 3})
+    with pytest.raises(DatasetError, match="3 files but no class sub-folders"):
+        open_dataset(DatasetSpec(str(folder)))
+
+
+def test_empty_class_folder(image_folder_factory):
+    folder = image_folder_factory({"cat": 3})
+    (folder / "dog").mkdir()
+    with pytest.raises(
+        DatasetError, match=r"dog has no readable images.*Add images to it or remove the folder"
+    ):
+        open_dataset(DatasetSpec(str(folder)))
+
+
+def test_class_folder_with_only_broken_images(image_folder_factory):
+    folder = image_folder_factory({"cat": 3})
+    (folder / "dog").mkdir()
+    (folder / "dog" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(DatasetError, match="1 unreadable"):
+        open_dataset(DatasetSpec(str(folder)))
+
+
+def test_images_of_different_sizes_are_noted(tmp_path):
+    write_image_folder(tmp_path / "d", {"a": 2}, size=(8, 8))
+    write_image_folder(tmp_path / "d", {"b": 2}, size=(16, 12), seed=3)
+    handle = open_dataset(DatasetSpec(str(tmp_path / "d")))
+    assert any("differ in size" in n for n in handle.notes)
+    assert handle.split("train").array is None  # cannot be stacked
+
+
+def test_a_file_that_is_not_a_table(tmp_path):
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\x00")
+    with pytest.raises(DatasetError, match="not a .csv table"):
+        open_dataset(DatasetSpec(str(p)))
+
+
+def test_a_path_that_does_not_exist(tmp_path):
+    with pytest.raises(DatasetError, match="no such file or folder, and not a built-in dataset name"):
+        open_dataset(DatasetSpec(str(tmp_path / "nope")))

@@ -1,0 +1,80 @@
+"""The CSV reader: the real wine tables, separators, labels, thresholds, and bad tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.datasets import open_dataset
+from core.errors import DatasetError
+from core.sources import DatasetSpec
+
+
+def write(tmp_path, text: str, name: str = "t.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def all_targets(handle) -> np.ndarray:
+    return np.concatenate([handle.splits[s].targets for s in handle.split_names])
+
+
+def test_red_wine_threshold_makes_two_classes(red_wine):
+    handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
+    assert handle.classes == ["low (≤ 4.5)", "high (> 4.5)"]
+    assert np.bincount(all_targets(handle)).tolist() == [63, 1536]
+    assert handle.feature_names[0] == "fixed acidity" and len(handle.feature_names) == 11
+    x, y = handle.split("train")[0]
+    assert tuple(x.shape) == (11,) and str(x.dtype) == "torch.float32"
+    # stratified: the test split keeps the share of the rare class
+    test = handle.split("test").targets
+    assert len(test) == 320 and 10 <= int((test == 0).sum()) <= 15
+
+
+def test_white_wine_integer_labels_become_sorted_classes(white_wine):
+    handle = open_dataset(DatasetSpec(str(white_wine)))
+    assert handle.classes == ["3", "4", "5", "6", "7", "8", "9"]
+    assert sum(handle.splits[s].length for s in handle.split_names) == 4898
+
+
+def test_comma_separator_and_named_label(tmp_path):
+    p = write(tmp_path, "a,b,kind,c\n1,2,cat,3\n4,5,dog,6\n7,8,cat,9\n1,1,dog,1\n2,2,cat,2\n")
+    handle = open_dataset(DatasetSpec(str(p), label="kind"))
+    assert handle.classes == ["cat", "dog"]
+    assert handle.feature_names == ["a", "b", "c"]
+    assert len(handle.split("train")) + len(handle.split("test")) == 5
+
+
+def test_scaled_pipeline_maps_train_range_to_unit_interval(red_wine):
+    handle = open_dataset(DatasetSpec(str(red_wine), threshold=5.5))
+    x, _ = handle.split("train").tensors()
+    assert float(x.min()) == pytest.approx(0.0, abs=1e-6) and float(x.max()) == pytest.approx(1.0, abs=1e-6)
+    raw = handle.split("train", handle.pipeline.with_(mode="raw")).tensors()[0]
+    assert float(raw.max()) > 200  # total sulfur dioxide is stored as is
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "message"),
+    [
+        ("", {}, "the file is empty"),
+        ("a;b;quality\n", {}, "a header but no rows"),
+        ("a;b;quality\n1;2;5\n", {"label": "taste"}, "no column named 'taste'.*'a', 'b', 'quality'.*--label"),
+        ("a;b;quality\n1;2;5\n1;x;6\n", {}, r"line 3, column 'b': 'x' is not a number"),
+        ("a;b;quality\n1;2;5\n1;2\n", {}, r"line 3: 2 fields, but the header has 3"),
+        ("a;b;quality\n1;2;good\n", {"threshold": 4.5}, "'good' is not a number, so --threshold"),
+        ("a;b;quality\n1;2;\n", {}, "label column 'quality' is empty"),
+    ],
+)
+def test_bad_tables_get_clear_messages(tmp_path, text, kw, message):
+    p = write(tmp_path, text)
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(DatasetSpec(str(p), **kw))
+
+
+def test_empty_cells_are_nan_and_noted(tmp_path):
+    p = write(tmp_path, "a,b,y\n1,,0\n2,3,1\n4,5,0\n6,7,1\n")
+    handle = open_dataset(DatasetSpec(str(p)))
+    assert "1 empty cell read as NaN" in handle.notes
+    values = np.concatenate([handle.splits[s].array.numpy() for s in handle.split_names])
+    assert np.isnan(values).sum() == 1
