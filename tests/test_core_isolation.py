@@ -38,3 +38,18 @@ def test_sources_is_torch_free():
     code = "import sys, core.sources\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_package_is_declared_for_installation():
+    """A sub-package missing from pyproject's list would be left out of `pip install .`."""
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    declared = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(root).parts)
+        for top in ("core", "tui")
+        for p in (root / top).rglob("__init__.py")
+    }
+    assert on_disk == declared

@@ -30,8 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _available_commands() -> dict[str, tuple[str, str]]:
     found = {}
     for name, (module, about) in COMMANDS.items():
-        if importlib.util.find_spec(module) is not None:
-            found[name] = (module, about)
+        try:
+            if importlib.util.find_spec(module) is not None:
+                found[name] = (module, about)
+        except ModuleNotFoundError:  # a broken install: the app still starts, the command is not offered
+            continue
     return found
 
 
@@ -86,6 +89,42 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
         label=args.label,
         threshold=args.threshold,
     )
+
+
+def open_for_command(spec: DatasetSpec):
+    """Open a dataset for a headless command, showing download and reading progress on stderr.
+
+    On a terminal one line is rewritten in place; otherwise (nohup, a batch scheduler) a plain
+    line is printed for every tenth of a file, so logs stay short and free of escape codes.
+    """
+    from core.datasets import open_dataset
+    from core.progress import Progress, Throttle
+
+    tty = sys.stderr.isatty()
+    throttle = Throttle(0.2)
+    last_step: dict[str, int] = {}
+    shown = False
+
+    def progress(p: Progress) -> None:
+        nonlocal shown
+        if p.fraction is None or not p.what.startswith("downloading"):
+            return
+        if tty:
+            if throttle.ready(final=p.fraction >= 1.0):
+                sys.stderr.write(f"\r{p.what}: {p.fraction:6.1%}\x1b[K")
+                sys.stderr.flush()
+                shown = True
+        else:
+            step = int(p.fraction * 10)
+            if last_step.get(p.what) != step:
+                last_step[p.what] = step
+                print(f"{p.what}: {step * 10}%", file=sys.stderr)
+
+    try:
+        return open_dataset(spec, progress=progress)
+    finally:
+        if shown:
+            sys.stderr.write("\n")
 
 
 def app_parser() -> argparse.ArgumentParser:

@@ -9,8 +9,6 @@ names the file and says what was expected.
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ import torch
 from core.datasets import DatasetHandle, SplitData, build_handle, in_memory_split
 from core.errors import DatasetError
 from core.pipeline import Pipeline
+from core.readers.files import read_bytes
 from core.sources import IDX_NAMES, DatasetSpec, find_idx_file
 
 IMAGES_MAGIC = 0x00000803
@@ -31,23 +30,6 @@ _TYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
-
-
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzip (detected by content, not name)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read it ({e.strerror or e}).") from e
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DatasetError(
-                f"{path}: the gzip data is damaged or cut short ({e}). Download the file again, "
-                "or decompress a good copy next to it."
-            ) from e
-    return raw
 
 
 def read_idx(path: Path, expect_magic: int | None = None) -> np.ndarray:

@@ -10,7 +10,6 @@ own, so 20% of each class is held out with a fixed seed, and the screen says so.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import math
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
 from core.errors import DatasetError
 from core.pipeline import Pipeline
+from core.readers.files import read_bytes
 from core.sources import DatasetSpec
 from core.wording import plural
 
@@ -36,15 +36,7 @@ def detect_separator(header_line: str) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read it ({e.strerror or e}).") from e
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise DatasetError(f"{path}: the gzip data is damaged ({e}).") from e
+    raw = read_bytes(path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
