@@ -18,5 +18,10 @@ Exports (by module):
 - ``pipeline``: ``Pipeline``, the transform from stored values to tensors.
 - ``datasets``: ``open_dataset``, ``DatasetHandle``, ``Split``.
 - ``render``: samples drawn as half-block Unicode or ASCII text.
-- ``stats``: ``class_counts`` and the balance summary.
+- ``stats``: ``class_counts`` (the one way to count classes) and the balance summary.
+- ``checks``: ``run_checklist``, the data checklist (numeric, split, shuffled, scaled, balanced, …).
+- ``report``: the class table and the checklist as plain text or JSON.
+- ``samplers``: ``make_sampler`` (sequential, random, class-balanced).
+- ``batching``: ``LoaderSettings``, ``BatchStepper``, ``BatchSummary``.
+- ``wording``: counts with their nouns, sizes, durations.
 """

@@ -19,3 +19,31 @@ def write_image_folder(root: Path, counts: dict[str, int], size=(12, 10), mode="
             shape = size if mode == "L" else (*size, 3)
             Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode).save(d / f"{i:03d}.png")
     return root
+
+
+def serve_folder(folder: Path):
+    """Serve ``folder`` over HTTP on localhost in a thread; a context manager yielding the base URL."""
+    import contextlib
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):  # a client that hangs up early is expected
+            pass
+
+    @contextlib.contextmanager
+    def running():
+        server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/"
+        finally:
+            server.shutdown()
+
+    return running()

@@ -7,9 +7,7 @@ of the test pair, and the tests say so.
 
 from __future__ import annotations
 
-import functools
 import gzip
-import http.server
 import shutil
 import threading
 from pathlib import Path
@@ -21,6 +19,8 @@ import torch
 from core.datasets import open_dataset
 from core.errors import DatasetError, DownloadError
 from core.sources import DatasetSpec
+
+from makers import serve_folder
 
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
@@ -93,16 +93,6 @@ def test_failed_download_names_dataset_root_reason_and_remedy(tmp_path, monkeypa
     assert leftovers == []  # no partial file a later run could take for data
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    def handle_error(self, request, client_address):  # a client that hangs up early is expected here
-        pass
-
-
 @pytest.fixture
 def local_mirror(tmp_path, mnist_dir, monkeypatch):
     """An HTTP server on localhost serving the real MNIST files (no training images: they are not here)."""
@@ -110,13 +100,9 @@ def local_mirror(tmp_path, mnist_dir, monkeypatch):
     served.mkdir()
     for name in (*T10K, "train-labels-idx1-ubyte.gz"):
         shutil.copy(mnist_dir / name, served / name)
-    handler = functools.partial(_Quiet, directory=str(served))
-    server = _QuietServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("DATALOUPE_MIRROR", f"http://127.0.0.1:{server.server_address[1]}/")
-    yield served
-    server.shutdown()
+    with serve_folder(served) as base:
+        monkeypatch.setenv("DATALOUPE_MIRROR", base)
+        yield served
 
 
 def test_download_fetches_verifies_and_reports_progress(tmp_path, local_mirror):

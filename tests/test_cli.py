@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from makers import serve_folder
+
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 
 
@@ -47,3 +49,32 @@ def test_a_file_that_is_not_a_table(tmp_path):
     p.write_bytes(b"\x00\x01")
     result = run(str(p))
     assert result.returncode == 2 and "not a .csv table" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failed_download_from_a_command_exits_2_and_says_what_to_do(tmp_path):
+    env = {**__import__("os").environ, "DATALOUPE_MIRROR": "http://127.0.0.1:9/"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "check", "fashion-mnist", "--root", str(tmp_path), "--download"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert f"Could not download Fashion-MNIST to {tmp_path}" in result.stderr
+    assert "dataloupe digits" in result.stderr and "Traceback" not in result.stderr
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_download_progress_in_a_log_is_one_plain_line_per_tenth(mnist_dir, tmp_path, capsys):
+    from core.readers.download import Resource, fetch
+    from tui.cli import StderrProgress
+
+    with serve_folder(mnist_dir) as base:
+        progress = StderrProgress()
+        assert not progress.tty  # pytest captures stderr: the plain form
+        fetch(Resource((base + "t10k-images-idx3-ubyte.gz",), tmp_path / "t10k.gz", None), progress)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "downloading t10k.gz: 0%"
+    assert lines[-1] == "downloading t10k.gz: 100%"
+    assert len(lines) == 11 and not any("\x1b" in line for line in lines)

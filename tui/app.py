@@ -138,7 +138,8 @@ class DataloupeApp(App):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane_id = event.pane.id
-        if pane_id:
+        # A late event from an earlier switch must not pull focus into a pane that is no longer shown.
+        if pane_id and event.tabbed_content.active == pane_id:
             self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
 
     def panes(self) -> list[Pane]:

@@ -1,18 +1,248 @@
-"""The checklist pane (to come): The questions every dataset must answer before training: numeric, split into train and test, shuffled, scaled, balanced; each ✓, ⚠ or ✗ with its evidence and the fix."""
+"""The data checklist: every question a dataset must answer before training, ✓ ⚠ or ✗, with the
+evidence and the fix. ``core.checks.run_checklist`` does the work in a worker; ``t`` switches
+the transform the checks see (raw, scaled, normalized), so "scaled" can be seen to fail on raw
+values and pass after scaling.
+"""
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import ProgressBar, Static
 
 from tui.pane import Pane
 
+if TYPE_CHECKING:
+    from core.checks import ChecklistReport
+    from core.datasets import DatasetHandle
+
+VERDICT_STYLES = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+"""How each verdict's symbol is coloured."""
+
 
 class ChecklistPane(Pane):
-    """Placeholder until this pane is built: says what it will show."""
+    """Runs the checklist when shown or when the dataset changes, and lists the results."""
+
+    BINDINGS = [
+        Binding("r", "rerun", "re-check"),
+        Binding("t", "transform", "raw|scaled"),
+        Binding("c", "cancel", "cancel"),
+    ]
+
+    class Progressed(Message):
+        """How far the checklist has come; a newer report replaces an older one."""
+
+        def __init__(self, what: str, fraction: float | None) -> None:
+            super().__init__()
+            self.what = what
+            """What is being done: "reading train samples"."""
+            self.fraction = fraction
+            """0..1, or None when unknown."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ChecklistPane.Progressed)
+
+    class Finished(Message):
+        """The checklist has run to the end."""
+
+        def __init__(self, handle: DatasetHandle, report: ChecklistReport) -> None:
+            super().__init__()
+            self.handle = handle
+            """The dataset checked."""
+            self.report = report
+            """What was found."""
+
+    class Stopped(Message):
+        """The checklist stopped early: cancelled, or the dataset could not be read."""
+
+        def __init__(self, handle: DatasetHandle, text: str, error: bool) -> None:
+            super().__init__()
+            self.handle = handle
+            """The dataset that was being checked."""
+            self.text = text
+            """What happened, for the user."""
+            self.error = error
+            """True for a failure, False for a cancel."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.report: ChecklistReport | None = None
+        """The last finished checklist, or None."""
+        self.mode: str | None = None
+        """Transform the checks see (raw, scaled, normalized); None: the dataset's own."""
+        self.running = False
+        """A checklist worker is running."""
+        self._checked: tuple[DatasetHandle, str | None] | None = None
+        """(handle, mode) of the last run started, so a split change does not re-run it."""
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "Checklist, to come.\n\nThe questions every dataset must answer before training: numeric, split into train and test, shuffled, scaled, balanced; each ✓, ⚠ or ✗ with its evidence and the fix.",
-            classes="pane-placeholder",
-        )
+        yield Static("Open a dataset to check it (key 1).", id="checklist-header")
+        with Horizontal(id="checklist-progress-row"):
+            yield ProgressBar(total=1.0, show_eta=False, id="checklist-progress")
+            yield Static("", id="checklist-progress-label")
+        with VerticalScroll(id="checklist-scroll"):
+            yield Static("", id="checklist-results")
+
+    def on_mount(self) -> None:
+        self.query_one("#checklist-progress-row").display = False
+
+    # ------------------------------------------------------------------ when to run
+    def _showing(self) -> bool:
+        """True when this pane's tab is the one on screen."""
+        return self.display and all(not isinstance(a, Widget) or a.display for a in self.ancestors)
+
+    def dataset_changed(self) -> None:
+        if self._checked is not None and self._checked[0] is not self.handle:
+            self.mode = None  # a new dataset is checked with its own transform first
+        if self.handle is not None and self._showing() and self._stale():
+            self.run_checklist()
+
+    def pane_activated(self) -> None:
+        self.query_one("#checklist-scroll").focus()
+        if self.handle is not None and self._stale():
+            self.run_checklist()
+
+    def _stale(self) -> bool:
+        return self._checked != (self.handle, self.mode)
+
+    # ------------------------------------------------------------------ actions
+    def action_rerun(self) -> None:
+        if self.handle is not None:
+            self.run_checklist()
+
+    def action_transform(self) -> None:
+        if self.handle is None:
+            return
+        # raw ↔ the dataset's own transform: what "scaled" checks, seen failing and then passing
+        own = self.handle.pipeline.mode
+        current = self.mode or own
+        self.mode = "raw" if current != "raw" else (own if own != "raw" else "scaled")
+        self.run_checklist()
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "checklist")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running
+        return True
+
+    # ------------------------------------------------------------------ running
+    def run_checklist(self) -> None:
+        """Run every check on the open dataset in a worker (a running one is cancelled)."""
+        handle = self.handle
+        assert handle is not None
+        self._checked = (handle, self.mode)
+        self._set_running(True)
+        self._draw_header()
+        self.query_one("#checklist-progress-label", Static).update("starting…")
+        self._check_worker(handle, self.mode)
+
+    @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
+    def _check_worker(self, handle: DatasetHandle, mode: str | None) -> None:
+        from textual.worker import get_current_worker
+
+        from core.checks import run_checklist
+        from core.errors import Cancelled, DataloupeError
+        from core.progress import Progress, Throttle
+
+        cancel: threading.Event = get_current_worker().cancelled_event
+        throttle = Throttle()
+
+        def progress(p: Progress) -> None:
+            if throttle.ready(final=p.fraction == 1.0):
+                self.post_message(self.Progressed(p.what, p.fraction))
+
+        pipeline = handle.pipeline.with_(mode=mode) if mode else None
+        try:
+            report = run_checklist(handle, pipeline=pipeline, progress=progress, cancel=cancel)
+        except Cancelled:
+            self.post_message(
+                self.Stopped(handle, "The checklist was cancelled; r runs it again.", error=False)
+            )
+            return
+        except DataloupeError as e:
+            self.post_message(self.Stopped(handle, str(e), error=True))
+            return
+        except Exception as e:  # noqa: BLE001 - shown, never a traceback
+            self.post_message(
+                self.Stopped(handle, f"The checklist failed: {type(e).__name__}: {e}", error=True)
+            )
+            return
+        if not cancel.is_set():
+            self.post_message(self.Finished(handle, report))
+
+    def on_checklist_pane_progressed(self, message: Progressed) -> None:
+        if not self.running:
+            return
+        bar = self.query_one("#checklist-progress", ProgressBar)
+        bar.update(total=1.0 if message.fraction is not None else None, progress=message.fraction or 0.0)
+        self.query_one("#checklist-progress-label", Static).update(f"{message.what} · c cancels")
+
+    def on_checklist_pane_finished(self, message: Finished) -> None:
+        if message.handle is not self.handle or self._checked != (message.handle, self.mode):
+            return  # an older run finishing after a newer one started
+        self.report = message.report
+        self._set_running(False)
+        self._draw_header()
+        self.query_one("#checklist-results", Static).update(results_table(message.report))
+
+    def on_checklist_pane_stopped(self, message: Stopped) -> None:
+        if message.handle is not self.handle:
+            return
+        self._set_running(False)
+        self._checked = None  # run again when next shown
+        self.query_one("#checklist-results", Static).update(Text(message.text, style="italic"))
+        if message.error:
+            self.app.notify(message.text, title="Could not run the checklist", severity="error", timeout=12)
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.query_one("#checklist-progress-row").display = running
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_header(self) -> None:
+        handle = self.handle
+        if handle is None:
+            return
+        pipeline = handle.pipeline.with_(mode=self.mode) if self.mode else handle.pipeline
+        out = Text()
+        out.append(handle.name, style="bold")
+        out.append(" · transform ", style="dim")
+        out.append(pipeline.describe())
+        out.append(" (t changes it)", style="dim")
+        report = self.report
+        if self.running:
+            out.append("\nchecking…", style="italic")
+        elif report is not None:
+            tally = {v: sum(r.verdict == v for r in report.results) for v in ("pass", "warn", "fail")}
+            out.append("\n")
+            out.append(f"{report.verdict}", style=VERDICT_STYLES[report.verdict])
+            out.append(f": {tally['fail']} fail, {tally['warn']} warn, {tally['pass']} pass · ")
+            out.append(f"{report.seconds:.2f} s", style="dim")
+        self.query_one("#checklist-header", Static).update(out)
+
+
+def results_table(report: ChecklistReport) -> Table:
+    """Every check as a row: its symbol, its name, the evidence and the fix under it."""
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(width=1)
+    table.add_column(width=11, no_wrap=True)
+    table.add_column(ratio=1)
+    for r in report.results:
+        body = Text(r.evidence)
+        if r.fix:
+            body.append("\nfix: ", style="bold")
+            body.append(r.fix, style="italic")
+        table.add_row(Text(r.symbol, style=VERDICT_STYLES[r.verdict]), Text(r.name, style="bold"), body)
+    return table

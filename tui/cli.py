@@ -91,40 +91,54 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
     )
 
 
-def open_for_command(spec: DatasetSpec):
-    """Open a dataset for a headless command, showing download and reading progress on stderr.
+class StderrProgress:
+    """Progress of long work on stderr, for the headless commands.
 
-    On a terminal one line is rewritten in place; otherwise (nohup, a batch scheduler) a plain
-    line is printed for every tenth of a file, so logs stay short and free of escape codes.
+    On a terminal one line is redrawn in place (a few times a second) and cleared by
+    :meth:`done`; otherwise (nohup, a batch scheduler) only downloads are reported, one plain
+    line per tenth of a file, so logs stay short and free of escape codes.
     """
-    from core.datasets import open_dataset
-    from core.progress import Progress, Throttle
 
-    tty = sys.stderr.isatty()
-    throttle = Throttle(0.2)
-    last_step: dict[str, int] = {}
-    shown = False
+    def __init__(self) -> None:
+        from core.progress import Throttle
 
-    def progress(p: Progress) -> None:
-        nonlocal shown
-        if p.fraction is None or not p.what.startswith("downloading"):
-            return
-        if tty:
-            if throttle.ready(final=p.fraction >= 1.0):
-                sys.stderr.write(f"\r{p.what}: {p.fraction:6.1%}\x1b[K")
+        self.tty = sys.stderr.isatty()
+        """Whether stderr is a terminal."""
+        self._throttle = Throttle()
+        self._steps: dict[str, int] = {}
+        self._drawn = False
+
+    def __call__(self, p) -> None:
+        if self.tty:
+            if self._throttle.ready(final=p.fraction == 1.0):
+                share = f" {p.fraction:.0%}" if p.fraction is not None else ""
+                sys.stderr.write(f"\r\x1b[2K{p.what}{share}")
                 sys.stderr.flush()
-                shown = True
-        else:
+                self._drawn = True
+        elif p.fraction is not None and p.what.startswith("downloading"):
             step = int(p.fraction * 10)
-            if last_step.get(p.what) != step:
-                last_step[p.what] = step
+            if self._steps.get(p.what) != step:
+                self._steps[p.what] = step
                 print(f"{p.what}: {step * 10}%", file=sys.stderr)
 
+    def done(self) -> None:
+        """Clear the progress line."""
+        if self._drawn:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self._drawn = False
+
+
+def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
+    """Open a dataset for a headless command, with download and reading progress on stderr."""
+    from core.datasets import open_dataset
+
+    shown = progress or StderrProgress()
     try:
-        return open_dataset(spec, progress=progress)
+        return open_dataset(spec, progress=shown)
     finally:
-        if shown:
-            sys.stderr.write("\n")
+        if progress is None:
+            shown.done()
 
 
 def app_parser() -> argparse.ArgumentParser:

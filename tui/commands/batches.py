@@ -15,7 +15,7 @@ import os
 import sys
 
 from core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count, parse_whole
-from tui.cli import add_dataset_arguments, spec_from_args
+from tui.cli import add_dataset_arguments, open_for_command, spec_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,9 +85,8 @@ def run(args: argparse.Namespace) -> int:
     epochs = parse_whole(args.epochs, "--epochs")
 
     from core.batching import BatchStepper
-    from core.datasets import open_dataset
 
-    handle = open_dataset(spec_from_args(args))
+    handle = open_for_command(spec_from_args(args))
     split_name = handle.default_split(args.split)
     mode = "normalized" if args.normalize else "scaled"
     split = handle.split(split_name, handle.pipeline.with_(mode=mode, augment=args.augment))

@@ -1,0 +1,158 @@
+"""The checklist pane through Pilot at 80×24: when it runs, the transform key, cancel and errors."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+from textual.widgets import Static
+from torch.utils.data import Dataset
+
+from core.checks import CHECKS
+from core.datasets import from_datasets
+from core.sources import DatasetSpec
+from tui.app import AppOptions, build_app
+from tui.checklist_pane import ChecklistPane
+from tui.messages import DatasetOpened
+
+from conftest import settle, wait_for
+
+SIZE = (80, 24)
+
+
+def screen_text(app) -> str:
+    """Every character on screen (from the SVG export), spaces normalized."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
+
+
+def verdicts(pane) -> dict[str, str]:
+    return {r.name: r.verdict for r in pane.report.results}
+
+
+async def test_runs_when_shown_and_t_shows_scaled_fail_on_raw_digits():
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(ChecklistPane)
+        assert pane.report is None  # not run while another pane is shown
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert pane.report is not None and verdicts(pane) == dict.fromkeys(CHECKS, "pass")
+        text = screen_text(app)
+        assert "✓ numeric" in text and "✓ scaled" in text and "values 0 .. 1 after Scale(÷16 → 0..1)" in text
+        assert "re-check" in text and "raw|scaled" in text  # the keys, in the footer
+
+        await pilot.press("t")  # raw: 0..16
+        await settle(app, pilot)
+        assert pane.report.mode == "raw" and verdicts(pane)["scaled"] == "fail"
+        text = screen_text(app)
+        assert "✗ scaled" in text and "divide by the maximum (16)" in text
+        assert "as stored (no scaling)" in str(app.query_one("#checklist-header", Static).render())
+
+        await pilot.press("t")  # back to the dataset's own scaling
+        await settle(app, pilot)
+        assert pane.report.mode == "scaled" and verdicts(pane)["scaled"] == "pass"
+
+        first = pane.report
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert pane.report is not first and verdicts(pane) == dict.fromkeys(CHECKS, "pass")
+
+
+async def test_reruns_when_the_dataset_changes_while_shown(red_wine):
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        pane = app.query_one(ChecklistPane)
+        assert pane.report.dataset == "digits"
+        app.open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
+        await settle(app, pilot)
+        assert pane.report.dataset == "winequality-red.csv"
+        assert verdicts(pane)["balanced"] == "warn" and verdicts(pane)["split"] == "fail"
+        assert "⚠ balanced" in screen_text(app)
+
+
+class OrderedSamples(Dataset):
+    """Labels sorted by class; after ``fail_from`` is set, reading there raises or waits for ``gate``."""
+
+    def __init__(self, labels) -> None:
+        self.labels = [int(v) for v in labels]
+        self.targets = list(self.labels)
+        self.hold_from: int | None = None
+        self.fail_from: int | None = None
+        self.gate = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        if self.fail_from is not None and i >= self.fail_from:
+            raise OSError(f"disk read error at {i}")
+        if self.hold_from is not None and i >= self.hold_from and not self.gate.wait(10):
+            self.gate.set()  # never hold a worker for long, even when a test fails before it lets go
+        return torch.full((1, 3, 3), float(i % 5) / 5), self.labels[i]
+
+
+async def test_sorted_labels_warn_shuffled_in_the_pane():
+    app = build_app(AppOptions(open_on_start=False, start_pane="checklist"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.first_paint is not None, what="the first screen")
+        await pilot.pause()
+        train = OrderedSamples(np.sort(np.arange(300) % 3))
+        test = OrderedSamples(np.arange(60) % 3)
+        handle = from_datasets("sorted", {"train": train, "test": test}, ["a", "b", "c"])
+        app.post_message(DatasetOpened(handle, DatasetSpec("sorted"), "train", 0.0))
+        pane = app.query_one(ChecklistPane)
+        await wait_for(pilot, lambda: pane.report is not None, what="the checklist")
+        await settle(app, pilot)
+        assert verdicts(pane)["shuffled"] == "warn"
+        assert "⚠ shuffled" in screen_text(app) and "sorted by label" in screen_text(app)
+
+
+async def test_c_cancels_a_running_checklist_and_errors_become_messages():
+    app = build_app(AppOptions(open_on_start=False, start_pane="checklist"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.first_paint is not None, what="the first screen")
+        await pilot.pause()
+        train = OrderedSamples(np.arange(3000) % 3)
+        handle = from_datasets("slow", {"train": train}, ["a", "b", "c"])
+        train.hold_from = 1000  # reading samples for the checks waits here until the test lets go
+        app.post_message(DatasetOpened(handle, DatasetSpec("slow"), "train", 0.0))
+        pane = app.query_one(ChecklistPane)
+        try:
+            await wait_for(pilot, lambda: pane.running, what="the checklist to start")
+            await wait_for(
+                pilot,
+                lambda: app.focused is not None and pane in app.focused.ancestors_with_self,
+                what="focus",
+            )
+            assert app.query_one("#checklist-progress-row").display
+            assert "cancel" in screen_text(app)
+            await pilot.press("c")
+            await wait_for(
+                pilot,
+                lambda: all(w.is_cancelled for w in app.workers if w.group == "checklist"),
+                what="the worker to be told to stop",
+            )
+        finally:
+            train.gate.set()
+        await wait_for(pilot, lambda: not pane.running, what="the cancel")
+        await settle(app, pilot)
+        assert pane.report is None
+        assert "cancelled" in str(app.query_one("#checklist-results", Static).render())
+
+        train.hold_from, train.fail_from = None, 2500  # now a sample cannot be read
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert pane.report is None and not pane.running
+        results = str(app.query_one("#checklist-results", Static).render())
+        assert "train sample 2,5" in results and "OSError: disk read error" in results
+        assert any("disk read error" in n.message for n in app._notifications)
+        assert app.is_running  # a message, not a crash

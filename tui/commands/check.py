@@ -1,0 +1,108 @@
+"""``dataloupe check``: the class table and the data checklist, without the app.
+
+    dataloupe check digits --transform raw
+    dataloupe check wine.csv --threshold 4.5 --json
+    dataloupe check mnist --root ~/data --strict && python train.py
+
+Plain text (no escape codes unless stdout is a terminal), or one JSON document with
+``--json``. Exit code 0 when no check fails; 1 with ``--strict`` when one warns; 2 when
+one fails or the input cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+
+from core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
+from core.errors import SettingsError
+from core.pipeline import MODES
+from core.stats import IMBALANCE_THRESHOLD
+from tui.cli import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
+
+COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m"}
+"""ANSI colours of the verdicts, used only when stdout is a terminal."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The dataset options and the checklist's own."""
+    add_dataset_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with code 1 when a check warns (2 still means a failure)"
+    )
+    parser.add_argument(
+        "--imbalance-threshold",
+        type=float,
+        default=IMBALANCE_THRESHOLD,
+        metavar="R",
+        help=f"largest ÷ smallest class above which a split is unbalanced (default {IMBALANCE_THRESHOLD:g})",
+    )
+    parser.add_argument(
+        "--transform",
+        choices=MODES,
+        help="check the samples raw (as stored), scaled (ToTensor-like, the default) or normalized",
+    )
+    parser.add_argument(
+        "--sample-limit",
+        type=int,
+        default=SAMPLE_LIMIT,
+        metavar="N",
+        help=f"samples read from a split not held in memory (default {SAMPLE_LIMIT:,})",
+    )
+    parser.add_argument(
+        "--min-class-samples",
+        type=int,
+        default=MIN_CLASS_SAMPLES,
+        metavar="N",
+        help=f"warn about classes with fewer training samples (default {MIN_CLASS_SAMPLES})",
+    )
+    parser.add_argument(
+        "--loader-shuffles",
+        choices=("yes", "no"),
+        help="whether your training DataLoader shuffles (default: unknown)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if not args.imbalance_threshold >= 1:
+        raise SettingsError(
+            f"--imbalance-threshold must be a ratio ≥ 1 (largest ÷ smallest), got {args.imbalance_threshold:g}."
+        )
+    if args.sample_limit < 1:
+        raise SettingsError(f"--sample-limit must be a whole number ≥ 1, got {args.sample_limit}.")
+    if args.min_class_samples < 0:
+        raise SettingsError(f"--min-class-samples must be a whole number ≥ 0, got {args.min_class_samples}.")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the dataset, run the checklist, print it; the exit code says how it went."""
+    _validate(args)
+    from core.checks import run_checklist
+    from core.report import report_json, report_text
+
+    progress = StderrProgress()
+    try:
+        handle = open_for_command(spec_from_args(args), progress)
+        pipeline = handle.pipeline.with_(mode=args.transform) if args.transform else None
+        report = run_checklist(
+            handle,
+            loader_shuffles={"yes": True, "no": False}.get(args.loader_shuffles or ""),
+            pipeline=pipeline,
+            sample_limit=args.sample_limit,
+            threshold=args.imbalance_threshold,
+            min_class_samples=args.min_class_samples,
+            progress=progress,
+        )
+    finally:
+        progress.done()
+    if args.json:
+        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+    elif sys.stdout.isatty():
+        width = min(shutil.get_terminal_size().columns, 120)
+        print(report_text(report, width, paint=lambda verdict, text: f"{COLOURS[verdict]}{text}\x1b[0m"))
+    else:
+        print(report_text(report))
+    return report.exit_code(strict=args.strict)
