@@ -157,3 +157,28 @@ async def test_pane_keys_switch_tabs():
             await pilot.press(key)
             await pilot.pause()
             assert app.query_one("#tabs").active == pane
+
+
+async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
+    from textual.widgets import Checkbox
+
+    from tui.checklist_pane import ChecklistPane
+
+    def shuffled_evidence() -> str:
+        report = app.query_one(ChecklistPane).report
+        if report is None:
+            return ""
+        return next(r.evidence for r in report.results if r.name == "shuffled")
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "order looks random" in shuffled_evidence())
+        assert "does not shuffle" not in shuffled_evidence()
+        await pilot.press("5")
+        await settle(app, pilot)
+        app.query_one("#shuffle", Checkbox).value = False  # the loader setting, as the form's checkbox
+        await wait_for(pilot, lambda: app.loader_shuffles is False)
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "training loader does not shuffle" in shuffled_evidence())

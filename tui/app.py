@@ -104,6 +104,9 @@ class DataloupeApp(App):
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
+        self.loader_shuffles: bool | None = True
+        """Whether the loader set up in the batches pane draws in random order (its default does);
+        the checklist reports it under "shuffled"."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
 

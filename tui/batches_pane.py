@@ -220,6 +220,8 @@ class BatchesPane(Pane):
     def on_loader_settings_form_changed(self, message: LoaderSettingsForm.Changed) -> None:
         if message.settings != self.settings:
             self.settings = message.settings
+            # the checklist's "shuffled" asks whether the training loader shuffles
+            self.app.loader_shuffles = message.settings.effective_sampler != "sequential"
             self._request_reset()
         if message.submitted:
             self.focus()
@@ -411,7 +413,9 @@ def _draw(batch: Batch, job: BatchJob) -> list[Strip]:
     captions = [summary.class_name(y) for y in summary.labels]
     height, width = images[0].shape[-2:]
     layout = grid_layout(int(height), int(width), job.cols, job.rows, count=len(images))
-    image = render_grid(images, captions, job.cols, job.rows, "ascii" if job.ascii else "blocks", layout=layout)
+    image = render_grid(
+        images, captions, job.cols, job.rows, "ascii" if job.ascii else "blocks", layout=layout
+    )
     return to_strips(image)
 
 

@@ -81,7 +81,7 @@ class ChecklistPane(Pane):
         """Transform the checks see (raw, scaled, normalized); None: the dataset's own."""
         self.running = False
         """A checklist worker is running."""
-        self._checked: tuple[DatasetHandle, str | None] | None = None
+        self._checked: tuple[DatasetHandle, str | None, bool | None] | None = None
         """(handle, mode) of the last run started, so a split change does not re-run it."""
 
     def compose(self) -> ComposeResult:
@@ -112,7 +112,7 @@ class ChecklistPane(Pane):
             self.run_checklist()
 
     def _stale(self) -> bool:
-        return self._checked != (self.handle, self.mode)
+        return self._checked != self._key()
 
     # ------------------------------------------------------------------ actions
     def action_rerun(self) -> None:
@@ -137,18 +137,22 @@ class ChecklistPane(Pane):
         return True
 
     # ------------------------------------------------------------------ running
+    def _key(self) -> tuple:
+        """What a checklist result depends on: the dataset, the transform, and whether the loader shuffles."""
+        return (self.handle, self.mode, self.app.loader_shuffles)
+
     def run_checklist(self) -> None:
         """Run every check on the open dataset in a worker (a running one is cancelled)."""
         handle = self.handle
         assert handle is not None
-        self._checked = (handle, self.mode)
+        self._checked = self._key()
         self._set_running(True)
         self._draw_header()
         self.query_one("#checklist-progress-label", Static).update("starting…")
-        self._check_worker(handle, self.mode)
+        self._check_worker(handle, self.mode, self.app.loader_shuffles)
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
-    def _check_worker(self, handle: DatasetHandle, mode: str | None) -> None:
+    def _check_worker(self, handle: DatasetHandle, mode: str | None, loader_shuffles: bool | None) -> None:
         from textual.worker import get_current_worker
 
         from core.checks import run_checklist
@@ -164,7 +168,9 @@ class ChecklistPane(Pane):
 
         pipeline = handle.pipeline.with_(mode=mode) if mode else None
         try:
-            report = run_checklist(handle, pipeline=pipeline, progress=progress, cancel=cancel)
+            report = run_checklist(
+                handle, loader_shuffles=loader_shuffles, pipeline=pipeline, progress=progress, cancel=cancel
+            )
         except Cancelled:
             self.post_message(
                 self.Stopped(handle, "The checklist was cancelled; r runs it again.", error=False)
@@ -189,7 +195,7 @@ class ChecklistPane(Pane):
         self.query_one("#checklist-progress-label", Static).update(f"{message.what} · c cancels")
 
     def on_checklist_pane_finished(self, message: Finished) -> None:
-        if message.handle is not self.handle or self._checked != (message.handle, self.mode):
+        if message.handle is not self.handle or self._checked != self._key():
             return  # an older run finishing after a newer one started
         self.report = message.report
         self._set_running(False)
