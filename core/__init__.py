@@ -23,5 +23,9 @@ Exports (by module):
 - ``report``: the class table and the checklist as plain text or JSON.
 - ``samplers``: ``make_sampler`` (sequential, random, class-balanced).
 - ``batching``: ``LoaderSettings``, ``BatchStepper``, ``BatchSummary``.
+- ``models``: the tutorials' MLP and a small CNN, rebuilt from a ``ModelSpec``.
+- ``device``: CPU or CUDA, with the fallback and its notice.
+- ``training``: ``TrainConfig`` and ``TrainingRun`` (cancel, pause, sampled snapshots).
+- ``checkpoint``: atomic save, safe load (``weights_only=True``), evaluation.
 - ``wording``: counts with their nouns, sizes, durations.
 """

@@ -104,9 +104,13 @@ class DataloupeApp(App):
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
-        self.loader_shuffles: bool | None = True
-        """Whether the loader set up in the batches pane draws in random order (its default does);
-        the checklist reports it under "shuffled"."""
+        self.loader_shuffles: bool | None = None
+        """Whether the loader set up in the batches pane draws in random order; None until the user
+        has looked at one. The checklist reports it under "shuffled"."""
+        self._drawn = False
+        """The first screen has been drawn."""
+        self._tabs_ready = False
+        """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
 
@@ -127,8 +131,18 @@ class DataloupeApp(App):
         self.call_after_refresh(self._first_screen_shown)
 
     def _first_screen_shown(self) -> None:
-        if self.first_paint is None:
-            self.first_paint = time.perf_counter() - self.started
+        self._drawn = True
+        self._start_when_ready()
+
+    def _start_when_ready(self) -> None:
+        """Start the slow work once the first screen is drawn and the tabs have settled.
+
+        The tab bar announces its initial tab with a message of its own; a dataset opened before
+        that message is handled would see its switch to the preview undone.
+        """
+        if not (self._drawn and self._tabs_ready) or self.first_paint is not None:
+            return
+        self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
 
@@ -140,6 +154,9 @@ class DataloupeApp(App):
         self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if not self._tabs_ready:
+            self._tabs_ready = True
+            self._start_when_ready()
         pane_id = event.pane.id
         # A late event from an earlier switch must not pull focus into a pane that is no longer shown.
         if pane_id and event.tabbed_content.active == pane_id:

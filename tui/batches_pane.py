@@ -187,6 +187,8 @@ class BatchesPane(Pane):
 
     def pane_activated(self) -> None:
         self.focus()
+        # from now on the checklist knows how this loader orders the samples
+        self.app.loader_shuffles = self.settings.effective_sampler != "sequential"
         if self._stale:
             self._request_reset()
 

@@ -1,18 +1,525 @@
-"""The training pane (to come): Train a small model (MLP or CNN) in the background and watch loss, train and test accuracy, and per-class accuracy stream in; save and load what it learned."""
+"""The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
+
+The run is a thread worker that calls :class:`core.training.TrainingRun` with the worker's
+cancel event and a pause event. It never touches a widget: every snapshot crosses as a
+:class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
+and the charts are redrawn from the latest snapshot a few times a second at most.
+Three views share the space: settings, curves (loss; train vs test accuracy) and
+classes (per-class accuracy; confusion matrix); ``v`` switches between them.
+
+    python -m tui digits      # then 6, r
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import ContentSwitcher, ProgressBar, Static
+
+from core.errors import DataloupeError
+from core.wording import duration, size
+from tui.accuracy_chart import AccuracyChart
+from tui.confusion_view import ConfusionView
+from tui.loss_chart import LossChart
 from tui.pane import Pane
+from tui.per_class_chart import PerClassChart
+from tui.train_settings import TrainSettings
+
+if TYPE_CHECKING:
+    from core.checkpoint import Checkpoint
+    from core.models import ModelSpec
+    from core.pipeline import Pipeline
+    from core.training import EvalResult, TrainConfig, TrainingSnapshot
+
+VIEWS: tuple[tuple[str, str], ...] = (
+    ("view-settings", "settings"),
+    ("view-curves", "curves"),
+    ("view-classes", "classes"),
+)
+"""(id, title) of the pane's views, in the order ``v`` visits them."""
+CHART_REFRESH = 0.25
+"""Seconds between two chart redraws: plotext rebuilds the whole figure each time, on the UI thread."""
+APP_THREADS = max(1, (os.cpu_count() or 2) - 1)
+"""torch threads for a run in the app: one core stays free for the screen."""
+
+LESSON_TEST = (
+    "Out-of-sample (test) accuracy is the one that counts: it is how the model does on data it never saw."
+)
+LESSON_PARTING = (
+    "When the train line keeps rising and the test line stalls or falls, the lines part: overfitting."
+)
+LESSON_CLASSES = (
+    "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
+    "its share): read the per-class bars."
+)
+
+
+@dataclass(frozen=True)
+class CurrentModel:
+    """The model the pane holds: trained here or loaded from a checkpoint; saved and evaluated as is."""
+
+    model: Any
+    """The torch module, on the CPU."""
+    spec: ModelSpec
+    """How to rebuild it."""
+    pipeline: Pipeline
+    """The transform it was trained through."""
+    classes: tuple[str, ...]
+    """Class names of its outputs."""
+    metrics: dict[str, Any]
+    """What it reached (stored in checkpoints)."""
+    dataset: str
+    """The dataset it learned from."""
+    source: str
+    """"trained here" or the checkpoint's path."""
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (fixes a held-out test split)."""
+        config = self.metrics.get("config") or {}
+        return int(config.get("seed", 0)) if isinstance(config, dict) else 0
 
 
 class TrainingPane(Pane):
-    """Placeholder until this pane is built: says what it will show."""
+    """Train a small model in the background and watch loss, accuracy and per-class accuracy stream in."""
+
+    BINDINGS = [
+        Binding("r", "start", "start"),
+        Binding("p", "pause", "pause"),
+        Binding("x", "stop", "stop"),
+        Binding("s", "save", "save"),
+        Binding("l", "load", "load"),
+        Binding("e", "evaluate", "eval"),
+        Binding("v", "next_view", "view"),
+    ]
+
+    # ------------------------------------------------------------------ messages
+    class Progress(Message):
+        """A snapshot of the running training; a newer one replaces an older one still queued."""
+
+        def __init__(self, snapshot: TrainingSnapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            """The run at one moment."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, TrainingPane.Progress)
+
+    class Finished(Message):
+        """The run ended (finished, stopped, diverged or failed)."""
+
+        def __init__(self, snapshot: TrainingSnapshot, trained: CurrentModel | None) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+            """The final snapshot; ``message`` says why a run ended early."""
+            self.trained = trained
+            """The model it trained (None when it failed before training)."""
+
+    class Failed(Message):
+        """The run could not start or crashed; ``text`` says why."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+            """The message for the user."""
+
+    class CheckpointDone(Message):
+        """A save or load finished."""
+
+        def __init__(self, text: str, loaded: CurrentModel | None = None) -> None:
+            super().__init__()
+            self.text = text
+            """What happened, for the status line."""
+            self.loaded = loaded
+            """The model read from a checkpoint, for a load."""
+
+    class CheckpointFailed(Message):
+        """A save, load or evaluation was refused; the current model is unchanged."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+            """Why, and what to do."""
+
+    class Evaluated(Message):
+        """The current model was evaluated on the test split."""
+
+        def __init__(self, result: EvalResult, notes: list[str], classes: tuple[str, ...], what: str) -> None:
+            super().__init__()
+            self.result = result
+            """Accuracy, per-class accuracy and the confusion matrix."""
+            self.notes = notes
+            """Notes for the user (held-out split, device fallback)."""
+            self.classes = classes
+            """Class names of the evaluated dataset."""
+            self.what = what
+            """Which model on which dataset, for the status line."""
+
+    # ------------------------------------------------------------------ layout
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.current: CurrentModel | None = None
+        """The model to save or evaluate: the last one trained here or loaded."""
+        self.snapshot: TrainingSnapshot | None = None
+        """The latest snapshot shown."""
+        self.running = False
+        """Whether a run is in progress."""
+        self.pause_event = threading.Event()
+        """Set while the run should wait between two steps."""
+        self.view = 0
+        """Index into :data:`VIEWS` of the view shown."""
+        self._charts_dirty = False
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "Training, to come.\n\nTrain a small model (MLP or CNN) in the background and watch loss, train and test accuracy, and per-class accuracy stream in; save and load what it learned.",
-            classes="pane-placeholder",
+        yield Static(self._view_tabs(), id="train-views")
+        with Horizontal(id="train-status"):
+            yield ProgressBar(total=1, show_eta=False, id="epoch-progress")
+            yield Static("no run yet · r starts one", id="run-stats")
+        yield Static("", id="run-state")
+        with ContentSwitcher(initial=VIEWS[0][0], id="train-switcher"):
+            with Vertical(id="view-settings"):
+                yield TrainSettings(id="train-settings")
+                yield Static(
+                    f"{LESSON_TEST}\n{LESSON_PARTING}\n{LESSON_CLASSES}", id="lessons", classes="lesson"
+                )
+            with Vertical(id="view-curves"):
+                with Horizontal(id="curves-charts"):
+                    yield LossChart(id="loss-chart")
+                    yield AccuracyChart(id="accuracy-chart")
+                yield Static(f"{LESSON_TEST} {LESSON_PARTING}", classes="lesson")
+            with Vertical(id="view-classes"):
+                with Horizontal(id="classes-charts"):
+                    yield PerClassChart(id="per-class-chart")
+                    yield ConfusionView(id="confusion")
+                yield Static(LESSON_CLASSES, classes="lesson")
+
+    def on_mount(self) -> None:
+        self.can_focus = True
+        self.set_interval(CHART_REFRESH, self._redraw_charts)
+
+    def pane_activated(self) -> None:
+        self.focus()
+
+    # ------------------------------------------------------------------ dataset
+    def dataset_changed(self) -> None:
+        handle = self.handle
+        if handle is None:
+            return
+        try:
+            shape = tuple(int(s) for s in handle.sample_shape)
+        except Exception:  # noqa: BLE001 - the count is decoration; the run will report a real problem
+            return
+        self.query_one(TrainSettings).set_dataset(shape, len(handle.classes))
+        if not self.running:
+            self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training")
+
+    # ------------------------------------------------------------------ views
+    def _view_tabs(self) -> Text:
+        text = Text()
+        for i, (_, title) in enumerate(VIEWS):
+            text.append(f" {title} ", style="reverse bold" if i == self.view else "dim")
+            text.append(" ")
+        text.append(" v switches view · Tab edits settings", style="dim")
+        return text
+
+    def show_view(self, index: int) -> None:
+        """Show view ``index`` of :data:`VIEWS`."""
+        self.view = index % len(VIEWS)
+        self.query_one(ContentSwitcher).current = VIEWS[self.view][0]
+        self.query_one("#train-views", Static).update(self._view_tabs())
+        self._charts_dirty = self.snapshot is not None
+
+    def action_next_view(self) -> None:
+        self.show_view(self.view + 1)
+
+    # ------------------------------------------------------------------ run controls
+    def action_start(self) -> None:
+        if self.running:
+            self.app.notify("A run is in progress: x stops it, p pauses it.", severity="warning")
+            return
+        if self.handle is None:
+            self.app.notify("Open a dataset first (key 1).", severity="error")
+            return
+        try:
+            config = self.query_one(TrainSettings).config(threads=APP_THREADS)
+        except DataloupeError as e:
+            self.app.notify(str(e), title="Cannot start training", severity="error")
+            return
+        self.start_run(config)
+
+    def start_run(self, config: TrainConfig) -> None:
+        """Start training ``config`` on the open dataset in a worker."""
+        if self.handle is None or self.running:
+            return
+        self.running = True
+        self.pause_event.clear()
+        self.snapshot = None
+        self.query_one("#run-state", Static).update(
+            f"starting: {self.handle.name}, {config.model}, lr {config.lr:g}…"
         )
+        self.query_one("#run-stats", Static).update("")
+        if self.view == 0:
+            self.show_view(1)
+        self._train_worker(self.handle, config, self.pause_event)
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def _train_worker(self, handle, config: TrainConfig, pause: threading.Event) -> None:
+        from textual.worker import get_current_worker
+
+        from core.training import TrainingRun
+
+        cancel = get_current_worker().cancelled_event
+
+        def on_report(snapshot: TrainingSnapshot) -> None:
+            if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
+                self.post_message(self.Progress(snapshot))
+
+        training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
+        try:
+            final = training.run()
+        except DataloupeError as e:
+            self.post_message(self.Failed(str(e)))
+            return
+        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
+            self.post_message(self.Failed(f"Training could not start: {type(e).__name__}: {e}"))
+            return
+        trained = None
+        if training.model is not None and training.spec is not None and training.pipeline is not None:
+            trained = CurrentModel(
+                model=training.model,
+                spec=training.spec,
+                pipeline=training.pipeline,
+                classes=tuple(handle.classes),
+                metrics=training.metrics(),
+                dataset=handle.name,
+                source="trained here",
+            )
+        self.post_message(self.Finished(final, trained))
+
+    def action_pause(self) -> None:
+        if not self.running:
+            self.app.notify("No run to pause: r starts one.", severity="warning")
+            return
+        if self.pause_event.is_set():
+            self.pause_event.clear()
+            self.query_one("#run-state", Static).update("resumed")
+        else:
+            self.pause_event.set()
+            self.query_one("#run-state", Static).update("pausing… (p resumes, x stops)")
+
+    def action_stop(self) -> None:
+        if not self.running:
+            return
+        self.query_one("#run-state", Static).update("stopping…")
+        self.workers.cancel_group(self, "training")  # sets the cancel event; the run ends at the next step
+
+    # ------------------------------------------------------------------ messages from the run
+    def on_training_pane_progress(self, message: Progress) -> None:
+        self._show_snapshot(message.snapshot)
+
+    def on_training_pane_finished(self, message: Finished) -> None:
+        self.running = False
+        self.pause_event.clear()
+        final = message.snapshot
+        self._show_snapshot(final)
+        self._redraw_charts()
+        if message.trained is not None and final.step > 0:
+            self.current = message.trained
+        self.query_one("#run-state", Static).update(final.summary())
+        severity = {"finished": "information", "stopped": "information"}.get(final.state, "error")
+        title = {"diverged": "Training stopped: the loss blew up", "failed": "Training failed"}.get(
+            final.state
+        )
+        self.app.notify(final.summary(), title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+
+    def on_training_pane_failed(self, message: Failed) -> None:
+        self.running = False
+        self.pause_event.clear()
+        self.query_one("#run-state", Static).update(f"✗ {message.text}")
+        self.app.notify(message.text, title="Training failed", severity="error", timeout=10)
+
+    def _show_snapshot(self, s: TrainingSnapshot) -> None:
+        first = self.snapshot is None
+        self.snapshot = s
+        bar = self.query_one("#epoch-progress", ProgressBar)
+        bar.update(total=max(1, s.steps_per_epoch), progress=s.epoch_step)
+        parts = [f"epoch {s.epoch}/{s.epochs}"]
+        if s.loss is not None:
+            parts.append(f"loss {s.loss:.4f}")
+        if s.latest is not None:
+            parts.append(f"test {s.latest.test.accuracy:.1%}")
+        parts.append(duration(s.elapsed))
+        if s.eta is not None:
+            parts.append(f"ETA {duration(s.eta)}")
+        if s.gpu_memory is not None:
+            parts.append(f"GPU {size(s.gpu_memory)}")
+        self.query_one("#run-stats", Static).update(" · ".join(parts))
+        if not s.ended:
+            state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
+            self.query_one("#run-state", Static).update(
+                f"{state} · step {s.step:,}/{s.total_steps:,} · {s.samples_per_second:,.0f} samples/s"
+            )
+        if first:
+            for note in s.notes:
+                self.app.notify(note, timeout=6)
+        self._charts_dirty = True
+
+    def _redraw_charts(self) -> None:
+        """Push the latest snapshot to the charts (called a few times a second, and at the end of a run)."""
+        s = self.snapshot
+        if not self._charts_dirty or s is None:
+            return
+        self._charts_dirty = False
+        view = VIEWS[self.view][1]
+        if view == "curves" or s.ended:
+            self.query_one(LossChart).show(s.loss_steps, s.loss_values)
+            self.query_one(AccuracyChart).show(s.accuracy_epochs, s.train_accuracy, s.test_accuracy)
+        if s.latest is not None and (view == "classes" or s.ended):
+            self._show_classes(s.classes, s.latest.test)
+        if view == "settings" and not s.ended:
+            self._charts_dirty = True  # draw when the charts are shown, not while hidden
+
+    def _show_classes(self, classes: tuple[str, ...], result: EvalResult) -> None:
+        self.query_one(PerClassChart).show(classes, result.per_class)
+        self.query_one(ConfusionView).show(classes, result.confusion)
+
+    # ------------------------------------------------------------------ save, load, evaluate
+    def action_save(self) -> None:
+        if self.running:
+            self.app.notify("Wait for the run to end (or x stops it) before saving.", severity="warning")
+            return
+        if self.current is None:
+            self.app.notify("No model to save yet: r trains one.", severity="warning")
+            return
+        path = self.query_one(TrainSettings).checkpoint_path()
+        self.query_one("#run-state", Static).update(f"saving to {path}…")
+        self._save_worker(self.current, path)
+
+    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
+    def _save_worker(self, current: CurrentModel, path: Path) -> None:
+        from core.checkpoint import save_checkpoint
+
+        try:
+            written = save_checkpoint(
+                path,
+                current.model,
+                current.spec,
+                current.classes,
+                current.pipeline,
+                current.metrics,
+                current.dataset,
+            )
+        except DataloupeError as e:
+            self.post_message(self.CheckpointFailed(str(e)))
+            return
+        except Exception as e:  # noqa: BLE001
+            self.post_message(self.CheckpointFailed(f"Saving failed: {type(e).__name__}: {e}"))
+            return
+        self.post_message(self.CheckpointDone(f"saved {current.spec.describe()} to {written}"))
+
+    def action_load(self) -> None:
+        if self.running:
+            self.app.notify("Wait for the run to end (or x stops it) before loading.", severity="warning")
+            return
+        settings = self.query_one(TrainSettings)
+        try:
+            expect = settings.model_spec()
+        except DataloupeError as e:
+            self.app.notify(str(e), title="Cannot load", severity="error")
+            return
+        path = settings.checkpoint_path()
+        self.query_one("#run-state", Static).update(f"loading {path}…")
+        self._load_worker(path, expect)
+
+    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
+    def _load_worker(self, path: Path, expect: ModelSpec) -> None:
+        from core.checkpoint import load_checkpoint
+
+        try:
+            checkpoint: Checkpoint = load_checkpoint(path, expect)
+            model = checkpoint.build_model()
+        except DataloupeError as e:
+            self.post_message(self.CheckpointFailed(str(e)))
+            return
+        except Exception as e:  # noqa: BLE001
+            self.post_message(self.CheckpointFailed(f"Loading {path} failed: {type(e).__name__}: {e}"))
+            return
+        loaded = CurrentModel(
+            model=model,
+            spec=checkpoint.spec,
+            pipeline=checkpoint.pipeline,
+            classes=checkpoint.classes,
+            metrics=checkpoint.metrics,
+            dataset=checkpoint.dataset,
+            source=str(checkpoint.path),
+        )
+        self.post_message(self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded))
+
+    def action_evaluate(self) -> None:
+        if self.running:
+            self.app.notify("Wait for the run to end (or x stops it) before evaluating.", severity="warning")
+            return
+        if self.current is None:
+            self.app.notify("No model to evaluate: r trains one, l loads one.", severity="warning")
+            return
+        if self.handle is None:
+            self.app.notify("Open a dataset first (key 1).", severity="error")
+            return
+        device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
+        self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}…")
+        self._evaluate_worker(self.current, self.handle, device)
+
+    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
+    def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
+        from textual.worker import get_current_worker
+
+        from core.training import evaluate_on_test
+
+        cancel = get_current_worker().cancelled_event
+        try:
+            result, notes = evaluate_on_test(
+                current.model, current.spec, current.pipeline, handle, device, cancel, seed=current.seed
+            )
+        except DataloupeError as e:
+            self.post_message(self.CheckpointFailed(str(e)))
+            return
+        except Exception as e:  # noqa: BLE001
+            self.post_message(self.CheckpointFailed(f"Evaluation failed: {type(e).__name__}: {e}"))
+            return
+        where = (
+            "loaded from " + Path(current.source).name if current.source != "trained here" else current.source
+        )
+        what = f"{current.spec.describe()} ({where}) on {handle.name}"
+        self.post_message(self.Evaluated(result, notes, tuple(handle.classes), what))
+
+    def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
+        if message.loaded is not None:
+            self.current = message.loaded
+        self.query_one("#run-state", Static).update(message.text)
+        self.app.notify(message.text, timeout=6)
+
+    def on_training_pane_checkpoint_failed(self, message: CheckpointFailed) -> None:
+        kept = (
+            f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
+        )
+        self.query_one("#run-state", Static).update(f"✗ {message.text}")
+        self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
+
+    def on_training_pane_evaluated(self, message: Evaluated) -> None:
+        result = message.result
+        text = f"test accuracy {result.accuracy:.1%} on {result.samples:,} samples: {message.what}"
+        self.query_one("#run-state", Static).update(text)
+        self._show_classes(message.classes, result)
+        self.show_view(2)
+        for note in message.notes:
+            self.app.notify(note, timeout=6)

@@ -1,0 +1,373 @@
+"""Save a trained model with what rebuilding it needs, and load it back without running anyone's code.
+
+A checkpoint is a ``torch.save`` zip archive holding only plain values: the weights as
+a ``{name: tensor}`` dict and a JSON string with the :class:`~core.models.ModelSpec`,
+the class names, the pipeline (mode, mean, std) and the metrics so far. Loading uses
+``torch.load(weights_only=True)``, which refuses any pickled Python object, after
+checking that the file is a complete zip archive at all. Saving writes a temporary
+file in the same folder, flushes and fsyncs it, then renames it over the target, so a
+crash while saving never destroys an earlier checkpoint.
+
+    python -c "from core.checkpoint import load_checkpoint; print(load_checkpoint('model.pt').describe())"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import threading
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from core.errors import CheckpointError, DataloupeError
+from core.models import ModelSpec, format_hidden
+from core.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetHandle
+    from core.training import EvalResult
+
+FORMAT = "dataloupe-checkpoint"
+"""Marks a file as ours."""
+VERSION = 1
+"""Bumped when the layout changes; older readers refuse newer files."""
+SUFFIX = ".pt"
+"""The usual file ending."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint as read from disk: how to rebuild the model, its weights, and what it had learned."""
+
+    path: Path
+    """Where it was read from."""
+    spec: ModelSpec
+    """The network to rebuild."""
+    classes: tuple[str, ...]
+    """Class names; output ``k`` is ``classes[k]``."""
+    pipeline: Pipeline
+    """The transform the model was trained through; evaluation must use the same."""
+    metrics: dict[str, Any]
+    """What the run reached when saved (test accuracy, epochs, the training settings)."""
+    dataset: str
+    """Name of the dataset it was trained on."""
+    saved_at: str
+    """ISO time of saving."""
+    state_dict: dict[str, torch.Tensor]
+    """The weights."""
+
+    def build_model(self) -> nn.Module:
+        """The network with these weights, on the CPU, in eval mode."""
+        model = self.spec.build()
+        try:
+            model.load_state_dict(self.state_dict, strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            detail = first[1].strip() if len(first) > 1 else first[0] if first else "weights do not match"
+            raise CheckpointError(
+                f"{self.path.name}: its weights do not fit the {self.spec.describe()} it describes ({detail}). "
+                "The file is damaged or was not written by dataloupe."
+            ) from None
+        model.eval()
+        return model
+
+    def describe(self) -> str:
+        """One line for the screen: what it holds and how good it was."""
+        text = f"{self.path.name}: {self.spec.describe()} trained on {self.dataset or 'an unnamed dataset'}"
+        acc = self.metrics.get("test_accuracy")
+        if isinstance(acc, float):
+            text += f", test accuracy {acc:.1%} when saved"
+        return text
+
+
+def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
+    """A pipeline as plain values (augmentation is not stored: a saved model is evaluated without it)."""
+    d = asdict(pipeline)
+    d.pop("augment", None)
+    for key in ("low", "high", "mean", "std"):
+        d[key] = list(d[key])
+    return d
+
+
+def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
+    """The pipeline :func:`pipeline_to_dict` wrote."""
+    return Pipeline(
+        kind=d["kind"],
+        low=tuple(float(v) for v in d["low"]),
+        high=tuple(float(v) for v in d["high"]),
+        mean=tuple(float(v) for v in d["mean"]),
+        std=tuple(float(v) for v in d["std"]),
+        mode=d["mode"],
+        augment=False,
+        channels=int(d.get("channels", 1)),
+        pixel_name=str(d.get("pixel_name", "ToTensor()")),
+    )
+
+
+# ---------------------------------------------------------------------- saving
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: nn.Module,
+    spec: ModelSpec,
+    classes: list[str] | tuple[str, ...],
+    pipeline: Pipeline,
+    metrics: dict[str, Any] | None = None,
+    dataset: str = "",
+) -> Path:
+    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written."""
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise CheckpointError(
+            f"{target} is a folder; give a file name such as {target / ('model' + SUFFIX)}."
+        )
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
+        )
+    meta = {
+        "model": spec.to_dict(),
+        "classes": list(classes),
+        "pipeline": pipeline_to_dict(pipeline),
+        "metrics": metrics or {},
+        "dataset": dataset,
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+    }
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "meta": json.dumps(meta),
+        "state_dict": {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()},
+    }
+    tmp_name = ""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+        tmp_name = ""
+    except OSError as e:
+        raise CheckpointError(f"cannot save to {target}: {e.strerror or e}.") from None
+    finally:
+        if tmp_name:  # failed before the rename: remove the partial file, keep the old checkpoint
+            Path(tmp_name).unlink(missing_ok=True)
+    _fsync_folder(folder)
+    return target
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------- loading
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    expect: ModelSpec | None = None,
+    *,
+    check_architecture: bool = True,
+) -> Checkpoint:
+    """Read a checkpoint, refusing anything that is not a complete, plain dataloupe checkpoint.
+
+    With ``expect``, a checkpoint whose architecture (when ``check_architecture``), hidden
+    sizes, input shape or class count differ is refused with a :class:`CheckpointError`
+    naming each mismatch. Nothing outside the returned value is changed.
+    """
+    source = Path(path).expanduser()
+    payload = _read_payload(source)
+    checkpoint = _parse(source, payload)
+    if expect is not None:
+        check_fits(checkpoint, expect, check_architecture=check_architecture)
+    return checkpoint
+
+
+def _read_payload(source: Path) -> Any:
+    name = source.name
+    if not source.exists():
+        raise CheckpointError(f"{source}: no such file.")
+    if source.is_dir():
+        raise CheckpointError(f"{source} is a folder, not a checkpoint file.")
+    try:
+        size = source.stat().st_size
+        with source.open("rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise CheckpointError(f"{source}: cannot read it ({e.strerror or e}).") from None
+    if size == 0:
+        raise CheckpointError(
+            f"{name} is empty (0 bytes): it is not a checkpoint. A save may have been cut off before it "
+            "began; choose another file or train and save again."
+        )
+    if head[:1] == b"\x80":
+        raise CheckpointError(
+            f"{name} is a bare Python pickle, not a dataloupe checkpoint. Loading a pickle can run "
+            "arbitrary code, so dataloupe refuses it; nothing in it was executed."
+        )
+    if head != b"PK\x03\x04":
+        raise CheckpointError(f"{name} is not a checkpoint (it is not a torch.save archive).")
+    if not zipfile.is_zipfile(source):
+        raise CheckpointError(
+            f"{name} is truncated or damaged ({size:,} bytes, the archive's directory is missing), so it "
+            "cannot be read. Save the model again."
+        )
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        detail = _unsupported_global(str(e))
+        raise CheckpointError(
+            f"{name} holds Python objects{detail}, not just weights. Loading them could run arbitrary code, "
+            "so dataloupe refuses the file; nothing in it was executed."
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise CheckpointError(
+            f"{name} is truncated or damaged and cannot be read ({type(e).__name__}: {_first_line(e)}). "
+            "Save the model again."
+        ) from None
+
+
+def _unsupported_global(text: str) -> str:
+    """ " (builtins.exec)" from torch's weights-only refusal, or "" when it does not say."""
+    marker = "Unsupported global: GLOBAL "
+    at = text.find(marker)
+    if at < 0:
+        return ""
+    name = text[at + len(marker) :].split()[0].rstrip(".,")
+    return f" ({name})"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else "no detail")[:160]
+
+
+def _parse(source: Path, payload: Any) -> Checkpoint:
+    name = source.name
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{name} is a torch file but not a dataloupe checkpoint (no {FORMAT!r} marker)."
+        )
+    version = payload.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"{name} is checkpoint format {version!r}; this dataloupe reads format {VERSION}. Update dataloupe."
+        )
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise CheckpointError(f"{name}: its weights are missing or malformed; the file is damaged.")
+    try:
+        meta = json.loads(payload["meta"])
+        spec = ModelSpec.from_dict(meta["model"])
+        classes = tuple(str(c) for c in meta["classes"])
+        pipeline = pipeline_from_dict(meta["pipeline"])
+        metrics = dict(meta.get("metrics") or {})
+    except DataloupeError as e:
+        raise CheckpointError(f"{name}: {e}") from None
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        raise CheckpointError(
+            f"{name}: its description is missing or malformed ({e!r}); the file is damaged."
+        ) from None
+    if len(classes) != spec.num_classes:
+        raise CheckpointError(f"{name}: it lists {len(classes)} class names for {spec.num_classes} outputs.")
+    return Checkpoint(
+        path=source,
+        spec=spec,
+        classes=classes,
+        pipeline=pipeline,
+        metrics=metrics,
+        dataset=str(meta.get("dataset", "")),
+        saved_at=str(meta.get("saved_at", "")),
+        state_dict=state,
+    )
+
+
+def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: bool = True) -> list[str]:
+    """What differs between a checkpoint's spec and the one wanted, in words ("input shape 1×28×28, not 1×8×8")."""
+    out = []
+    if check_architecture and found.architecture != expected.architecture:
+        out.append(f"architecture {found.architecture}, not {expected.architecture}")
+    if check_architecture and found.hidden != expected.hidden:
+        out.append(
+            f"hidden sizes {format_hidden(found.hidden) or 'none'}, not {format_hidden(expected.hidden) or 'none'}"
+        )
+    if found.input_shape != expected.input_shape:
+        out.append(f"input shape {_shape(found.input_shape)}, not {_shape(expected.input_shape)}")
+    if found.num_classes != expected.num_classes:
+        out.append(f"{found.num_classes} classes, not {expected.num_classes}")
+    return out
+
+
+def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture: bool = True) -> None:
+    """Raise :class:`CheckpointError` naming every way ``checkpoint`` differs from ``expect``."""
+    found = mismatches(checkpoint.spec, expect, check_architecture=check_architecture)
+    if found:
+        raise CheckpointError(
+            f"{checkpoint.path.name} does not fit: it holds {checkpoint.spec.describe()}, but "
+            f"{expect.describe()} is wanted here ({'; '.join(found)}). Nothing was loaded."
+        )
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+# ---------------------------------------------------------------------- evaluating a loaded model
+def evaluate_checkpoint(
+    checkpoint: Checkpoint,
+    handle: DatasetHandle,
+    device: str = "auto",
+    cancel: threading.Event | None = None,
+    model: nn.Module | None = None,
+) -> tuple[EvalResult, list[str]]:
+    """Accuracy of a checkpoint's model on ``handle``'s test split, through the checkpoint's own pipeline.
+
+    Returns the result and notes for the user (device fallback, a held-out test split,
+    class names that differ). A dataset whose input shape or class count does not fit is
+    refused with a :class:`CheckpointError`.
+    """
+    from core.training import evaluate_on_test
+
+    config = checkpoint.metrics.get("config")
+    config = config if isinstance(config, dict) else {}
+    net = model if model is not None else checkpoint.build_model()
+    try:
+        result, notes = evaluate_on_test(
+            net,
+            checkpoint.spec,
+            checkpoint.pipeline,
+            handle,
+            device,
+            cancel,
+            seed=int(config.get("seed", 0)),
+            test_fraction=float(config.get("test_fraction", 0.2)),
+        )
+    except DataloupeError as e:
+        raise CheckpointError(f"{checkpoint.path.name}: {e}") from None
+    if tuple(handle.classes) != checkpoint.classes:
+        notes.append(
+            f"class names differ: the checkpoint has {', '.join(checkpoint.classes[:5])}…, "
+            f"{handle.name} has {', '.join(handle.classes[:5])}…; compared by position"
+        )
+    return result, notes

@@ -1,0 +1,199 @@
+"""``dataloupe train`` and ``dataloupe eval`` as a user runs them: real processes, plain output, exit codes.
+
+The option checks run in-process through ``tui.cli.main`` (the same entry point the
+console script calls); whole runs go through ``python -m tui`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+
+class RunsCode:
+    """Unpickling it would run code: it would create the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+"""One torch thread: the test machines are shared (see tests/test_training.py)."""
+
+
+def dataloupe(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, env=ENV
+    )
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """One text-mode training run with --save, shared by the tests that read its output or its file."""
+    folder = tmp_path_factory.mktemp("train")
+    checkpoint = folder / "digits.pt"
+    done = dataloupe("train", "digits", "--epochs", "5", "--batch-size", "32", "--save", str(checkpoint))
+    return done, checkpoint
+
+
+def test_train_prints_a_line_per_evaluation_and_a_summary_without_escape_codes(text_run):
+    done, checkpoint = text_run
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    evaluations = [line for line in lines if line.startswith("epoch ")]
+    assert len(evaluations) == 5  # the end of each epoch (epochs this short get no mid-epoch evaluation)
+    assert "test" in evaluations[-1] and "train" in evaluations[-1]
+    assert lines[0].startswith("training MLP 64→64→64→64→10")
+    assert any(line.startswith("finished 5 epochs") for line in lines)
+    assert lines[-1] == f"saved to {checkpoint}"
+    assert "\x1b" not in done.stdout and "\r" not in done.stdout
+    assert "Traceback" not in done.stderr
+    assert checkpoint.is_file()
+
+
+def test_eval_reports_the_accuracy_the_training_ended_with(text_run):
+    done, checkpoint = text_run
+    final_line = next(line for line in done.stdout.splitlines() if line.startswith("finished"))
+    trained_accuracy = final_line.split("test accuracy ")[1].split("%")[0]
+
+    shown = dataloupe("eval", str(checkpoint), "digits", "--json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert f"{100 * record['test_accuracy']:.1f}" == trained_accuracy
+    assert record["test_accuracy"] == record["saved_test_accuracy"]
+    assert set(record["per_class_accuracy"]) == {str(d) for d in range(10)}
+    assert record["samples"] == 359
+
+
+def test_train_json_is_one_object_per_line_ending_with_the_summary(capsys, tmp_path):
+    code = main(
+        [
+            "train",
+            "digits",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--threads",
+            "1",
+            "--eval-every",
+            "20",
+            "--json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["event"] == "start" and records[0]["parameters"] == 13_130
+    assert [r["event"] for r in records[1:-1]] == ["evaluation"] * 6
+    assert [r["step"] for r in records[1:-1]] == [
+        20,
+        40,
+        45,
+        65,
+        85,
+        90,
+    ]  # every 20 steps and each epoch's end
+    summary = records[-1]
+    assert summary["event"] == "summary" and summary["state"] == "finished"
+    assert summary["test_accuracy"] == records[-2]["test_accuracy"] > 0.5
+    assert summary["saved"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["train", "digits", "--lr", "-1"], "learning rate -1.0: it must be a positive number"),
+        (["train", "digits", "--epochs", "0"], "epochs 0"),
+        (["train", "digits", "--hidden", "64,x"], "'x' is not a positive whole number"),
+        (["train", "digits", "--save", "/no/such/folder/m.pt"], "the folder /no/such/folder does not exist"),
+        (["train", "no-such-dataset-path"], "no-such-dataset-path"),
+        (["eval", "/no/such/file.pt", "digits"], "no such file"),
+    ],
+)
+def test_bad_options_get_a_clear_message_and_exit_2(capsys, args, says):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dataloupe: ") and says in err
+    assert "Traceback" not in err
+
+
+def test_argparse_rejects_unknown_choices_with_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "digits", "--optimizer", "rmsprop"])
+    assert info.value.code == 2
+    assert "invalid choice: 'rmsprop'" in capsys.readouterr().err
+
+
+def test_a_cnn_on_a_table_is_refused(capsys, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(40)) + "\n")
+    assert main(["train", str(table), "--model", "cnn"]) == 2
+    assert "needs images" in capsys.readouterr().err
+
+
+def test_unusable_checkpoints_exit_2_and_run_nothing(capsys, tmp_path, text_run):
+    _, checkpoint = text_run
+    zero = tmp_path / "zero.pt"
+    zero.write_bytes(b"")
+    assert main(["eval", str(zero), "digits"]) == 2
+    assert "empty (0 bytes)" in capsys.readouterr().err
+
+    marker = tmp_path / "ran"
+    hostile = tmp_path / "hostile.pt"
+    hostile.write_bytes(pickle.dumps(RunsCode(marker)))
+    assert main(["eval", str(hostile), "digits"]) == 2
+    assert "arbitrary code" in capsys.readouterr().err
+    assert not marker.exists()
+
+    table = tmp_path / "two.csv"
+    table.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(40)) + "\n")
+    assert main(["eval", str(checkpoint), str(table)]) == 2
+    assert "was trained on image data" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_run_cleanly_and_still_prints_the_summary(tmp_path):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "train",
+            "digits",
+            "--epochs",
+            "100000",
+            "--batch-size",
+            "1",
+            "--save",
+            str(tmp_path / "m.pt"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # wait until training is under way
+        line = process.stdout.readline()
+        if line.startswith("epoch "):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "stopped at step" in out and "Stopped by request" in out
+    assert "not saved" in out and not (tmp_path / "m.pt").exists()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err

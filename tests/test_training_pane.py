@@ -1,0 +1,193 @@
+"""The training pane through Pilot: charts fed by the worker, stop, divergence, quitting mid-run, checkpoints."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import fields
+
+from textual.widgets import Input, Select
+
+from core.training import TrainConfig, TrainingRun
+from tui.accuracy_chart import AccuracyChart
+from tui.app import AppOptions, build_app
+from tui.loss_chart import LossChart
+from tui.per_class_chart import PerClassChart
+from tui.train_settings import FORM_DEFAULTS
+from tui.training_pane import TrainingPane
+
+from conftest import settle, wait_for
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def open_training(app, pilot, **form: str) -> TrainingPane:
+    """Wait for the digits, open the training tab and fill in the form."""
+    await settle(app, pilot)
+    await pilot.press("6")
+    await pilot.pause()
+    pane = app.query_one(TrainingPane)
+    for field, value in form.items():
+        widget = pane.query_one(f"#train-{field}")
+        widget.value = value
+    await pilot.pause()
+    return pane
+
+
+def test_the_form_starts_from_the_trainer_defaults():
+    defaults = TrainConfig()
+    assert {f.name for f in fields(TrainConfig)} >= set(FORM_DEFAULTS)
+    for name, text in FORM_DEFAULTS.items():
+        value = getattr(defaults, name)
+        if name == "hidden":
+            assert text == ",".join(map(str, value))
+        else:
+            assert type(value)(text) == value, name
+
+
+async def test_the_charts_update_from_the_worker_while_it_trains():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1000", batch="4")
+        assert "13,130 params" in screen_text(app)
+        loss_chart, accuracy_chart = app.query_one(LossChart), app.query_one(AccuracyChart)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.running)
+        seen: list[tuple[int, int, int]] = []
+        while len({updates for updates, _, _ in seen}) < 4:  # four different redraws while it runs
+            assert pane.running
+            seen.append((loss_chart.updates, loss_chart.points, accuracy_chart.points))
+            await pilot.pause(0.05)
+        assert seen[-1][1] > seen[0][1] > 0 or seen[-1][1] >= 200  # the loss line grows (until decimated)
+        assert seen[-1][2] >= 2  # the baseline evaluation and at least one more
+        assert 0 < loss_chart.points <= 401
+        assert re.search(r"epoch \d+/1000 · loss \d\.\d{4} · test \d+\.\d%", screen_text(app))
+        assert re.search(r"running on cpu .* step [\d,]+/360,000 · [\d,]+ samples/s", screen_text(app))
+        await pilot.press("v")  # the classes view: per-class bars and the confusion matrix
+        await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10)
+        assert "true ↓ / predicted →" in screen_text(app)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not pane.running)
+
+
+async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1000", batch="1")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 20)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: pane.snapshot.state == "paused")
+        paused = pane.snapshot
+        assert 0 < paused.epoch_step < paused.steps_per_epoch  # mid-epoch (1,438 steps each)
+        assert "paused" in screen_text(app)
+        await pilot.pause(0.3)
+        assert pane.snapshot.step == paused.step  # nothing moves while paused
+        pressed = time.monotonic()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not pane.running)
+        assert time.monotonic() - pressed < 2.0
+        final = pane.snapshot
+        assert final.state == "stopped"
+        assert final.step == paused.step and final.epoch_step == paused.epoch_step
+        assert "Stopped by request" in final.message
+        assert "stopped at step" in screen_text(app)
+
+
+async def test_stop_while_running_ends_the_worker_promptly():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1000", batch="1")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 20)
+        pressed = time.monotonic()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not pane.running)
+        assert time.monotonic() - pressed < 2.0
+        assert pane.snapshot.state == "stopped" and pane.snapshot.step < pane.snapshot.total_steps
+
+
+async def test_a_huge_learning_rate_stops_with_a_message_and_the_app_keeps_running():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, lr="1e6")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.ended)
+        await settle(app, pilot)
+        assert pane.snapshot.state == "diverged"
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "loss blew up" in (errors[-1].title or "")
+        assert "learning rate 1e+06 is probably too high" in errors[-1].message
+        await pilot.press("v")  # still answering keys
+        await pilot.pause()
+        assert pane.view == 2
+        pane.query_one("#train-lr", Input).value = "fast"
+        await pilot.press("r")
+        await pilot.pause()
+        assert not pane.running
+        assert "Learning rate 'fast' is not a number" in list(app._notifications)[-1].message
+
+
+async def test_quitting_mid_run_ends_the_worker(monkeypatch):
+    returned = threading.Event()
+    original = TrainingRun.run
+
+    def run_and_record(self):
+        try:
+            return original(self)
+        finally:
+            returned.set()
+
+    monkeypatch.setattr(TrainingRun, "run", run_and_record)
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1000", batch="1")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 5)
+        await pilot.press("q")
+    assert returned.wait(5.0), "the training thread kept running after the app quit"
+    assert app.return_code in (0, None)
+
+
+async def test_save_load_and_refusals_leave_the_current_model_alone(tmp_path):
+    app = build_app(AppOptions())
+    saved = tmp_path / "digits.pt"
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="4", batch="32", checkpoint=str(saved))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running)
+        trained = pane.current
+        accuracy = pane.snapshot.latest.test.accuracy
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert saved.is_file()
+
+        zero = tmp_path / "zero.pt"
+        zero.write_bytes(b"")
+        pane.query_one("#train-checkpoint", Input).value = str(zero)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert pane.current is trained
+        assert "empty (0 bytes)" in list(app._notifications)[-1].message
+
+        pane.query_one("#train-checkpoint", Input).value = str(saved)
+        pane.query_one("#train-model", Select).value = "cnn"
+        await pilot.pause()
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert pane.current is trained
+        assert "architecture mlp, not cnn" in list(app._notifications)[-1].message
+
+        pane.query_one("#train-model", Select).value = "mlp"
+        pane.query_one("#train-hidden", Input).value = "64,64,64"
+        await pilot.pause()
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert pane.current is not trained and pane.current.source == str(saved)
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert f"test accuracy {accuracy:.1%}" in screen_text(app)
+        assert pane.view == 2

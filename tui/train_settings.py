@@ -1,0 +1,213 @@
+"""The training form: model, hidden sizes (with the parameter count), optimizer, learning rate, epochs,
+batch size, sampler, device, seed, and the checkpoint file to save to or load from.
+
+torch is not imported here at module level; the config is built by ``core.training`` when a
+run starts, by which time the dataset worker has loaded torch.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Select, Static
+
+from core.errors import SettingsError
+from tui.pane import Pane
+
+if TYPE_CHECKING:
+    from core.models import ModelSpec
+    from core.training import TrainConfig
+
+FORM_DEFAULTS: dict[str, Any] = {
+    "model": "mlp",
+    "hidden": "64,64,64",
+    "optimizer": "adam",
+    "lr": "0.001",
+    "epochs": "5",
+    "batch_size": "64",
+    "sampler": "random",
+    "device": "auto",
+    "seed": "0",
+}
+"""What the form shows first: TrainConfig's defaults, written out here so the form needs no torch
+(``tests/test_training_pane.py`` checks that they agree)."""
+DEFAULT_HIDDEN_TEXT = {"mlp": "64,64,64", "cnn": "64"}
+"""Hidden sizes put in when the model changes and the field still holds the other model's default."""
+DEFAULT_LR_TEXT = {"adam": "0.001", "sgd": "0.01"}
+"""Learning rate put in when the optimizer changes and the field still holds the other one's default."""
+DEFAULT_CHECKPOINT = "dataloupe-model.pt"
+"""File saved to and loaded from, relative to the working folder."""
+
+
+class TrainSettings(VerticalScroll):
+    """The run's settings as a compact form; Escape or Enter hands the keys back to the pane."""
+
+    BINDINGS = [Binding("escape", "leave", "keys", show=False)]
+    can_focus = False  # Tab goes straight to the fields; the pane keeps the keys otherwise
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.input_shape: tuple[int, ...] | None = None
+        """Sample shape of the open dataset (for the parameter count)."""
+        self.num_classes = 0
+        """Classes of the open dataset."""
+
+    def compose(self) -> ComposeResult:
+        d = FORM_DEFAULTS
+        with Horizontal(classes="row"):
+            yield Label("Model", classes="field-label")
+            yield Select(
+                [("MLP (the tutorials')", "mlp"), ("small CNN (images)", "cnn")],
+                value=d["model"],
+                allow_blank=False,
+                compact=True,
+                id="train-model",
+            )
+        with Horizontal(classes="row"):
+            yield Label("Hidden", classes="field-label")
+            yield Input(d["hidden"], placeholder="64,64,64 or 256", compact=True, id="train-hidden")
+            yield Static("", id="param-count")
+        with Horizontal(classes="row"):
+            yield Label("Optimizer", classes="field-label")
+            yield Select(
+                [("Adam", "adam"), ("SGD (momentum 0.9)", "sgd")],
+                value=d["optimizer"],
+                allow_blank=False,
+                compact=True,
+                id="train-optimizer",
+            )
+            yield Label("lr", classes="field-label-short")
+            yield Input(d["lr"], compact=True, id="train-lr")
+        with Horizontal(classes="row"):
+            yield Label("Epochs", classes="field-label")
+            yield Input(d["epochs"], compact=True, id="train-epochs")
+            yield Label("batch", classes="field-label-short")
+            yield Input(d["batch_size"], compact=True, id="train-batch")
+        with Horizontal(classes="row"):
+            yield Label("Sampler", classes="field-label")
+            yield Select(
+                [("random", "random"), ("class-balanced", "balanced")],
+                value=d["sampler"],
+                allow_blank=False,
+                compact=True,
+                id="train-sampler",
+            )
+        with Horizontal(classes="row"):
+            yield Label("Device", classes="field-label")
+            yield Select(
+                [("auto (CUDA if there)", "auto"), ("cpu", "cpu"), ("cuda", "cuda")],
+                value=d["device"],
+                allow_blank=False,
+                compact=True,
+                id="train-device",
+            )
+            yield Label("seed", classes="field-label-short")
+            yield Input(d["seed"], compact=True, id="train-seed")
+        with Horizontal(classes="row"):
+            yield Label("Checkpoint", classes="field-label")
+            yield Input(DEFAULT_CHECKPOINT, compact=True, id="train-checkpoint")
+
+    def on_mount(self) -> None:
+        self.update_parameter_count()
+
+    # ------------------------------------------------------------------ reading
+    def _text(self, field: str) -> str:
+        return self.query_one(f"#train-{field}", Input).value.strip()
+
+    def _choice(self, field: str) -> str:
+        return str(self.query_one(f"#train-{field}", Select).value)
+
+    def _number(self, field: str, label: str, kind: type, example: str) -> Any:
+        text = self._text(field)
+        try:
+            return kind(text)
+        except ValueError:
+            raise SettingsError(
+                f"{label} {text!r} is not a {'whole ' if kind is int else ''}number; try {example}."
+            ) from None
+
+    def hidden(self) -> tuple[int, ...]:
+        """The hidden sizes typed; SettingsError when malformed."""
+        from core.models import parse_hidden
+
+        return parse_hidden(self._text("hidden"))
+
+    def config(self, **extra: Any) -> TrainConfig:
+        """The settings as a TrainConfig (plus ``extra`` fields); SettingsError naming a bad field."""
+        from core.training import TrainConfig
+
+        config = TrainConfig(
+            model=self._choice("model"),
+            hidden=self.hidden(),
+            optimizer=self._choice("optimizer"),
+            lr=self._number("lr", "Learning rate", float, "0.001"),
+            epochs=self._number("epochs", "Epochs", int, "5"),
+            batch_size=self._number("batch", "Batch size", int, "64"),
+            sampler=self._choice("sampler"),
+            device=self._choice("device"),
+            seed=self._number("seed", "Seed", int, "0"),
+            **extra,
+        )
+        config.validate()
+        return config
+
+    def model_spec(self) -> ModelSpec:
+        """The network the form describes for the open dataset; SettingsError when it cannot be built."""
+        from core.models import ModelSpec
+
+        if self.input_shape is None:
+            raise SettingsError("Open a dataset first (key 1): the model's input depends on it.")
+        return ModelSpec(self._choice("model"), self.hidden(), self.input_shape, self.num_classes)  # type: ignore[arg-type]
+
+    def checkpoint_path(self) -> Path:
+        """The checkpoint file typed (default ``dataloupe-model.pt``)."""
+        return Path(self._text("checkpoint") or DEFAULT_CHECKPOINT).expanduser()
+
+    # ------------------------------------------------------------------ keeping it consistent
+    def set_dataset(self, input_shape: tuple[int, ...], num_classes: int) -> None:
+        """The open dataset changed: recount the parameters."""
+        self.input_shape = input_shape
+        self.num_classes = num_classes
+        self.update_parameter_count()
+
+    def update_parameter_count(self) -> None:
+        """Show the trainable parameter count of the network the form describes."""
+        label = self.query_one("#param-count", Static)
+        if self.input_shape is None or "torch" not in sys.modules:
+            label.update("params: open a dataset")  # counting needs core.models, which imports torch
+            return
+        try:
+            spec = self.model_spec()
+        except SettingsError as e:
+            label.update(f"✗ {e}")
+            return
+        label.update(f"{spec.parameter_count():,} params")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "train-hidden":
+            self.update_parameter_count()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_leave()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "train-model":
+            hidden = self.query_one("#train-hidden", Input)
+            if hidden.value.strip() in DEFAULT_HIDDEN_TEXT.values():
+                hidden.value = DEFAULT_HIDDEN_TEXT[str(event.value)]
+            self.update_parameter_count()
+        elif event.select.id == "train-optimizer":
+            lr = self.query_one("#train-lr", Input)
+            if lr.value.strip() in DEFAULT_LR_TEXT.values():
+                lr.value = DEFAULT_LR_TEXT[str(event.value)]
+
+    def action_leave(self) -> None:
+        """Give the keys back to the pane (r start, v view, …)."""
+        pane = next((a for a in self.ancestors if isinstance(a, Pane)), None)
+        if pane is not None:
+            pane.focus()
