@@ -191,3 +191,23 @@ async def test_save_load_and_refusals_leave_the_current_model_alone(tmp_path):
         await settle(app, pilot)
         assert f"test accuracy {accuracy:.1%}" in screen_text(app)
         assert pane.view == 2
+
+
+async def test_saving_over_a_file_from_before_asks_first(tmp_path):
+    app = build_app(AppOptions())
+    earlier = tmp_path / "earlier.pt"
+    earlier.write_bytes(b"a checkpoint the user made yesterday")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1", batch="64", checkpoint=str(earlier))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running)
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert earlier.read_bytes() == b"a checkpoint the user made yesterday"
+        assert "already exists. Press s again to replace it" in list(app._notifications)[-1].message
+        await pilot.press("s")  # the second press replaces it
+        await settle(app, pilot)
+        await wait_for(pilot, lambda: earlier.stat().st_size > 1000, what="the new checkpoint")
+        await pilot.press("s")  # a file this session wrote is replaced without asking
+        await settle(app, pilot)
+        assert "already exists" not in list(app._notifications)[-1].message

@@ -21,7 +21,7 @@ from tui.pane import Pane
 from tui.sample_view import SampleView, text_strips, to_strips
 
 if TYPE_CHECKING:
-    from core.datasets import SampleInfo
+    from core.datasets import DatasetHandle, SampleInfo
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class PreviewRequest:
 
     serial: int
     """Increases with every request; a result for an older one is dropped."""
+    handle: DatasetHandle
+    """The dataset to read."""
+    split: str
+    """The split to read."""
     index: int
     grid: bool
     ascii: bool
@@ -161,6 +165,8 @@ class PreviewPane(Pane):
         self._serial += 1
         request = PreviewRequest(
             serial=self._serial,
+            handle=self.handle,
+            split=self.split_name,
             index=self.index,
             grid=self.grid,
             ascii=self.app.ascii,
@@ -187,9 +193,8 @@ class PreviewPane(Pane):
         """Read and render on the worker thread. Pure: touches no widget."""
         from core.render import grid_layout, render, render_features, render_grid
 
-        handle = self.handle
-        assert handle is not None
-        split = handle.split(self.split_name, handle.pipeline.with_(mode=request.mode))
+        handle = request.handle
+        split = handle.split(request.split, handle.pipeline.with_(mode=request.mode))
         n = len(split)
         style = "ascii" if request.ascii else "blocks"
         if handle.pipeline.kind == "table":

@@ -168,6 +168,10 @@ class TrainingPane(Pane):
     # ------------------------------------------------------------------ layout
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
+        self._written: set[Path] = set()
+        """Checkpoint files this session has written (they may be replaced without asking)."""
+        self._confirm_replace: Path | None = None
+        """A file that exists and that one more press of s will replace."""
         self.current: CurrentModel | None = None
         """The model to save or evaluate: the last one trained here or loaded."""
         self.snapshot: TrainingSnapshot | None = None
@@ -402,6 +406,19 @@ class TrainingPane(Pane):
             self.app.notify("No model to save yet: r trains one.", severity="warning")
             return
         path = self.query_one(TrainSettings).checkpoint_path()
+        resolved = path.expanduser().resolve()
+        if resolved.exists() and resolved not in self._written and self._confirm_replace != resolved:
+            # a file this session did not write: never replace it without a second press
+            self._confirm_replace = resolved
+            self.app.notify(
+                f"{path} already exists. Press s again to replace it, or change the checkpoint path.",
+                title="Replace the checkpoint?",
+                severity="warning",
+                timeout=8,
+            )
+            return
+        self._confirm_replace = None
+        self._written.add(resolved)
         self.query_one("#run-state", Static).update(f"saving to {path}…")
         self._save_worker(self.current, path)
 
