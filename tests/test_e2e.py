@@ -104,3 +104,22 @@ def test_opens_a_table_with_options_from_the_command_line(tmux, red_wine):
     assert "winequality-red.csv · train 1,279 / test 320 · 2 classes" in screen
     tmux.keys("q")
     tmux.wait_for("EXITED:0", timeout=30)
+
+
+def test_quitting_mid_training_exits_cleanly(tmux, mnist_dir):
+    tmux.start([str(DATALOUPE), str(mnist_dir)])
+    tmux.wait_for("sample 0 of 10,000")
+    tmux.keys("6")
+    tmux.wait_for("r starts training")
+    for _ in range(5):  # Tab into the settings, on to Epochs
+        tmux.keys("Tab")
+        time.sleep(0.2)
+    tmux.keys("C-u")
+    tmux.keys("3", "0", "0", "Enter")  # 300 epochs: far longer than this test waits
+    tmux.wait_for("Epochs     300")
+    tmux.keys("r")
+    screen = tmux.wait_for("samples/s")
+    assert "epoch" in screen and "/300" in screen
+    tmux.keys("q")
+    screen = tmux.wait_for("EXITED:0", timeout=20)
+    assert "samples/s" not in screen  # the app's screen is gone, the shell's is back

@@ -131,14 +131,19 @@ class StderrProgress:
 
 def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     """Open a dataset for a headless command, with download and reading progress on stderr."""
+    import gc
+
     from core.datasets import open_dataset
 
     shown = progress or StderrProgress()
     try:
-        return open_dataset(spec, progress=shown)
+        handle = open_dataset(spec, progress=shown)
     finally:
         if progress is None:
             shown.done()
+    # torch's and the dataset's long-lived objects need never be scanned again by the collector
+    gc.freeze()
+    return handle
 
 
 def app_parser() -> argparse.ArgumentParser:

@@ -204,7 +204,11 @@ def main() -> int:
         "--threads", type=int, default=1, help="torch threads for every contender (0: default)"
     )
     parser.add_argument(
-        "--rounds", type=int, default=5, help="rounds of the fast contenders (best is reported)"
+        "--rounds",
+        type=int,
+        default=9,
+        help="interleaved rounds of the fast contenders (best and median are reported: this machine's "
+        "epoch times drift by ±25%% from round to round for both)",
     )
     parser.add_argument("--tutorial-rounds", type=int, default=1)
     parser.add_argument("--presses", type=int, default=50)
