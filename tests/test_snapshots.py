@@ -34,3 +34,20 @@ def test_preview_one_digit_in_half_blocks(snap_compare):
 def test_preview_grid_in_ascii(snap_compare):
     app = build_app(AppOptions(ascii=True))
     assert snap_compare(app, terminal_size=(80, 24), run_before=_ready("m", expect="samples 0–"))
+
+
+def test_balance_of_the_red_wine_table_at_4_5(snap_compare, red_wine):
+    from core.sources import DatasetSpec
+    from tui.balance_pane import BalancePane
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        pane = app.query_one(BalancePane)
+        await wait_for(pilot, lambda: pane.summary() is not None and pane.summary().unbalanced)
+        await pilot.pause(0.3)  # the chart draws on its next refresh
+
+    app = build_app(AppOptions(spec=DatasetSpec(str(red_wine), threshold=4.5)))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
