@@ -344,11 +344,7 @@ def from_datasets(
             "table", (0.0,) * first.shape[0], (1.0,) * first.shape[0], (0.0,), (1.0,), mode="raw"
         )
     else:
-        high = 255.0 if first.dtype == torch.uint8 else 1.0
-        c = first.shape[0]
-        pipeline = Pipeline(
-            "image", (0.0,) * c, (high,) * c, (0.0,) * c, (1.0,) * c, channels=c, mode="scaled"
-        )
+        pipeline = Pipeline.for_images(first.shape[0], high=255.0 if first.dtype == torch.uint8 else 1.0)
     return build_handle(name=name, kind="custom", classes=classes, splits=data, pipeline=pipeline)
 
 

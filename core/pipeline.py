@@ -50,6 +50,19 @@ class Pipeline:
     pixel_name: str = "ToTensor()"
     """How the scaling step is named on screen."""
 
+    @classmethod
+    def for_images(cls, channels: int = 1, high: float = 255.0, pixel_name: str = "ToTensor()") -> Pipeline:
+        """The scaling pipeline of images stored 0..``high`` (mean and std are measured later)."""
+        return cls(
+            kind="image",
+            low=(0.0,) * channels,
+            high=(float(high),) * channels,
+            mean=(0.0,) * channels,
+            std=(1.0,) * channels,
+            channels=channels,
+            pixel_name=pixel_name,
+        )
+
     def with_(self, **changes) -> Pipeline:
         """A copy with some fields changed."""
         return replace(self, **changes)

@@ -48,14 +48,7 @@ def open_digits(spec: DatasetSpec | None = None) -> DatasetHandle:
         "train": in_memory_split(images[train_idx], targets[train_idx], "load_digits()"),
         "test": in_memory_split(images[test_idx], targets[test_idx], "load_digits()"),
     }
-    pipeline = Pipeline(
-        kind="image",
-        low=(0.0,),
-        high=(16.0,),
-        mean=(0.0,),
-        std=(1.0,),
-        pixel_name="Scale(÷16 → 0..1)",
-    )
+    pipeline = Pipeline.for_images(1, high=16.0, pixel_name="Scale(÷16 → 0..1)")
     return build_handle(
         name="digits",
         kind="digits",

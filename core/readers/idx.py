@@ -110,7 +110,7 @@ def open_idx_folder(spec: DatasetSpec) -> DatasetHandle:
             notes.append(note)
     labels = np.concatenate([s.targets for s in splits.values()])
     n_classes = int(labels.max()) + 1 if labels.size else 0
-    pipeline = Pipeline(kind="image", low=(0.0,), high=(255.0,), mean=(0.0,), std=(1.0,))
+    pipeline = Pipeline.for_images(1)
     return build_handle(
         name=folder.name or str(folder),
         kind="idx",

@@ -187,14 +187,7 @@ def open_image_folder(
             f"images differ in size ({len(shapes)} shapes, {'×'.join(map(str, sizes[0]))} to "
             f"{'×'.join(map(str, sizes[-1]))}); batches need one size"
         )
-    pipeline = Pipeline(
-        kind="image",
-        low=(0.0,) * channels,
-        high=(255.0,) * channels,
-        mean=(0.0,) * channels,
-        std=(1.0,) * channels,
-        channels=channels,
-    )
+    pipeline = Pipeline.for_images(channels)
     return build_handle(
         name=folder.name,
         kind="folder",

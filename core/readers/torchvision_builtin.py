@@ -158,14 +158,7 @@ def open_builtin(
 
     classes = _classes(cls, class_name, splits)
     channels = 3 if class_name in ("CIFAR10", "CIFAR100", "SVHN") else 1
-    pipeline = Pipeline(
-        kind="image",
-        low=(0.0,) * channels,
-        high=(255.0,) * channels,
-        mean=(0.0,) * channels,
-        std=(1.0,) * channels,
-        channels=channels,
-    )
+    pipeline = Pipeline.for_images(channels)
     return build_handle(
         name=info.title,
         kind="builtin",
