@@ -387,6 +387,7 @@ class BatchStepper:
         import torch
         from torch.utils.data import DataLoader
 
+        from core.datasets import collate_samples
         from core.samplers import make_sampler
         from core.stats import class_counts
 
@@ -414,6 +415,7 @@ class BatchStepper:
             drop_last=self.settings.drop_last,
             num_workers=0,
             generator=self._loader_generator,
+            collate_fn=collate_samples,
         )
         """The DataLoader a training loop would iterate."""
         targets = split.targets
@@ -494,6 +496,8 @@ class BatchStepper:
         """Read samples through ``pipeline`` from now on, in the same order; the current batch is built again."""
         from torch.utils.data import DataLoader
 
+        from core.datasets import collate_samples
+
         if pipeline == self.split.pipeline:
             return
         self.split = self.split.with_pipeline(pipeline)
@@ -504,6 +508,7 @@ class BatchStepper:
             drop_last=self.settings.drop_last,
             num_workers=0,
             generator=self._loader_generator,
+            collate_fn=collate_samples,
         )
         self.current = None
         self._rest, self._rest_at = None, -1

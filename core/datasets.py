@@ -219,6 +219,21 @@ class DatasetHandle:
         return "\n".join(line for line in lines if line)
 
 
+def collate_samples(batch: list[tuple[torch.Tensor, int]]):
+    """DataLoader's default collate, with a message that says what to do when samples differ in shape."""
+    from torch.utils.data import default_collate
+
+    shapes = {tuple(x.shape) for x, _ in batch}
+    if len(shapes) > 1:
+        listed = ", ".join(format_shape(s) for s in sorted(shapes)[:4])
+        raise DatasetError(
+            f"the samples of one batch differ in shape ({listed}): a batch stacks its samples, so they "
+            "need one shape. Resize the images to one size first (for example with "
+            "torchvision.transforms.Resize), or keep images of one size in the folder."
+        )
+    return default_collate(batch)
+
+
 # ---------------------------------------------------------------------- helpers for readers
 def stratified_split(
     targets: np.ndarray, test_fraction: float = 0.2, seed: int = 0

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
-from core.datasets import Split, SplitData, format_shape, in_memory_split, stratified_split
+from core.datasets import Split, SplitData, collate_samples, format_shape, in_memory_split, stratified_split
 from core.device import DeviceChoice, choose_device, free_memory, is_out_of_memory, memory_in_use
-from core.errors import SettingsError
+from core.errors import DataloupeError, SettingsError
 from core.models import ARCHITECTURES, ModelSpec, format_hidden
 from core.pipeline import MODES, Pipeline
 from core.progress import Throttle
@@ -448,7 +448,7 @@ def _eval_batches(data, device: torch.device, batch_size: int):
         return
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(data, batch_size=min(batch_size, 512), shuffle=False)
+    loader = DataLoader(data, batch_size=min(batch_size, 512), shuffle=False, collate_fn=collate_samples)
     for xb, yb in loader:
         yield xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
 
@@ -489,6 +489,7 @@ class _Batches:
             batch_size=self.batch_size,
             sampler=order.tolist(),
             num_workers=self.workers,
+            collate_fn=collate_samples,
             pin_memory=self.device.type == "cuda",
         )
         for xb, yb in loader:
@@ -783,6 +784,8 @@ class TrainingRun:
                     f"The GPU ran out of memory at step {self._step:,} (batch size {cfg.batch_size}); "
                     "the run's memory has been freed. Try a smaller batch size or the CPU."
                 )
+            elif isinstance(e, DataloupeError):  # a message already written for the user
+                message = f"Training stopped at step {self._step:,}: {e}"
             else:
                 message = f"Training failed at step {self._step:,}: {type(e).__name__}: {e}"
         # Outside the except blocks, so the traceback is gone; drop the last batch and the optimizer's

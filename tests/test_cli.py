@@ -78,3 +78,29 @@ def test_download_progress_in_a_log_is_one_plain_line_per_tenth(mnist_dir, tmp_p
     assert lines[0] == "downloading t10k.gz: 0%"
     assert lines[-1] == "downloading t10k.gz: 100%"
     assert len(lines) == 11 and not any("\x1b" in line for line in lines)
+
+
+def test_images_of_different_sizes_get_a_message_in_batches_and_train(tmp_path):
+    from makers import write_image_folder
+
+    write_image_folder(tmp_path / "mixed", {"a": 5}, size=(8, 8))
+    write_image_folder(tmp_path / "mixed", {"b": 5}, size=(12, 10), seed=2)
+    for command in (["batches", "--count", "1"], ["train", "--epochs", "1"]):
+        result = run(command[0], str(tmp_path / "mixed"), *command[1:], timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert "differ in shape (1×8×8, 1×12×10)" in result.stderr and "Resize" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_an_unexpected_error_in_a_command_is_a_message_not_a_traceback(monkeypatch, capsys):
+    import tui.commands.batches
+    from tui.cli import main
+
+    def broken(args):
+        raise ValueError("something nobody foresaw")
+
+    monkeypatch.setattr(tui.commands.batches, "run", broken)
+    monkeypatch.delenv("DATALOUPE_DEBUG", raising=False)
+    assert main(["batches", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "unexpected error: ValueError: something nobody foresaw" in err and "DATALOUPE_DEBUG=1" in err

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -184,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(e))
         except KeyboardInterrupt:
             return fail("interrupted.")
+        except Exception as e:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+            if os.environ.get("DATALOUPE_DEBUG"):
+                raise
+            return fail(
+                f"unexpected error: {type(e).__name__}: {e}\n"
+                "This is a bug in dataloupe; DATALOUPE_DEBUG=1 shows where it happened."
+            )
 
     args = app_parser().parse_args(argv)
     spec = spec_from_args(args)
