@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     from core.checkpoint import save_checkpoint
     from core.training import Evaluation, TrainingRun, TrainingSnapshot
-    from core.wording import duration
+    from core.wording import duration, plural
 
     handle = open_for_command(spec_from_args(args))
     out = _Printer(args.json)
@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             [
                 f"training {training.spec.describe()} ({n_params:,} parameters) on {handle.name}: "
                 f"{len(setup.train):,} train / {len(setup.test):,} test samples, {setup.choice.name}",
-                f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, "
+                f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, {plural(config.epochs, 'epoch')}, "
                 f"{config.sampler} sampler, seed {config.seed}, transform {setup.pipeline.describe()}",
                 *(f"note: {n}" for n in setup.notes),
             ]
