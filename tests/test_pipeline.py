@@ -122,3 +122,24 @@ def test_digits_read_directly_equal_scikit_learns_loader():
     images, targets = load_digits_arrays()
     bunch = load_digits()
     assert np.array_equal(images, bunch.images) and np.array_equal(targets, bunch.target)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_moments_equal_torch_over_the_whole_split(monkeypatch, dtype):
+    """Measured by histogram (uint8) or in chunks (floats); torch's mean and std over everything is the oracle."""
+    import core.datasets as datasets
+    from core.datasets import in_memory_split, scaled_moments
+
+    monkeypatch.setattr(datasets, "MOMENT_CHUNK", 7)  # many chunks, the last one short
+    gen = torch.Generator().manual_seed(0)
+    if dtype == torch.uint8:
+        x = torch.randint(0, 256, (50, 3, 5, 4), dtype=torch.uint8, generator=gen)
+        pipeline = Pipeline.for_images(3)
+    else:
+        x = torch.rand(50, 3, 5, 4, generator=gen) * 16
+        pipeline = Pipeline.for_images(3, high=16.0)
+    mean, std, note = scaled_moments(in_memory_split(x, np.zeros(50, dtype=np.int64)), pipeline)
+    scaled = pipeline.batch(x).to(torch.float64)
+    assert mean == pytest.approx(tuple(scaled.mean(dim=(0, 2, 3)).tolist()), abs=1e-12)
+    assert std == pytest.approx(tuple(scaled.std(dim=(0, 2, 3)).tolist()), abs=1e-12)
+    assert note == ""
