@@ -104,3 +104,12 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "") -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         await pilot.pause(0.02)
+
+
+def screen_text(app) -> str:
+    """Every character on screen (from the SVG export), spaces normalized."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")

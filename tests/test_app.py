@@ -9,23 +9,13 @@ from tui.app import AppOptions, build_app
 from tui.preview_pane import PreviewPane
 from tui.sample_view import SampleView
 
-from conftest import settle, wait_for
+from conftest import screen_text, settle, wait_for
 
 SIZE = (80, 24)
 
 
 def info_text(app) -> str:
     return app.query_one(PreviewPane).last_info.plain
-
-
-def screen_text(app) -> str:
-    """Every character on screen (from the SVG export), spaces normalized."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    texts = re.findall(r"<text[^>]*>(.*?)</text>", svg)
-    return html.unescape(" ".join(texts)).replace("\xa0", " ")
 
 
 async def test_starts_on_the_bundled_digits_and_shows_a_sample():

@@ -16,18 +16,9 @@ from tui.app import AppOptions, build_app
 from tui.checklist_pane import ChecklistPane
 from tui.messages import DatasetOpened
 
-from conftest import settle, wait_for
+from conftest import screen_text, settle, wait_for
 
 SIZE = (80, 24)
-
-
-def screen_text(app) -> str:
-    """Every character on screen (from the SVG export), spaces normalized."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
 
 
 def verdicts(pane) -> dict[str, str]:
