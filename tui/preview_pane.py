@@ -211,12 +211,12 @@ class PreviewPane(Pane):
             info = split.info(request.index, x, label)
             return text_strips(lines), self._info_text(info, split, 1), 1
         if request.grid:
-            x0, _ = split.raw(request.index)
+            x0, label0 = split[request.index]  # read once: it sizes the tiles, leads the grid and the info
             h, w = x0.shape[-2:]
             layout = grid_layout(int(h), int(w), request.cols, request.rows)
             count = min(n, layout.count)
-            images, captions = [], []
-            for k in range(count):
+            images, captions = [x0.numpy()], [f"{request.index}:{split.class_name(label0)}"]
+            for k in range(1, count):
                 if cancel.is_set():
                     break
                 i = (request.index + k) % n
@@ -224,7 +224,7 @@ class PreviewPane(Pane):
                 images.append(x.numpy())
                 captions.append(f"{i}:{split.class_name(label)}")
             image = render_grid(images, captions, request.cols, request.rows, style, layout=layout)
-            first = split.info(request.index)
+            first = split.info(request.index, x0, label0)
             return to_strips(image), self._info_text(first, split, count), count
         x, label = split[request.index]
         image = render(x.numpy(), request.cols, request.rows, style)
