@@ -6,8 +6,8 @@ from textual.widgets import Input, Static
 
 from core.sources import DatasetSpec
 from tui.app import AppOptions, build_app
-from tui.preview_pane import PreviewPane
-from tui.sample_view import SampleView
+from tui.panes.preview_pane import PreviewPane
+from tui.widgets.sample_view import SampleView
 
 from conftest import screen_text, settle, wait_for
 
@@ -152,7 +152,7 @@ async def test_pane_keys_switch_tabs():
 async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
     from textual.widgets import Checkbox
 
-    from tui.checklist_pane import ChecklistPane
+    from tui.panes.checklist_pane import ChecklistPane
 
     def shuffled_evidence() -> str:
         report = app.query_one(ChecklistPane).report

@@ -12,9 +12,9 @@ from torch.utils.data import Dataset
 from core.datasets import from_datasets
 from core.sources import DatasetSpec
 from tui.app import AppOptions, build_app
-from tui.balance_pane import BalancePane
-from tui.class_chart import ClassChart
 from tui.messages import DatasetOpened
+from tui.panes.balance_pane import BalancePane
+from tui.widgets.class_chart import ClassChart
 
 from conftest import screen_text, settle, wait_for
 

@@ -8,9 +8,9 @@ from textual.widgets import Select
 from core.batching import BatchStepper, LoaderSettings
 from core.sources import DatasetSpec
 from tui.app import AppOptions, build_app
-from tui.batches_pane import BatchesPane, add_move
-from tui.loader_settings import LoaderSettingsForm
-from tui.sample_view import SampleView
+from tui.panes.batches_pane import BatchesPane, add_move
+from tui.widgets.loader_settings import LoaderSettingsForm
+from tui.widgets.sample_view import SampleView
 
 from conftest import settle
 

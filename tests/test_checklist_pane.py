@@ -13,8 +13,8 @@ from core.checks import CHECKS
 from core.datasets import from_datasets
 from core.sources import DatasetSpec
 from tui.app import AppOptions, build_app
-from tui.checklist_pane import ChecklistPane
 from tui.messages import DatasetOpened
+from tui.panes.checklist_pane import ChecklistPane
 
 from conftest import screen_text, settle, wait_for
 

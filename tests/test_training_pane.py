@@ -10,12 +10,12 @@ from dataclasses import fields
 from textual.widgets import Input, Select
 
 from core.training import TrainConfig, TrainingRun
-from tui.accuracy_chart import AccuracyChart
 from tui.app import AppOptions, build_app
-from tui.loss_chart import LossChart
-from tui.per_class_chart import PerClassChart
-from tui.train_settings import FORM_DEFAULTS
-from tui.training_pane import TrainingPane
+from tui.panes.training_pane import TrainingPane
+from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.per_class_chart import PerClassChart
+from tui.widgets.train_settings import FORM_DEFAULTS
 
 from conftest import settle, wait_for
 

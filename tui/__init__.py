@@ -1,9 +1,12 @@
 """dataloupe's interface: the Textual app and the command line.
 
-- ``cli``: ``dataloupe`` and its sub-commands (``check``, ``batches``, ``train``, ``eval``).
 - ``app``: ``build_app``, the one factory the command line and the tests use, and ``DataloupeApp``.
-- one module per pane or widget: ``dataset_pane``, ``preview_pane``, ``sample_view``, …
+- ``panes/``: one module per tab (dataset, preview, balance, checklist, batches, training).
+- ``widgets/``: what the panes are built from (sample view, charts, settings forms).
+- ``screens/``: modal screens.
 - ``messages``: what workers post to the app.
+- ``cli/``: ``dataloupe`` and its headless sub-commands (``check``, ``batches``, ``train``, ``eval``),
+  which use ``core`` only, never textual.
 
 Nothing here is imported by ``core``. The app imports torch only in a worker thread,
 so its first screen does not wait for it.

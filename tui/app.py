@@ -22,14 +22,14 @@ from textual.worker import Worker, WorkerState
 from core.errors import Cancelled, DataloupeError
 from core.progress import Progress, Throttle
 from core.sources import DatasetSpec
-from tui.balance_pane import BalancePane
-from tui.batches_pane import BatchesPane
-from tui.checklist_pane import ChecklistPane
-from tui.dataset_pane import DatasetPane
 from tui.messages import DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
-from tui.pane import Pane
-from tui.preview_pane import PreviewPane
-from tui.training_pane import TrainingPane
+from tui.panes.balance_pane import BalancePane
+from tui.panes.base import Pane
+from tui.panes.batches_pane import BatchesPane
+from tui.panes.checklist_pane import ChecklistPane
+from tui.panes.dataset_pane import DatasetPane
+from tui.panes.preview_pane import PreviewPane
+from tui.panes.training_pane import TrainingPane
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("1", "dataset", "Dataset", DatasetPane),
@@ -64,12 +64,12 @@ class DataloupeApp(App):
     TITLE = "dataloupe"
     CSS_PATH = [
         "app.tcss",
-        "dataset_pane.tcss",
-        "preview_pane.tcss",
-        "balance_pane.tcss",
-        "checklist_pane.tcss",
-        "batches_pane.tcss",
-        "training_pane.tcss",
+        "panes/dataset_pane.tcss",
+        "panes/preview_pane.tcss",
+        "panes/balance_pane.tcss",
+        "panes/checklist_pane.tcss",
+        "panes/batches_pane.tcss",
+        "panes/training_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.

@@ -46,7 +46,7 @@ def bench_core(mnist: Path) -> None:
     from core.batching import BatchStepper, LoaderSettings
     from core.datasets import open_dataset
     from core.sources import DatasetSpec
-    from tui.batches_pane import BatchJob, _draw
+    from tui.panes.batches_pane import BatchJob, _draw
 
     t0 = time.perf_counter()
     handle = open_dataset(DatasetSpec(str(mnist)))
@@ -93,7 +93,7 @@ async def held_key(mnist: Path, interval: float) -> tuple[int, float, int, bool]
 
     from core.sources import DatasetSpec
     from tui.app import AppOptions, build_app
-    from tui.batches_pane import BatchesPane
+    from tui.panes.batches_pane import BatchesPane
 
     from conftest import settle
 

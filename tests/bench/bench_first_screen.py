@@ -84,7 +84,7 @@ def render_times() -> None:
     from core.datasets import open_dataset
     from core.render import render, render_grid
     from core.sources import DatasetSpec
-    from tui.sample_view import to_strips
+    from tui.widgets.sample_view import to_strips
 
     data = os.environ.get("DATALOUPE_TEST_DATA")
     if data:

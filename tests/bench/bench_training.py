@@ -139,7 +139,7 @@ async def app_latencies(root: Path, presses: int) -> tuple[list[float], int]:
     from textual import events
 
     from tui.app import AppOptions, build_app
-    from tui.training_pane import TrainingPane
+    from tui.panes.training_pane import TrainingPane
 
     app = build_app(AppOptions(spec=DatasetSpec("mnist", root=root)))
     frames: list[float] = []

@@ -15,7 +15,7 @@ import os
 import sys
 
 from core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count, parse_whole
-from tui.cli import add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

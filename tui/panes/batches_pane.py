@@ -28,10 +28,10 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from core.batching import WORKERS_REASON, LoaderSettings
-from tui.jump_screen import JumpScreen
-from tui.loader_settings import LoaderSettingsForm
-from tui.pane import Pane
-from tui.sample_view import SampleView, text_strips, to_strips
+from tui.panes.base import Pane
+from tui.screens.jump_screen import JumpScreen
+from tui.widgets.loader_settings import LoaderSettingsForm
+from tui.widgets.sample_view import SampleView, text_strips, to_strips
 
 if TYPE_CHECKING:
     import numpy as np

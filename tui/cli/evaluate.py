@@ -14,7 +14,7 @@ import argparse
 import json
 from typing import Any
 
-from tui.cli import add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 BAR_WIDTH = 20
 """Characters of the longest per-class bar."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import SettingsError
-from tui.cli import add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
 """Learning rate when none is given: what each optimizer is usually started with."""

@@ -28,12 +28,12 @@ from textual.widgets import ContentSwitcher, ProgressBar, Static
 
 from core.errors import DataloupeError
 from core.wording import duration, size
-from tui.accuracy_chart import AccuracyChart
-from tui.confusion_view import ConfusionView
-from tui.loss_chart import LossChart
-from tui.pane import Pane
-from tui.per_class_chart import PerClassChart
-from tui.train_settings import TrainSettings
+from tui.panes.base import Pane
+from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.confusion_view import ConfusionView
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.per_class_chart import PerClassChart
+from tui.widgets.train_settings import TrainSettings
 
 if TYPE_CHECKING:
     from core.checkpoint import Checkpoint

@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from core.stats import IMBALANCE_THRESHOLD, BalanceSummary, PartialCounts, balance_summary, class_counts
-from tui.class_chart import ChartData, ClassChart
-from tui.pane import Pane
+from tui.panes.base import Pane
+from tui.widgets.class_chart import ChartData, ClassChart
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle

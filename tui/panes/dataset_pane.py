@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet, Select, Static
 
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
-from tui.pane import Pane
+from tui.panes.base import Pane
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
-from tui.pane import Pane
+from tui.panes.base import Pane
 
 if TYPE_CHECKING:
     from core.checks import ChecklistReport

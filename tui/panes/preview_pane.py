@@ -16,9 +16,9 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from core.pipeline import MODES
-from tui.jump_screen import JumpScreen
-from tui.pane import Pane
-from tui.sample_view import SampleView, text_strips, to_strips
+from tui.panes.base import Pane
+from tui.screens.jump_screen import JumpScreen
+from tui.widgets.sample_view import SampleView, text_strips, to_strips
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle, SampleInfo

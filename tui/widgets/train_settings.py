@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
 from core.errors import SettingsError
-from tui.pane import Pane
+from tui.panes.base import Pane
 
 if TYPE_CHECKING:
     from core.models import ModelSpec

@@ -20,7 +20,7 @@ from core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
 from core.errors import SettingsError
 from core.pipeline import MODES
 from core.stats import IMBALANCE_THRESHOLD
-from tui.cli import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
 
 COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m"}
 """ANSI colours of the verdicts, used only when stdout is a terminal."""

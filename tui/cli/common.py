@@ -1,0 +1,111 @@
+"""What every ``dataloupe`` command shares: the options that name a dataset, and opening it with
+progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.sources import BUILTINS, BUNDLED, DatasetSpec
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: bool = True) -> None:
+    """The options every command shares to name a dataset."""
+    names = ", ".join(BUILTINS)
+    parser.add_argument(
+        "dataset",
+        nargs="?" if dataset_optional else None,
+        default=BUNDLED,
+        metavar="DATASET",
+        help=f"a built-in name ({names}; default {BUNDLED}), a folder of images in class sub-folders "
+        "(train/ and test/ inside make the splits), a folder of IDX files, or a .csv table",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="folder for torchvision datasets (default: a per-user data folder)",
+    )
+    parser.add_argument(
+        "--download", action="store_true", help="download a torchvision dataset that is not under the root"
+    )
+    parser.add_argument(
+        "--split",
+        choices=("train", "test"),
+        default="train",
+        help="split to show or check first (default: train)",
+    )
+    parser.add_argument("--label", metavar="COLUMN", help="CSV: the label column (default: the last column)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="CSV: two classes from a numeric label, low (<= T) and high (> T)",
+    )
+
+
+def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
+    return DatasetSpec(
+        source=args.dataset,
+        root=args.root,
+        download=args.download,
+        label=args.label,
+        threshold=args.threshold,
+    )
+
+
+class StderrProgress:
+    """Progress of long work on stderr, for the headless commands.
+
+    On a terminal one line is redrawn in place (a few times a second) and cleared by
+    :meth:`done`; otherwise (nohup, a batch scheduler) only downloads are reported, one plain
+    line per tenth of a file, so logs stay short and free of escape codes.
+    """
+
+    def __init__(self) -> None:
+        from core.progress import Throttle
+
+        self.tty = sys.stderr.isatty()
+        """Whether stderr is a terminal."""
+        self._throttle = Throttle()
+        self._steps: dict[str, int] = {}
+        self._drawn = False
+
+    def __call__(self, p) -> None:
+        if self.tty:
+            if self._throttle.ready(final=p.fraction == 1.0):
+                share = f" {p.fraction:.0%}" if p.fraction is not None else ""
+                sys.stderr.write(f"\r\x1b[2K{p.what}{share}")
+                sys.stderr.flush()
+                self._drawn = True
+        elif p.fraction is not None and p.what.startswith("downloading"):
+            step = int(p.fraction * 10)
+            if self._steps.get(p.what) != step:
+                self._steps[p.what] = step
+                print(f"{p.what}: {step * 10}%", file=sys.stderr)
+
+    def done(self) -> None:
+        """Clear the progress line."""
+        if self._drawn:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self._drawn = False
+
+
+def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
+    """Open a dataset for a headless command, with download and reading progress on stderr."""
+    import gc
+
+    from core.datasets import open_dataset
+
+    shown = progress or StderrProgress()
+    try:
+        handle = open_dataset(spec, progress=shown)
+    finally:
+        if progress is None:
+            shown.done()
+    # torch's and the dataset's long-lived objects need never be scanned again by the collector
+    gc.freeze()
+    return handle
