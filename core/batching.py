@@ -11,7 +11,7 @@ Transforms (scaling, ``Normalize``, augmentation) are the split's
 :class:`~core.pipeline.Pipeline`, applied per sample inside the Dataset, so the loader
 delivers what training would get.
 
-    python -c "from core.batching import *; from core.datasets import open_dataset; \
+    python -c "from core.batching import *; from core.readers import open_dataset; \
 from core.sources import DatasetSpec; s = BatchStepper(open_dataset(DatasetSpec('digits')).split('train')); \
 print(s.step().summary.text())"
 

@@ -100,7 +100,7 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
 def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
     """The pipeline :func:`pipeline_to_dict` wrote."""
     return Pipeline(
-        kind=d["kind"],
+        sample_type=d.get("sample_type", d.get("kind")),  # "kind" in checkpoints before 0.2
         low=tuple(float(v) for v in d["low"]),
         high=tuple(float(v) for v in d["high"]),
         mean=tuple(float(v) for v in d["mean"]),

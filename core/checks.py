@@ -7,7 +7,7 @@ vectorized; the others are read sample by sample, up to ``sample_limit`` of each
 split, and the evidence says so ("read 2,000 of 60,000 train samples"). The app's
 checklist pane and ``dataloupe check`` both call it.
 
-    python -c "from core.checks import run_checklist; from core.datasets import open_dataset; \\
+    python -c "from core.checks import run_checklist; from core.readers import open_dataset; \\
 from core.sources import DatasetSpec; from core.report import checklist_text; \\
 print(checklist_text(run_checklist(open_dataset(DatasetSpec('digits')))))"
 """
@@ -645,7 +645,7 @@ def check_scaled(f: _Facts) -> CheckResult:
     lo_std, hi_std = STANDARD_STD
     if abs(stats.mean) <= STANDARD_MEAN and lo_std <= stats.std <= hi_std:
         return CheckResult("scaled", "pass", _with_note(f"{seen}: standardized", stored))
-    if f.pipeline.kind == "table":
+    if f.pipeline.sample_type == "table":
         fix = "scale each column: min-max to 0..1, or standardize with the training split's mean and std"
     elif f.handle.stored_dtype == torch.uint8:
         fix = "scale the pixels to 0..1: ToTensor() divides uint8 pixels by 255 (then Normalize if you like)"

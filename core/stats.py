@@ -7,7 +7,7 @@ otherwise it reads labels in chunks, reporting partial counts as it goes so the
 chart can grow while it counts. :func:`split_labels` is the reading half of it, for the
 checks that also need the order of the labels (the checklist's "shuffled").
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.stats import class_counts, balance_summary; h = open_dataset(DatasetSpec('digits')); \
 print(balance_summary(class_counts(h.split('train')), h.classes).majority_sentence())"
 """

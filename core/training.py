@@ -8,7 +8,7 @@ once, and batched by an index permutation; otherwise a DataLoader reads it. Both
 paths draw their sample order from the same seeded sampler, so for one seed they see
 the same samples in the same batches.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.training import TrainConfig, TrainingRun; \
 r = TrainingRun(open_dataset(DatasetSpec('digits')), TrainConfig(epochs=5)); print(r.run().summary())"
 """
@@ -407,9 +407,9 @@ def evaluate_on_test(
     which differs. Returns the result and notes for the user. The model is left on the CPU.
     """
     notes: list[str] = []
-    if pipeline.kind != handle.pipeline.kind:
+    if pipeline.sample_type != handle.pipeline.sample_type:
         raise SettingsError(
-            f"the model was trained on {pipeline.kind} data; {handle.name} is {handle.pipeline.kind} data."
+            f"the model was trained on {pipeline.sample_type} data; {handle.name} is {handle.pipeline.sample_type} data."
         )
     _, test, held_out = train_test_splits(handle, pipeline, seed, test_fraction)
     if held_out:

@@ -218,7 +218,7 @@ class DataloupeApp(App):
             # all (0.1-0.3 s with the GIL held, a visible stall). Frozen, later collections skip them.
             gc.freeze()
             self.post_message(TorchReady(time.perf_counter() - t0))
-        from core.datasets import open_dataset
+        from core.readers import open_dataset
 
         throttle = Throttle()
 

@@ -113,7 +113,7 @@ def open_idx_folder(spec: DatasetSpec) -> DatasetHandle:
     pipeline = Pipeline.for_images(1)
     return build_handle(
         name=folder.name or str(folder),
-        kind="idx",
+        reader="idx",
         classes=[str(c) for c in range(n_classes)],
         splits=splits,
         pipeline=pipeline,

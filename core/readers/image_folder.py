@@ -190,7 +190,7 @@ def open_image_folder(
     pipeline = Pipeline.for_images(channels)
     return build_handle(
         name=folder.name,
-        kind="folder",
+        reader="folder",
         classes=class_names,
         splits=splits,
         pipeline=pipeline,

@@ -276,7 +276,7 @@ class BatchesPane(Pane):
         self._kick()
 
     def action_augment(self) -> None:
-        if self.handle is not None and self.handle.pipeline.kind != "image":
+        if self.handle is not None and self.handle.pipeline.sample_type != "image":
             self.app.notify(
                 "Augmentation applies to images only; table rows are unchanged.", severity="warning"
             )
@@ -383,7 +383,7 @@ def _run_job(job: BatchJob) -> tuple[BatchStepper, Batch]:
     handle = job.handle
     pipeline = handle.pipeline.with_(
         mode="normalized" if job.normalize else "scaled",
-        augment=job.augment and handle.pipeline.kind == "image",
+        augment=job.augment and handle.pipeline.sample_type == "image",
     )
     stepper = job.stepper
     if stepper is None:
@@ -407,7 +407,7 @@ def _draw(batch: Batch, job: BatchJob) -> list[Strip]:
 
     summary = batch.summary
     x = batch.x.detach().cpu().numpy()
-    if job.handle.pipeline.kind == "table":
+    if job.handle.pipeline.sample_type == "table":
         pipeline = job.handle.pipeline
         unit = x * _consts(pipeline.std, 1.0) + _consts(pipeline.mean, 0.0) if job.normalize else x
         return text_strips(feature_rows(x, unit, summary, job.cols, job.ascii))
