@@ -25,6 +25,7 @@ from core.errors import DatasetError
 from core.moments import scaled_moments
 from core.pipeline import Pipeline
 from core.sources import SPLITS, DatasetSpec, Reader
+from core.stats import class_name
 
 
 @dataclass
@@ -130,7 +131,7 @@ class Split(Dataset):
 
     def class_name(self, label: int) -> str:
         """Name of ``label``, or the number when it is outside the class list."""
-        return self.classes[label] if 0 <= label < len(self.classes) else f"#{label}"
+        return class_name(self.classes, label)
 
     def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor] | None:
         """The whole split as ``(X, y)`` on ``device``, scaled once; None when not held in memory."""

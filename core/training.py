@@ -35,6 +35,7 @@ from core.models import ARCHITECTURES, ModelSpec, format_hidden
 from core.pipeline import MODES, Pipeline
 from core.progress import Throttle
 from core.samplers import balanced_weights
+from core.stats import class_name
 from core.wording import duration, plural
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class TrainingSnapshot:
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""
-        return self.classes[k] if 0 <= k < len(self.classes) else f"#{k}"
+        return class_name(self.classes, k)
 
     @property
     def ended(self) -> bool:

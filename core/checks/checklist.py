@@ -21,7 +21,7 @@ from core.checks.samples import SAMPLE_LIMIT, StoredSamples, read_stored
 from core.checks.values import check_finite, check_scaled, check_shapes
 from core.errors import Cancelled, DataloupeError, DatasetError
 from core.progress import ProgressCallback, check_cancel, report
-from core.stats import IMBALANCE_THRESHOLD, balance_summary, counts_of, split_labels
+from core.stats import IMBALANCE_THRESHOLD, balance_summary, class_names, counts_of, split_labels
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,7 +69,7 @@ def run_checklist(
             ) from e
     width = max([n_classes] + [int(y.max()) + 1 for y in labels.values() if y.size])
     counts = {name: counts_of(y, width) for name, y in labels.items()}
-    classes = tuple(handle.classes) + tuple(f"#{k}" for k in range(n_classes, width))
+    classes = class_names(handle.classes, width)
     for name in handle.split_names:
         stored[name] = read_stored(handle.split(name, pipeline), sample_limit, progress, cancel)
     facts = Facts(

@@ -9,7 +9,7 @@ import numpy as np
 from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
 from core.checks.samples import sample_hashes
-from core.stats import balance_summary
+from core.stats import balance_summary, class_name
 from core.wording import plural
 
 BLOCKED_RATIO = 0.5
@@ -180,9 +180,7 @@ def check_shuffled(f: Facts) -> CheckResult:
         return CheckResult(
             "shuffled", "pass", f"the {name} split is too small or has one class: order cannot matter"
         )
-    label = (
-        f.classes[stats.longest_label] if stats.longest_label < len(f.classes) else str(stats.longest_label)
-    )
+    label = class_name(f.classes, stats.longest_label)
     how = "sorted by label" if stats.sorted else "in blocks of one label"
     measured = (
         f"neighbours share a label {stats.same_share:.1%} of the time (a random order: {stats.random_share:.1%}); "
