@@ -30,6 +30,7 @@ from torch import nn
 from core.errors import CheckpointError, DataloupeError
 from core.models import ModelSpec, format_hidden
 from core.pipeline import Pipeline
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -313,7 +314,7 @@ def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: boo
             f"hidden sizes {format_hidden(found.hidden) or 'none'}, not {format_hidden(expected.hidden) or 'none'}"
         )
     if found.input_shape != expected.input_shape:
-        out.append(f"input shape {_shape(found.input_shape)}, not {_shape(expected.input_shape)}")
+        out.append(f"input shape {format_shape(found.input_shape)}, not {format_shape(expected.input_shape)}")
     if found.num_classes != expected.num_classes:
         out.append(f"{found.num_classes} classes, not {expected.num_classes}")
     return out
@@ -327,10 +328,6 @@ def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture:
             f"{checkpoint.path.name} does not fit: it holds {checkpoint.spec.describe()}, but "
             f"{expect.describe()} is wanted here ({'; '.join(found)}). Nothing was loaded."
         )
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
 
 
 # ---------------------------------------------------------------------- evaluating a loaded model

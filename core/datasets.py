@@ -26,6 +26,7 @@ from core.moments import scaled_moments
 from core.pipeline import Pipeline
 from core.sources import SPLITS, DatasetSpec, Reader
 from core.stats import class_name
+from core.wording import format_shape
 
 
 @dataclass
@@ -61,12 +62,7 @@ class SampleInfo:
     @property
     def shape_text(self) -> str:
         """The shape written 1×28×28."""
-        return "×".join(str(s) for s in self.shape) or "scalar"
-
-
-def format_shape(shape: tuple[int, ...] | torch.Size) -> str:
-    """A shape written 1×28×28."""
-    return "×".join(str(int(s)) for s in shape)
+        return format_shape(self.shape)
 
 
 class Split(Dataset):

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from core.errors import SettingsError
+from core.wording import format_shape
 
 Architecture = Literal["mlp", "cnn"]
 ARCHITECTURES: tuple[Architecture, ...] = ("mlp", "cnn")
@@ -82,12 +83,12 @@ class ModelSpec:
         if self.architecture == "cnn":
             if len(self.input_shape) != 3:
                 raise SettingsError(
-                    f"the CNN needs images (channels×height×width); these samples are {_shape(self.input_shape)}. "
+                    f"the CNN needs images (channels×height×width); these samples are {format_shape(self.input_shape)}. "
                     "Choose the MLP."
                 )
             if min(self.input_shape[1:]) < 4:
                 raise SettingsError(
-                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {_shape(self.input_shape)}."
+                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {format_shape(self.input_shape)}."
                 )
 
     @property
@@ -117,7 +118,7 @@ class ModelSpec:
             return "MLP " + "→".join(str(n) for n in (self.input_size, *self.hidden, self.num_classes))
         convs = " → ".join(f"conv{c}" for c in CNN_CHANNELS)
         dense = " → ".join(str(n) for n in (*self.hidden, self.num_classes))
-        return f"CNN {_shape(self.input_shape)} → {convs} → {dense}"
+        return f"CNN {format_shape(self.input_shape)} → {convs} → {dense}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (for a checkpoint's JSON metadata)."""
@@ -135,10 +136,6 @@ class ModelSpec:
             input_shape=tuple(int(s) for s in d["input_shape"]),
             num_classes=int(d["num_classes"]),
         )
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -14,6 +14,7 @@ from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
 from core.checks.samples import StoredSamples
 from core.progress import check_cancel
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.pipeline import Pipeline
@@ -160,9 +161,7 @@ def check_shapes(f: Facts) -> CheckResult:
         else:
             shapes.update(tuple(x.shape) for x in s.items)
     stored = tuple(f.stored.values())
-    written = ", ".join(
-        f"{'×'.join(map(str, shape)) or 'scalar'} ({n:,})" for shape, n in shapes.most_common(4)
-    )
+    written = ", ".join(f"{format_shape(shape)} ({n:,})" for shape, n in shapes.most_common(4))
     if len(shapes) > 1:
         more = f" and {len(shapes) - 4} more" if len(shapes) > 4 else ""
         return CheckResult(
@@ -179,5 +178,7 @@ def check_shapes(f: Facts) -> CheckResult:
     return CheckResult(
         "shapes",
         "pass",
-        with_note(f"every sample has shape {'×'.join(map(str, shape)) or '() (a scalar)'}", *stored),
+        with_note(
+            f"every sample has shape {format_shape(shape)}" if shape else "every sample is a scalar", *stored
+        ),
     )
