@@ -83,12 +83,6 @@ class CurrentModel:
     source: str
     """"trained here" or the checkpoint's path."""
 
-    @property
-    def seed(self) -> int:
-        """The run's seed (fixes a held-out test split)."""
-        config = self.metrics.get("config") or {}
-        return int(config.get("seed", 0)) if isinstance(config, dict) else 0
-
 
 class TrainingPane(Pane):
     """Train a small model in the background and watch loss, accuracy and per-class accuracy stream in."""
@@ -500,12 +494,19 @@ class TrainingPane(Pane):
     def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
         from textual.worker import get_current_worker
 
-        from core.training import evaluate_on_test
+        from core.evaluation import evaluate_on_test
 
         cancel = get_current_worker().cancelled_event
         try:
             result, notes = evaluate_on_test(
-                current.model, current.spec, current.pipeline, handle, device, cancel, seed=current.seed
+                current.model,
+                current.spec,
+                current.pipeline,
+                handle,
+                device,
+                cancel,
+                classes=current.classes,
+                metrics=current.metrics,
             )
         except DataloupeError as e:
             self.post_message(self.CheckpointFailed(str(e)))
