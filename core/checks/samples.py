@@ -31,6 +31,8 @@ SAMPLE_LIMIT = 2_000
 """Samples read from a split that is not held in memory."""
 CHUNK = 4_096
 """Samples transformed at once when a whole split is scanned; bounds memory, lets cancel in."""
+SLICE_VALUES = 2**16
+"""Values converted to float64 at a time inside one chunk (512 kB)."""
 CHUNK_VALUES = 2**22
 """Values in one chunk at most (32 MB as float64), however large each sample is."""
 
@@ -61,18 +63,20 @@ class ValueAccumulator:
         """Add every finite value of ``x`` (any shape); ``x`` should be one bounded chunk."""
         import torch
 
-        x = x.reshape(-1)
-        if x.is_floating_point():
-            finite = torch.isfinite(x)
-            if not bool(finite.all()):
-                x = x[finite]
-        if not x.numel():
-            return
-        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
-        x = x.to(torch.float64)
-        self.total += float(x.sum())
-        self.total_sq += float((x * x).sum())
-        self.count += x.numel()
+        flat = x.reshape(-1)
+        for start in range(0, flat.numel(), SLICE_VALUES):  # small pieces: no large float64 temporaries
+            part = flat[start : start + SLICE_VALUES]
+            if part.is_floating_point():
+                finite = torch.isfinite(part)
+                if not bool(finite.all()):
+                    part = part[finite]
+            if not part.numel():
+                continue
+            self.low, self.high = min(self.low, float(part.min())), max(self.high, float(part.max()))
+            part = part.to(torch.float64)
+            self.total += float(part.sum())
+            self.total_sq += float(torch.dot(part, part))
+            self.count += part.numel()
 
     def result(self) -> ValueStats | None:
         """The statistics, or None when no finite value was added."""
