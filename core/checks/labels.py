@@ -64,7 +64,7 @@ def check_numeric(f: Facts) -> CheckResult:
 
 def check_split(f: Facts) -> CheckResult:
     """A test split exists; no exact duplicates inside a split or shared between train and test."""
-    hashes = {name: sample_hashes(s) for name, s in f.stored.items()}
+    hashes = {name: sample_hashes(s, f.progress, f.cancel) for name, s in f.stored.items()}
     dup_parts = []
     for name, h in hashes.items():
         dups = len(h) - len(np.unique(h))

@@ -222,13 +222,20 @@ def hash_rows(rows: torch.Tensor) -> np.ndarray:
     return _mix(h ^ _mix(np.full(n, shape, np.uint64) + np.uint64(width)))
 
 
-def sample_hashes(stored: StoredSamples) -> np.ndarray:
+def sample_hashes(
+    stored: StoredSamples,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> np.ndarray:
     """The 64-bit hash of each sample looked at (uint64), as :func:`hash_rows` computes it."""
     if stored.array is None:
         return stored.digest.hashes if stored.digest is not None else np.zeros(0, np.uint64)
     out = np.empty(stored.total, np.uint64)
     start = 0
     for part in stored.chunks(values=2**21):
+        check_cancel(cancel)
+        report(progress, f"hashing {stored.split} samples", start, stored.total)
         out[start : start + len(part)] = hash_rows(part)
         start += len(part)
+    report(progress, f"hashing {stored.split} samples", start, stored.total)
     return out

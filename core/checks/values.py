@@ -11,7 +11,7 @@ import numpy as np
 from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
 from core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
-from core.progress import check_cancel
+from core.progress import ProgressCallback, check_cancel, report
 from core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -24,7 +24,10 @@ RAW_MAGNITUDE = 10.0
 
 
 def value_stats(
-    stored: StoredSamples, pipeline: Pipeline, cancel: threading.Event | None = None
+    stored: StoredSamples,
+    pipeline: Pipeline,
+    cancel: threading.Event | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ValueStats | None:
     """Min, max, mean and std of ``stored`` after ``pipeline``, in bounded chunks; None when there are no values.
 
@@ -33,9 +36,13 @@ def value_stats(
     if stored.array is None:
         return stored.digest.values if stored.digest is not None else None
     acc = ValueAccumulator()
+    done = 0
     for part in stored.chunks():
         check_cancel(cancel)
+        report(progress, f"measuring {stored.split} values", done, stored.total)
         acc.add(pipeline.batch(part))
+        done += len(part)
+    report(progress, f"measuring {stored.split} values", done, stored.total)
     return acc.result()
 
 
@@ -44,7 +51,7 @@ def check_scaled(f: Facts) -> CheckResult:
     import torch
 
     stored = f.stored[f.train_name]
-    stats = value_stats(stored, f.pipeline, f.cancel)
+    stats = value_stats(stored, f.pipeline, f.cancel, f.progress)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
     after = "as stored" if f.pipeline.mode == "raw" else f"after {f.pipeline.describe()}"
