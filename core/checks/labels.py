@@ -67,7 +67,8 @@ def check_split(f: Facts) -> CheckResult:
     hashes = {name: sample_hashes(s, f.progress, f.cancel) for name, s in f.stored.items()}
     dup_parts = []
     for name, h in hashes.items():
-        dups = len(h) - len(np.unique(h))
+        ordered = np.sort(h)
+        dups = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
         if dups:
             dup_parts.append(
                 f"{dups:,} of {len(h):,} {name} samples are exact copies of another {name} sample"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # torch is imported where it is used: `dataloupe check --help
 
 SAMPLE_LIMIT = 2_000
 """Samples read from a split that is not held in memory."""
-CHUNK = 4_096
+CHUNK = 65_536
 """Samples transformed at once when a whole split is scanned; bounds memory, lets cancel in."""
 SLICE_VALUES = 2**18
 """Values converted to float64 at a time inside one chunk (2 MB)."""
