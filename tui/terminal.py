@@ -183,7 +183,10 @@ class Glyphs:
     """How a chart draws its series and bars on one kind of terminal."""
 
     lines: tuple[str, str]
-    """plotext markers of the first and second line series (train, test)."""
+    """plotext markers of the first and second line series (train, test): they differ, so a title can
+    name them and the series stay apart without colour."""
+    line_keys: tuple[str, str]
+    """How each line series looks, for the key in a chart's title."""
     bars: tuple[str, str]
     """Characters that fill the first and second bar series."""
     eighths: str
@@ -192,11 +195,15 @@ class Glyphs:
     """Only 7-bit characters."""
 
 
-UNICODE_GLYPHS = Glyphs(lines=("braille", "braille"), bars=("█", "█"), eighths="▁▂▃▄▅▆▇█", ascii=False)
-"""Colour and Unicode: the series differ by colour; lines in braille, bars in eighth blocks."""
-MONO_GLYPHS = Glyphs(lines=("braille", "•"), bars=("█", "▒"), eighths="▁▂▃▄▅▆▇█", ascii=False)
-"""No colour, Unicode: the second series has its own marker and its own bar fill."""
-ASCII_GLYPHS = Glyphs(lines=("*", "o"), bars=("#", "="), eighths="#", ascii=True)
+UNICODE_GLYPHS = Glyphs(
+    lines=("braille", "•"), line_keys=("──", "••"), bars=("█", "█"), eighths="▁▂▃▄▅▆▇█", ascii=False
+)
+"""Colour and Unicode: bars differ by colour, lines by colour and marker."""
+MONO_GLYPHS = Glyphs(
+    lines=("braille", "•"), line_keys=("──", "••"), bars=("█", "▒"), eighths="▁▂▃▄▅▆▇█", ascii=False
+)
+"""No colour, Unicode: the second bar series has its own fill."""
+ASCII_GLYPHS = Glyphs(lines=("*", "o"), line_keys=("**", "oo"), bars=("#", "="), eighths="#", ascii=True)
 """ASCII: markers and fills that differ with or without colour."""
 
 
