@@ -11,7 +11,6 @@ import re
 
 from textual.widgets._toast import Toast
 
-from core.training import EvalResult, Evaluation, TrainingSnapshot
 from tui.app import AppOptions, build_app
 from tui.panes.training_pane import TrainingPane, pack_line
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -20,49 +19,10 @@ from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 
 from conftest import settle, wait_for
+from makers import training_snapshot as snapshot
 
-CLASSES = tuple(str(k) for k in range(10))
-PER_CLASS = (0.97, 0.99, 0.94, 0.91, 0.95, 0.97, 0.96, 0.94, 0.571, 0.88)
 BRAILLE = re.compile("[\u2801-\u28ff]")
-
-
-def result(accuracy: float) -> EvalResult:
-    confusion = tuple(
-        tuple(30 if t == p else (3 if p == (t + 1) % 10 else 0) for p in range(10)) for t in range(10)
-    )
-    return EvalResult(accuracy, 0.3, PER_CLASS, confusion, 359)
-
-
-def snapshot(state: str = "running", **changes) -> TrainingSnapshot:
-    """A run of 100 epochs at epoch 12, long enough for every figure to take its widest form."""
-    epochs = tuple(float(e) for e in range(1, 13))
-    fields = dict(
-        state=state,
-        step=1_234,
-        total_steps=36_000,
-        epoch=12,
-        epochs=100,
-        epoch_step=100,
-        steps_per_epoch=360,
-        samples_seen=5_000,
-        loss=0.2428,
-        loss_steps=tuple(range(0, 1_234, 10)),
-        loss_values=tuple(2.3 / (1 + k / 10) for k in range(0, 1_234, 10)),
-        accuracy_epochs=epochs,
-        train_accuracy=tuple(0.80 + 0.015 * k for k in range(12)),
-        test_accuracy=tuple(0.78 + 0.01 * k for k in range(12)),
-        latest=Evaluation(1_200, 12.0, result(0.912), result(0.894)),
-        samples_per_second=11_411.0,
-        elapsed=75.0,
-        eta=3_000.0,
-        eval_seconds=1.0,
-        gpu_memory=123_400_000,
-        device="cpu (1 thread)",
-        notes=("data held in memory on cpu, scaled once; batches by index permutation",),
-        classes=CLASSES,
-    )
-    fields.update(changes)
-    return TrainingSnapshot(**fields)
+CLASSES = tuple(str(k) for k in range(10))
 
 
 def lines(app) -> list[str]:
