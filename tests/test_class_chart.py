@@ -93,3 +93,23 @@ async def test_too_many_classes_for_the_width_says_so_instead_of_dropping_some()
         await pilot.pause()
         text = app.query_one(ClassChart).render().plain
         assert "100 classes do not fit in 60×16" in text and "columns" in text
+
+
+async def test_without_colour_the_two_series_differ_by_fill(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    shares = (("train", (40.0, 35.0, 25.0)), ("test", (38.0, 37.0, 25.0)))
+    app = ChartApp(ChartData(("cat", "dog", "fox"), shares, "% of each split"))
+    async with app.run_test(size=(40, 14)) as pilot:
+        await pilot.pause()
+        rows = app.query_one(ClassChart).render().plain.splitlines()
+        assert "██ train" in rows[0] and "▒▒ test" in rows[0]
+        assert "█" in "".join(rows[1:]) and "▒" in "".join(rows[1:])
+
+
+async def test_in_ascii_the_chart_is_7_bit():
+    shares = (("train", (40.0, 35.0, 25.0)), ("test", (38.0, 37.0, 4.0)))
+    app = ChartApp(ChartData(("cat", "dog", "fox"), shares, "% of each split"), ascii_only=True)
+    async with app.run_test(size=(40, 14)) as pilot:
+        await pilot.pause()
+        text = app.query_one(ClassChart).render().plain
+        assert text.isascii() and "## train" in text and "== test" in text

@@ -74,3 +74,24 @@ def test_check_in_a_terminal_prints_colour_codes_unless_no_color():
     assert "verdict:" in coloured and "\x1b[3" in coloured  # a terminal gets colours...
     plain = _check_in_a_terminal({**env, "NO_COLOR": "1"})
     assert "verdict:" in plain and "\x1b" not in plain  # ...unless NO_COLOR says no
+
+
+async def test_checkboxes_and_radio_buttons_show_their_state_by_glyph():
+    from textual.widgets import Checkbox
+
+    from tui.app import AppOptions, build_app
+
+    from conftest import settle
+
+    def screen_text(app) -> str:
+        return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        assert "[ ] download" in screen_text(app) and "(*) train   ( ) test" in screen_text(app)
+        app.query_one("#download", Checkbox).value = True
+        await pilot.pause()
+        assert "[x] download" in screen_text(app)  # on and off differ without colour
