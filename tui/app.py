@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from core.progress import Progress
 from core.sources import DatasetSpec
+from tui.ascii_filter import AsciiFilter
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -29,7 +30,6 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
-from tui.terminal import AsciiFilter
 from tui.workers import run_job, throttled
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (

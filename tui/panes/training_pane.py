@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, ProgressBar, Static
 
 from core.errors import DataloupeError
-from core.wording import duration, size
+from core.wording import duration, pack_line, size
 from tui.panes.base import Pane
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confusion_view import ConfusionView
@@ -66,20 +66,6 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
-
-
-def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
-    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
-    lines: list[str] = []
-    line = ""
-    for part in parts:
-        candidate = f"{line}{sep}{part}" if line else part
-        if line and len(candidate) > width:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    return "\n".join([*lines, line])
 
 
 @dataclass(frozen=True)
