@@ -32,7 +32,10 @@ def tmux(tmp_path):
         def start(self, command: list[str], width: int = 80, height: int = 24) -> str:
             name = f"dl-{uuid.uuid4().hex[:8]}"
             line = " ".join(shlex.quote(c) for c in command)
-            env = f"DATALOUPE_ROOT={shlex.quote(str(tmp_path / 'root'))} TERM=xterm-256color"
+            # a UTF-8 locale: under LANG=C the app draws in ASCII (one test asks for that itself)
+            env = f"DATALOUPE_ROOT={shlex.quote(str(tmp_path / 'root'))} TERM=xterm-256color LANG=C.UTF-8"
+            if os.environ.get("PYTHONPATH"):  # a tmux server started elsewhere has not got ours
+                env += f" PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])}"
             shell = f"env {env} {line}; echo EXITED:$?; sleep 60"
             subprocess.run(
                 ["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), shell],
@@ -89,6 +92,17 @@ def test_start_browse_and_quit_in_a_real_terminal(tmux):
     tmux.keys("q")
     screen = tmux.wait_for("EXITED:0", timeout=30)
     assert "Built-in" not in screen  # the alternate screen is gone: the terminal is as it was
+
+
+def test_a_c_locale_draws_the_whole_screen_in_ascii(tmux):
+    tmux.start(["env", "-u", "LC_ALL", "-u", "LC_CTYPE", "LANG=C", str(DATALOUPE)])
+    screen = tmux.wait_for("sample 0 of 1,438")
+    assert screen.isascii() and "shape 1x8x8" in screen
+    tmux.keys("3")
+    screen = tmux.wait_for("## train")  # the balance chart's key, in ASCII
+    assert screen.isascii(), sorted({ch for ch in screen if ord(ch) > 127})
+    tmux.keys("q")
+    tmux.wait_for("EXITED:0", timeout=30)
 
 
 def test_bad_path_exits_2_with_a_message(tmux, tmp_path):

@@ -103,7 +103,10 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        """Draw samples in ASCII (the preview's ``a`` turns it on and off)."""
+        self.ascii_screen = self.options.ascii
+        """Only 7-bit ASCII on screen, for the whole session: charts draw with ASCII glyphs, and a line
+        filter rewrites every other character (frames, tab bar, footer, ✓)."""
         self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
@@ -119,7 +122,7 @@ class DataloupeApp(App):
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
         filters = super().get_line_filters()
-        return [*filters, self._ascii_filter] if self.ascii else filters
+        return [*filters, self._ascii_filter] if self.ascii_screen else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:

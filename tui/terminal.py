@@ -205,5 +205,5 @@ def glyphs(*, ascii: bool, color: bool) -> Glyphs:  # noqa: A002 - the app's own
 
 
 def app_glyphs(app: object) -> Glyphs:
-    """The glyphs for a running Textual app (its ``ascii`` option and Textual's ``no_color``)."""
-    return glyphs(ascii=bool(getattr(app, "ascii", False)), color=not getattr(app, "no_color", False))
+    """The glyphs for a running Textual app (its ``ascii_screen`` and Textual's ``no_color``)."""
+    return glyphs(ascii=bool(getattr(app, "ascii_screen", False)), color=not getattr(app, "no_color", False))
