@@ -29,6 +29,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.terminal import AsciiFilter
 from tui.workers import run_job, throttled
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
@@ -51,7 +52,7 @@ class AppOptions:
     split: str = "train"
     """Split to show first."""
     ascii: bool = False
-    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    """Only 7-bit ASCII on screen: samples, charts, frames and every other line (--ascii, or a C locale)."""
     open_on_start: bool = True
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
@@ -102,7 +103,8 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Draw samples in ASCII."""
+        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
@@ -113,6 +115,11 @@ class DataloupeApp(App):
         """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
+
+    def get_line_filters(self):
+        """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self.ascii else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:

@@ -59,7 +59,11 @@ def app_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--ascii", action="store_true", help="draw samples with ASCII characters only")
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        help="draw the whole screen with 7-bit ASCII characters (the default when the locale is not UTF-8)",
+    )
     return parser
 
 
@@ -100,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e))
 
     from tui.app import AppOptions, build_app
+    from tui.terminal import locale_is_utf8
 
-    app = build_app(AppOptions(spec=spec, split=args.split, ascii=args.ascii))
+    ascii_only = args.ascii or not locale_is_utf8()
+    app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))
     app.run()
     return app.return_code or 0
 
