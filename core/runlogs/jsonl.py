@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.errors import SettingsError
 from core.runlogs.base import Batch, LogReader, as_number, as_step
 from core.runlogs.tail import TailReader
 
@@ -117,9 +119,15 @@ class JsonlLog:
     ``dataloupe train --log run.jsonl`` writes its run through this class."""
 
     def __init__(self, path: Path, total_steps: int | None = None) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         """The file written."""
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's life
+        try:
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's life
+        except OSError as e:
+            raise SettingsError(
+                f"--log {self.path}: cannot be written ({e.strerror or e}); give a file in a folder that exists."
+            ) from e
+        self._total_written = False
         if total_steps:
             self.write({"total_steps": int(total_steps)})
 
@@ -132,6 +140,34 @@ class JsonlLog:
     def log(self, step: int, **metrics: float) -> None:
         """Append the metrics of ``step``."""
         self.write({"step": int(step), **metrics})
+
+    def follow(self, on_report: Callable | None, on_evaluation: Callable | None) -> tuple[Callable, Callable]:
+        """Wrap a training run's two callbacks so that they also log: the smoothed loss of each
+        report (with the run's total steps once) and the accuracies and losses of each evaluation."""
+
+        def report(snapshot: Any) -> None:
+            if not snapshot.ended and snapshot.loss is not None:
+                if not self._total_written:
+                    self.write({"total_steps": int(snapshot.total_steps)})
+                    self._total_written = True
+                epoch = (snapshot.epoch - 1) + snapshot.epoch_step / max(1, snapshot.steps_per_epoch)
+                self.log(snapshot.step, epoch=round(epoch, 4), loss=snapshot.loss)
+            if on_report is not None:
+                on_report(snapshot)
+
+        def evaluation(e: Any) -> None:
+            self.log(
+                e.step,
+                epoch=round(e.epoch, 4),
+                train_loss=e.train.loss,
+                test_loss=e.test.loss,
+                train_accuracy=e.train.accuracy,
+                test_accuracy=e.test.accuracy,
+            )
+            if on_evaluation is not None:
+                on_evaluation(e)
+
+        return report, evaluation
 
     def close(self) -> None:
         """Close the file."""
