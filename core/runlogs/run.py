@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from core.runlogs.base import LogReader
 from core.runlogs.series import CHART_POINTS, TagSeries, TagSummary
+from core.wording import duration, plural
 
 STALL_AFTER = 600.0
 """Seconds without a new point after which a run is called stalled (10 minutes)."""
@@ -190,6 +191,31 @@ class Run:
     def close(self) -> None:
         """Release the reader's files."""
         self.reader.close()
+
+
+def describe(run: RunSnapshot, since: float | None = None) -> str:
+    """One line about a run: points, step, time since its last point, speed, ETA, stalled, NaN.
+
+    ``since`` overrides the snapshot's own "seconds since the last point" (a screen that
+    redraws between snapshots passes the time as it is now)."""
+    parts = [plural(run.points, "point")]
+    if run.last_step is not None:
+        total = f"/{run.total_steps:,}" if run.total_steps else ""
+        parts.append(f"step {run.last_step:,}{total}")
+    since = run.seconds_since_last if since is None else since
+    if since is not None:
+        parts.append(f"last point {duration(since)} ago")
+    if run.steps_per_second:
+        parts.append(f"{run.steps_per_second:,.1f} steps/s")
+    if run.eta is not None and not run.finished:
+        parts.append(f"ETA {duration(run.eta)}")
+    if run.finished:
+        parts.append("finished")
+    elif run.stalled:
+        parts.append("STALLED")
+    if run.first_bad:
+        parts.append(f"NaN in {run.first_bad[0]} from step {run.first_bad[1]:,}")
+    return " · ".join(parts)
 
 
 def _mtime(path: os.PathLike[str] | str) -> float | None:

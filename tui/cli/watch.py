@@ -130,35 +130,14 @@ def _value(v: float | None) -> str:
     return f"{v:.6g}"
 
 
-def run_line(r) -> str:
-    """One line about a run: its last step, how long ago, speed, ETA and state."""
-    from core.wording import duration
-
-    parts = [f"{r.points:,} points"]
-    if r.last_step is not None:
-        total = f"/{r.total_steps:,}" if r.total_steps else ""
-        parts.append(f"step {r.last_step:,}{total}")
-    if r.seconds_since_last is not None:
-        parts.append(f"last point {duration(r.seconds_since_last)} ago")
-    if r.steps_per_second:
-        parts.append(f"{r.steps_per_second:,.1f} steps/s")
-    if r.eta is not None and not r.finished:
-        parts.append(f"ETA {duration(r.eta)}")
-    if r.finished:
-        parts.append("finished")
-    elif r.stalled:
-        parts.append("STALLED")
-    if r.first_bad:
-        parts.append(f"NaN in {r.first_bad[0]} from step {r.first_bad[1]:,}")
-    return " · ".join(parts)
-
-
 def as_text(snapshot) -> str:
     """The plain-text report: a block per run, a row per tag."""
+    from core.runlogs.run import describe
+
     lines: list[str] = []
     for r in snapshot.runs:
         lines.append(f"{r.name} ({r.format}: {r.path})")
-        lines.append("  " + run_line(r))
+        lines.append("  " + describe(r))
         if r.tags:
             width = max(12, *(len(t.tag) for t in r.tags))
             lines.append(f"  {'tag':<{width}}  {'last':>12}  {'at step':>9}  {'best':>12}  {'at step':>9}")
