@@ -17,6 +17,7 @@ from core.runlogs.csv_metrics import CsvReader
 from core.runlogs.jsonl import JsonlReader
 from core.runlogs.tensorboard_events import EventFolderReader
 from core.runlogs.trainer_state import TrainerStateReader
+
 from runlog_makers import (
     LIGHTNING_HEADER,
     append_lines,
@@ -216,7 +217,7 @@ def test_jsonl_log_writes_what_the_reader_reads(tmp_path):
 
 # ---------------------------------------------------------------------- trainer_state.json
 def test_trainer_state_with_max_steps_and_rewrites(tmp_path):
-    path = write_trainer_state(tmp_path / "out" / "checkpoint-100" / "trainer_state.json", range(101))
+    write_trainer_state(tmp_path / "out" / "checkpoint-100" / "trainer_state.json", range(101))
     watch = Watch(tmp_path / "out")
     snap = watch.read_all()
     (run,) = snap.runs
