@@ -146,10 +146,10 @@ class JsonlLog:
         report (with the run's total steps once) and the accuracies and losses of each evaluation."""
 
         def report(snapshot: Any) -> None:
-            if not snapshot.ended and snapshot.loss is not None:
-                if not self._total_written:
-                    self.write({"total_steps": int(snapshot.total_steps)})
-                    self._total_written = True
+            if not self._total_written and snapshot.total_steps:
+                self.write({"total_steps": int(snapshot.total_steps)})
+                self._total_written = True
+            if snapshot.loss is not None and snapshot.step > 0:
                 epoch = (snapshot.epoch - 1) + snapshot.epoch_step / max(1, snapshot.steps_per_epoch)
                 self.log(snapshot.step, epoch=round(epoch, 4), loss=snapshot.loss)
             if on_report is not None:
