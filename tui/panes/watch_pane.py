@@ -32,6 +32,8 @@ POLL_INTERVAL = 0.5
 """Seconds between two polls of the files when nothing is waiting (new points show within 2 s)."""
 REDRAW_INTERVAL = 1.0
 """Seconds between two redraws of the charts and status lines."""
+MAX_PROBLEMS = 6
+"""Problems listed under the charts (the headless ``--once`` prints them all)."""
 SMOOTH_FROM = 50
 """A tag with more points than this is drawn smoothed in a shared chart (raw and smoothed alone)."""
 
@@ -134,6 +136,9 @@ class WatchPane(Vertical):
                     tags.add_option(Selection(t.tag, t.tag, True))
                     key = chart_key(t.tag)[0]
                     self._groups.setdefault(key, []).append(t.tag)
+        for lst in (runs, tags):  # space acts on the highlighted line: start on the first
+            if lst.highlighted is None and lst.option_count:
+                lst.highlighted = 0
 
     def selected_runs(self) -> set[str]:
         """Names of the runs switched on."""
@@ -156,7 +161,7 @@ class WatchPane(Vertical):
         runs = [r for r in snapshot.runs if r.name in self.selected_runs()]
         self.query_one("#watch-status", Static).update(self._status(snapshot))
         self.query_one("#watch-runinfo", Static).update(self._run_lines(snapshot, now))
-        self.query_one("#watch-problems", Static).update("\n".join(snapshot.problems[:4]))
+        self.query_one("#watch-problems", Static).update("\n".join(snapshot.problems[:MAX_PROBLEMS]))
         self._draw_charts(runs)
 
     def _status(self, snapshot: WatchSnapshot) -> str:
