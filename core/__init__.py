@@ -25,7 +25,11 @@ Exports (by module):
 - ``batching``: ``LoaderSettings``, ``BatchStepper``, ``BatchSummary``.
 - ``models``: the tutorials' MLP and a small CNN, rebuilt from a ``ModelSpec``.
 - ``device``: CPU or CUDA, with the fallback and its notice.
-- ``training``: ``TrainConfig`` and ``TrainingRun`` (cancel, pause, sampled snapshots).
-- ``checkpoint``: atomic save, safe load (``weights_only=True``), evaluation.
+- ``settings``: ``TrainConfig``, its defaults, choices and limits (torch-free: the form reads it first).
+- ``snapshots``: ``TrainingSnapshot``, ``Evaluation``, ``EvalResult`` (frozen values that cross threads).
+- ``evaluation``: ``evaluate_model``, ``evaluate_on_test`` (the one way to score a trained model), the held-out split.
+- ``train_data``: how a run draws its batches (held on the device, or a DataLoader).
+- ``training``: ``TrainingRun`` (cancel, pause, sampled snapshots).
+- ``checkpoint``: atomic save, safe load (``weights_only=True``), evaluation of a checkpoint.
 - ``wording``: counts with their nouns, sizes, durations.
 """

@@ -28,12 +28,13 @@ import torch
 from torch import nn
 
 from core.errors import CheckpointError, DataloupeError
-from core.models import ModelSpec, format_hidden
+from core.models import ModelSpec
 from core.pipeline import Pipeline
+from core.settings import format_hidden
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
-    from core.training import EvalResult
+    from core.snapshots import EvalResult
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -341,33 +342,25 @@ def evaluate_checkpoint(
     cancel: threading.Event | None = None,
     model: nn.Module | None = None,
 ) -> tuple[EvalResult, list[str]]:
-    """Accuracy of a checkpoint's model on ``handle``'s test split, through the checkpoint's own pipeline.
+    """:func:`core.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
 
     Returns the result and notes for the user (device fallback, a held-out test split,
     class names that differ). A dataset whose input shape or class count does not fit is
     refused with a :class:`CheckpointError`.
     """
-    from core.training import evaluate_on_test
+    from core.evaluation import evaluate_on_test
 
-    config = checkpoint.metrics.get("config")
-    config = config if isinstance(config, dict) else {}
     net = model if model is not None else checkpoint.build_model()
     try:
-        result, notes = evaluate_on_test(
+        return evaluate_on_test(
             net,
             checkpoint.spec,
             checkpoint.pipeline,
             handle,
             device,
             cancel,
-            seed=int(config.get("seed", 0)),
-            test_fraction=float(config.get("test_fraction", 0.2)),
+            classes=checkpoint.classes,
+            metrics=checkpoint.metrics,
         )
     except DataloupeError as e:
         raise CheckpointError(f"{checkpoint.path.name}: {e}") from None
-    if tuple(handle.classes) != checkpoint.classes:
-        notes.append(
-            f"class names differ: the checkpoint has {', '.join(checkpoint.classes[:5])}…, "
-            f"{handle.name} has {', '.join(handle.classes[:5])}…; compared by position"
-        )
-    return result, notes

@@ -19,10 +19,9 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from core.errors import Cancelled, DataloupeError
-from core.progress import Progress, Throttle
+from core.progress import Progress
 from core.sources import DatasetSpec
-from tui.messages import DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
+from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
 from tui.panes.batches_pane import BatchesPane
@@ -30,6 +29,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.workers import run_job, throttled
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("1", "dataset", "Dataset", DatasetPane),
@@ -98,6 +98,9 @@ class DataloupeApp(App):
     """The split every pane shows."""
     torch_ready = reactive(False, init=False)
     """Whether torch has been imported."""
+    loader_shuffles: reactive[bool | None] = reactive(None, init=False)
+    """Whether the loader set up in the batches pane draws in random order; None until the user has
+    looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
@@ -109,9 +112,6 @@ class DataloupeApp(App):
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
-        self.loader_shuffles: bool | None = None
-        """Whether the loader set up in the batches pane draws in random order; None until the user
-        has looked at one. The checklist reports it under "shuffled"."""
         self._drawn = False
         """The first screen has been drawn."""
         self._tabs_ready = False
@@ -213,10 +213,6 @@ class DataloupeApp(App):
 
     @work(thread=True, exclusive=True, group="open-dataset", exit_on_error=False)
     def _open_worker(self, spec: DatasetSpec, split: str) -> None:
-        from textual.worker import get_current_worker
-
-        worker = get_current_worker()
-        cancel: threading.Event = worker.cancelled_event
         t0 = time.perf_counter()
         if not self.torch_ready:
             import gc
@@ -227,30 +223,21 @@ class DataloupeApp(App):
             # all (0.1-0.3 s with the GIL held, a visible stall). Frozen, later collections skip them.
             gc.freeze()
             self.post_message(TorchReady(time.perf_counter() - t0))
-        from core.datasets import open_dataset
 
-        throttle = Throttle()
+        def job(cancel: threading.Event) -> DatasetOpened:
+            from core.datasets import open_dataset
 
-        def progress(p: Progress) -> None:
-            if throttle.ready(final=p.fraction == 1.0):
-                self.post_message(DatasetProgress(p.what, p.fraction))
+            handle = open_dataset(spec, progress=throttled(self._post_open_progress), cancel=cancel)
+            facts = DatasetFacts.read(handle)  # decodes a sample: here, not on the UI thread
+            return DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0, facts)
 
-        try:
-            handle = open_dataset(spec, progress=progress, cancel=cancel)
-        except Cancelled:
-            self.post_message(DatasetFailed(spec, "Opening was cancelled."))
-            return
-        except DataloupeError as e:
-            self.post_message(DatasetFailed(spec, str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
-            self.log.error(f"opening {spec} failed", e)
-            self.post_message(DatasetFailed(spec, f"Could not open {spec.source}: {type(e).__name__}: {e}"))
-            return
-        if not cancel.is_set():
-            self.post_message(
-                DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0)
-            )
+        def failed(text: str, error: bool) -> DatasetFailed:
+            return DatasetFailed(spec, text if error else "Opening was cancelled.")
+
+        run_job(self, job, failed, what=f"Opening {spec.source}")
+
+    def _post_open_progress(self, p: Progress) -> None:
+        self.post_message(DatasetProgress(p.what, p.fraction))
 
     def cancel_open(self) -> None:
         """Stop opening (or downloading) a dataset."""
@@ -275,7 +262,7 @@ class DataloupeApp(App):
         self.handle = message.handle
         self.set_reactive(DataloupeApp.split, message.split)
         for pane in self.panes():
-            pane.show_dataset(message.handle, message.split)
+            pane.show_dataset(message.handle, message.split, message.facts)
         self.query_one(DatasetPane).loading_done(message.handle, message.seconds)
         self._update_status()
         if first and self.query_one(TabbedContent).active in ("dataset", ""):

@@ -21,11 +21,9 @@ from core.datasets import DatasetHandle, build_handle, in_memory_split, stratifi
 from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.readers.files import read_bytes
+from core.settings import HOLDOUT_SEED, TEST_FRACTION
 from core.sources import DatasetSpec
 from core.wording import plural
-
-TEST_FRACTION = 0.2
-SEED = 0
 
 
 def detect_separator(header_line: str) -> str:
@@ -105,7 +103,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         label_cells.append(row[li].strip())
 
     targets, classes, label_note = _labels(path, label_col, label_cells, spec.threshold, body)
-    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, SEED)
+    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     xt = torch.from_numpy(x)
     splits = {
         "train": in_memory_split(xt[train_idx], targets[train_idx], path.name),
@@ -125,7 +123,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
     notes = [
         f"label: column {label_col!r}{label_note}; {len(features)} feature columns, separator {sep!r}",
         f"test split: {len(test_idx):,} of {len(targets):,} rows ({TEST_FRACTION:.0%} of each class) held out "
-        f"by dataloupe, stratified, seed {SEED}",
+        f"by dataloupe, stratified, seed {HOLDOUT_SEED}",
     ]
     if missing:
         notes.append(f"{plural(missing, 'empty cell')} read as NaN")

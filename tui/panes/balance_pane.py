@@ -23,6 +23,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from core.stats import IMBALANCE_THRESHOLD, BalanceSummary, PartialCounts, balance_summary, class_counts
 from tui.panes.base import Pane
 from tui.widgets.class_chart import ChartData, ClassChart
+from tui.workers import run_job, throttled
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -177,35 +178,22 @@ class BalancePane(Pane):
 
     @work(thread=True, exclusive=True, group="balance-count", exit_on_error=False)
     def _count_worker(self, handle: DatasetHandle, names: list[str]) -> None:
-        from textual.worker import get_current_worker
-
-        from core.errors import Cancelled, DataloupeError
-        from core.progress import Throttle
-
-        cancel: threading.Event = get_current_worker().cancelled_event
         for name in names:
-            throttle = Throttle()
 
-            def partial(p: PartialCounts, name: str = name, throttle: Throttle = throttle) -> None:
-                if throttle.ready(final=p.done == p.total):
-                    self.post_message(self.Counting(handle, name, p))
-
-            try:
+            def job(cancel: threading.Event, name: str = name) -> BalancePane.Counted:
+                partial = throttled(
+                    lambda p: self.post_message(self.Counting(handle, name, p)),
+                    is_final=lambda p: p.done == p.total,
+                )
                 counts = class_counts(
                     handle.split(name), handle.num_classes, on_partial=partial, cancel=cancel
                 )
-            except Cancelled:
-                self.post_message(self.Stopped(handle, f"counting {name} was cancelled", error=False))
+                return self.Counted(handle, name, tuple(int(c) for c in counts))
+
+            stopped = f"counting {name} was cancelled"
+            failed = lambda text, error: self.Stopped(handle, text, error)  # noqa: E731
+            if not run_job(self, job, failed, what=f"counting {name}", cancelled=stopped):
                 return
-            except DataloupeError as e:
-                self.post_message(self.Stopped(handle, str(e), error=True))
-                return
-            except Exception as e:  # noqa: BLE001 - a dataset that cannot be read is shown, not raised
-                self.post_message(
-                    self.Stopped(handle, f"counting {name} failed: {type(e).__name__}: {e}", True)
-                )
-                return
-            self.post_message(self.Counted(handle, name, tuple(int(c) for c in counts)))
 
     def on_balance_pane_counting(self, message: Counting) -> None:
         if message.handle is self.handle and message.split not in self.counts:

@@ -168,7 +168,9 @@ class DatasetPane(Pane):
         handle = self.handle
         if handle is None:
             return
-        self.query_one("#dataset-description", Static).update(handle.describe())
+        # the description decodes a sample: the opening worker wrote it, the UI thread only shows it
+        description = self.facts.description if self.facts is not None else handle.name
+        self.query_one("#dataset-description", Static).update(description)
         want_test = self.split_name == "test"
         button = self.query_one("#split-test" if want_test else "#split-train", RadioButton)
         if not button.value:

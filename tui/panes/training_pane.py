@@ -34,6 +34,7 @@ from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 from tui.widgets.train_settings import TrainSettings
+from tui.workers import run_job
 
 if TYPE_CHECKING:
     from core.checkpoint import Checkpoint
@@ -82,12 +83,6 @@ class CurrentModel:
     """The dataset it learned from."""
     source: str
     """"trained here" or the checkpoint's path."""
-
-    @property
-    def seed(self) -> int:
-        """The run's seed (fixes a held-out test split)."""
-        config = self.metrics.get("config") or {}
-        return int(config.get("seed", 0)) if isinstance(config, dict) else 0
 
 
 class TrainingPane(Pane):
@@ -219,11 +214,8 @@ class TrainingPane(Pane):
         handle = self.handle
         if handle is None:
             return
-        try:
-            shape = tuple(int(s) for s in handle.sample_shape)
-        except Exception:  # noqa: BLE001 - the count is decoration; the run will report a real problem
-            return
-        self.query_one(TrainSettings).set_dataset(shape, len(handle.classes))
+        if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
+            self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
         if not self.running:
             self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training")
 
@@ -278,37 +270,29 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train_worker(self, handle, config: TrainConfig, pause: threading.Event) -> None:
-        from textual.worker import get_current_worker
-
-        from core.training import TrainingRun
-
-        cancel = get_current_worker().cancelled_event
-
         def on_report(snapshot: TrainingSnapshot) -> None:
             if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
                 self.post_message(self.Progress(snapshot))
 
-        training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
-        try:
-            final = training.run()
-        except DataloupeError as e:
-            self.post_message(self.Failed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
-            self.post_message(self.Failed(f"Training could not start: {type(e).__name__}: {e}"))
-            return
-        trained = None
-        if training.model is not None and training.spec is not None and training.pipeline is not None:
-            trained = CurrentModel(
-                model=training.model,
-                spec=training.spec,
-                pipeline=training.pipeline,
-                classes=tuple(handle.classes),
-                metrics=training.metrics(),
-                dataset=handle.name,
-                source="trained here",
-            )
-        self.post_message(self.Finished(final, trained))
+        def job(cancel: threading.Event) -> TrainingPane.Finished:
+            from core.training import TrainingRun
+
+            training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
+            final = training.run()  # a stop ends the run early with its final snapshot, not an error
+            trained = None
+            if training.model is not None and training.spec is not None and training.pipeline is not None:
+                trained = CurrentModel(
+                    model=training.model,
+                    spec=training.spec,
+                    pipeline=training.pipeline,
+                    classes=tuple(handle.classes),
+                    metrics=training.metrics(),
+                    dataset=handle.name,
+                    source="trained here",
+                )
+            return self.Finished(final, trained)
+
+        run_job(self, job, lambda text, _: self.Failed(text), what="Training", keep_if_cancelled=True)
 
     def action_pause(self) -> None:
         if not self.running:
@@ -424,9 +408,9 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _save_worker(self, current: CurrentModel, path: Path) -> None:
-        from core.checkpoint import save_checkpoint
+        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+            from core.checkpoint import save_checkpoint
 
-        try:
             written = save_checkpoint(
                 path,
                 current.model,
@@ -436,13 +420,9 @@ class TrainingPane(Pane):
                 current.metrics,
                 current.dataset,
             )
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Saving failed: {type(e).__name__}: {e}"))
-            return
-        self.post_message(self.CheckpointDone(f"saved {current.spec.describe()} to {written}"))
+            return self.CheckpointDone(f"saved {current.spec.describe()} to {written}")
+
+        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Saving", keep_if_cancelled=True)
 
     def action_load(self) -> None:
         if self.running:
@@ -460,27 +440,28 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _load_worker(self, path: Path, expect: ModelSpec) -> None:
-        from core.checkpoint import load_checkpoint
+        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+            from core.checkpoint import load_checkpoint
 
-        try:
             checkpoint: Checkpoint = load_checkpoint(path, expect)
-            model = checkpoint.build_model()
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Loading {path} failed: {type(e).__name__}: {e}"))
-            return
-        loaded = CurrentModel(
-            model=model,
-            spec=checkpoint.spec,
-            pipeline=checkpoint.pipeline,
-            classes=checkpoint.classes,
-            metrics=checkpoint.metrics,
-            dataset=checkpoint.dataset,
-            source=str(checkpoint.path),
+            loaded = CurrentModel(
+                model=checkpoint.build_model(),
+                spec=checkpoint.spec,
+                pipeline=checkpoint.pipeline,
+                classes=checkpoint.classes,
+                metrics=checkpoint.metrics,
+                dataset=checkpoint.dataset,
+                source=str(checkpoint.path),
+            )
+            return self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
+
+        run_job(
+            self,
+            job,
+            lambda text, _: self.CheckpointFailed(text),
+            what=f"Loading {path}",
+            keep_if_cancelled=True,
         )
-        self.post_message(self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded))
 
     def action_evaluate(self) -> None:
         if self.running:
@@ -498,26 +479,28 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
-        from textual.worker import get_current_worker
+        def job(cancel: threading.Event) -> TrainingPane.Evaluated:
+            from core.evaluation import evaluate_on_test
 
-        from core.training import evaluate_on_test
-
-        cancel = get_current_worker().cancelled_event
-        try:
             result, notes = evaluate_on_test(
-                current.model, current.spec, current.pipeline, handle, device, cancel, seed=current.seed
+                current.model,
+                current.spec,
+                current.pipeline,
+                handle,
+                device,
+                cancel,
+                classes=current.classes,
+                metrics=current.metrics,
             )
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Evaluation failed: {type(e).__name__}: {e}"))
-            return
-        where = (
-            "loaded from " + Path(current.source).name if current.source != "trained here" else current.source
-        )
-        what = f"{current.spec.describe()} ({where}) on {handle.name}"
-        self.post_message(self.Evaluated(result, notes, tuple(handle.classes), what))
+            where = (
+                "loaded from " + Path(current.source).name
+                if current.source != "trained here"
+                else current.source
+            )
+            what = f"{current.spec.describe()} ({where}) on {handle.name}"
+            return self.Evaluated(result, notes, tuple(handle.classes), what)
+
+        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Evaluation")
 
     def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
         if message.loaded is not None:
