@@ -17,10 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-try:
-    from core.snapshots import DecimatedHistory
-except ImportError:  # pragma: no cover - before core/training.py was split (it imports torch)
-    from core.training import DecimatedHistory
+from core.snapshots import DecimatedHistory
 
 CHART_POINTS = 300
 """Points a chart series keeps at most (plotext redraws every point on the UI thread)."""

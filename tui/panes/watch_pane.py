@@ -12,6 +12,7 @@ and the tag list (space toggles, Tab moves between them) choose what the charts 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui.widgets.metric_chart import MetricChart
+from tui.workers import run_job
 
 if TYPE_CHECKING:
     from core.runlogs import RunSnapshot, WatchSnapshot
@@ -55,6 +57,14 @@ class WatchPane(Vertical):
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, WatchPane.Polled)
+
+    class Failed(Message):
+        """Watching stopped on an unexpected error; ``text`` says what happened."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+            """The message for the user."""
 
     def __init__(self, path: str, stall_after: float | None = None, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -91,20 +101,24 @@ class WatchPane(Vertical):
     # ------------------------------------------------------------------ the worker
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _poll_worker(self, path: str, stall_after: float | None) -> None:
-        from textual.worker import get_current_worker
-
         from core.runlogs import STALL_AFTER, Watch
 
-        cancel = get_current_worker().cancelled_event
-        watch = Watch(path, stall_after=stall_after or STALL_AFTER)
-        try:
-            while not cancel.is_set():
-                snapshot = watch.poll(cancel)
-                self.post_message(self.Polled(snapshot))
-                if not snapshot.loading:
-                    cancel.wait(POLL_INTERVAL)
-        finally:
-            watch.close()
+        def job(cancel: threading.Event) -> None:
+            watch = Watch(path, stall_after=stall_after or STALL_AFTER)
+            try:
+                while not cancel.is_set():
+                    snapshot = watch.poll(cancel)
+                    self.post_message(self.Polled(snapshot))
+                    if not snapshot.loading:
+                        cancel.wait(POLL_INTERVAL)
+            finally:
+                watch.close()
+
+        run_job(self, job, lambda text, error: self.Failed(text) if error else None, what="Watching")
+
+    def on_watch_pane_failed(self, message: Failed) -> None:
+        self.query_one("#watch-status", Static).update(f"stopped watching {self.path}: {message.text}")
+        self.app.notify(message.text, title="Watching stopped", severity="error", timeout=12)
 
     def on_watch_pane_polled(self, message: Polled) -> None:
         first = self.snapshot is None
