@@ -306,3 +306,12 @@ def test_a_run_removed_while_watched_keeps_its_points(tmp_path):
     shutil.rmtree(tmp_path / "a")
     snap = watch.poll()
     assert snap.runs[0].points == 12 and str(path) in snap.runs[0].problems[0]
+
+
+def test_runlogs_imports_neither_torch_nor_tensorboard():
+    import subprocess
+    import sys
+
+    code = "import sys, core.runlogs\nprint('torch' in sys.modules, 'tensorboard' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
