@@ -57,6 +57,10 @@ class AppOptions:
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
     """Tab shown once the first dataset is open."""
+    watch: str | None = None
+    """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
+    stall_after: float | None = None
+    """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
 class DataloupeApp(App):
@@ -71,6 +75,7 @@ class DataloupeApp(App):
         "panes/checklist_pane.tcss",
         "panes/batches_pane.tcss",
         "panes/training_pane.tcss",
+        "panes/watch_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
@@ -155,6 +160,10 @@ class DataloupeApp(App):
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
+        if self.options.watch is not None:
+            from tui.screens.watch_screen import WatchScreen
+
+            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:
@@ -226,7 +235,7 @@ class DataloupeApp(App):
             self.post_message(TorchReady(time.perf_counter() - t0))
 
         def job(cancel: threading.Event) -> DatasetOpened:
-            from core.datasets import open_dataset
+            from core.readers import open_dataset
 
             handle = open_dataset(spec, progress=throttled(self._post_open_progress), cancel=cancel)
             facts = DatasetFacts.read(handle)  # decodes a sample: here, not on the UI thread

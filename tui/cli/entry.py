@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batches": ("tui.cli.batches", "print DataLoader batches as training sees them"),
     "train": ("tui.cli.train", "train a small model without the app"),
     "eval": ("tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
+    "watch": ("tui.cli.watch", "watch training runs from their logs (TensorBoard, CSV, JSON Lines)"),
 }
 """Sub-command → (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``."""
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = app_parser().parse_args(argv)
     spec = spec_from_args(args)
     try:
-        spec.kind()  # a path that does not exist fails here, before the app starts
+        spec.reader()  # a path that does not exist fails here, before the app starts
     except DataloupeError as e:
         return fail(str(e))
 
