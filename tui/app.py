@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from core.progress import Progress
 from core.sources import DatasetSpec
-from tui.ascii_filter import AsciiFilter
+from tui.ascii_filter import AsciiFilter, use_ascii_bars
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -147,6 +147,8 @@ class DataloupeApp(App):
 
     def _first_screen_shown(self) -> None:
         self._drawn = True
+        if self.ascii_screen:
+            use_ascii_bars(self)
         self._start_when_ready()
 
     def _start_when_ready(self) -> None:
