@@ -55,6 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # under `--dist loadgroup` (pyproject's addopts) one worker runs them all, so a
             # module-scoped fixture (a training run, a checkpoint) is built once, not once per worker
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # The tmux tests are the longest (each starts the program and waits on it): run them first,
+    # so that under xdist they overlap the short tests instead of being the last ones waited for.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 def _uses_a_module_fixture(item: pytest.Item) -> bool:
@@ -118,6 +121,26 @@ def mnist_test(mnist_dir: Path):
     from core.sources import DatasetSpec
 
     return open_dataset(DatasetSpec(str(mnist_dir)))
+
+
+@pytest.fixture
+def tmux(tmp_path: Path):
+    """A real terminal (tmux, 80×24 unless asked otherwise) to run the installed program in; see terminal.py.
+
+    Skips when tmux is missing in a user's clone; fails in CI (DATALOUPE_TEST_DATA set), where
+    ``.ci/run`` installs it. Tests using it are marked ``e2e``.
+    """
+    import shutil
+
+    from terminal import Terminal
+
+    if shutil.which("tmux") is None:
+        if os.environ.get("DATALOUPE_TEST_DATA"):
+            pytest.fail("tmux is not installed; .ci/run installs it (apt-get install tmux)")
+        pytest.skip("tmux is not installed")
+    terminal = Terminal(tmp_path / "root")
+    yield terminal
+    terminal.close()
 
 
 @pytest.fixture

@@ -50,6 +50,21 @@ def _cells(line: str) -> list[tuple[str, str]]:
     return cells
 
 
+TRAINING_FORM = (
+    "Model",
+    "Hidden",
+    "Optimizer",
+    "lr",
+    "Epochs",
+    "batch",
+    "Sampler",
+    "Device",
+    "seed",
+    "Checkpoint",
+)
+"""The training pane's form: its labels, each left of its field, in reading order."""
+
+
 class Terminal:
     """One program in one tmux window of ``width`` × ``height``, with ``DATALOUPE_ROOT`` under ``root``."""
 
@@ -62,27 +77,33 @@ class Terminal:
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check)
 
-    def start(self, command: list[str], width: int = 80, height: int = 24, env: dict[str, str] | None = None):
-        """Start ``command`` in a fresh window; the shell prints ``EXITED:<code>`` when it ends."""
+    def start(
+        self,
+        command: list[str],
+        width: int = 80,
+        height: int = 24,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Terminal:
+        """Start ``command`` in a fresh window (in ``cwd``); the shell prints ``EXITED:<code>`` when it ends."""
         variables = {"DATALOUPE_ROOT": str(self.root), "TERM": "xterm-256color", **(env or {})}
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items())
         line = " ".join(shlex.quote(c) for c in command)
         shell = f"env {assignments} {line}; echo {EXIT_MARK}$?; sleep 600"
-        self._tmux(
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            self.name,
-            "-x",
-            str(width),
-            "-y",
-            str(height),
-            shell,
-        )
+        size = ["-x", str(width), "-y", str(height)]
+        where = ["-c", str(cwd)] if cwd else []
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", self.name, *size, *where, shell)
         self.started = True
         return self
+
+    def flags(self) -> dict[str, str]:
+        """tmux's view of the terminal's modes: ``alternate_on``, ``cursor_flag`` (cursor shown),
+        ``mouse_any_flag``, ``keypad_flag``; a program that restored the terminal leaves them 0, 1, 0, 0."""
+        names = ("alternate_on", "cursor_flag", "mouse_any_flag", "keypad_flag")
+        out = self._tmux(
+            "display-message", "-p", "-t", self.name, " ".join(f"#{{{n}}}" for n in names), check=False
+        )
+        return dict(zip(names, out.stdout.split(), strict=False))
 
     def screen(self) -> str:
         """The visible screen as plain text, one line per row."""
@@ -135,3 +156,51 @@ class Terminal:
         if self.started:
             self._tmux("kill-server", check=False)
             self.started = False
+
+    def focused_field(self, labels: tuple[str, ...]) -> str | None:
+        """The label of the form field drawn as focused, or None when no field of the form is.
+
+        ``labels`` are the form's labels; a row belongs to the form when it starts with one. The
+        unfocused fields share one background and the focused one (its text, selection or cursor)
+        is drawn on another; the field belongs to the nearest label on its left.
+        """
+        rows = [r for r in self.backgrounds() if "".join(c for c, _ in r).lstrip().startswith(labels)]
+        places: list[tuple[int, int, str]] = []  # (row, column where the field starts, label)
+        label_backgrounds: set[str] = set()
+        for r, row in enumerate(rows):
+            text = "".join(c for c, _ in row)
+            for label in labels:
+                for match in re.finditer(rf"(?<![\w,.]){re.escape(label)}(?!\w)", text):
+                    places.append((r, match.end(), label))
+                    label_backgrounds.update(bg for _, bg in row[match.start() : match.end()])
+        fields = [(r, col, bg) for r, row in enumerate(rows) for col, (_, bg) in enumerate(row)]
+        fields = [cell for cell in fields if cell[2] not in label_backgrounds]
+        if not fields:
+            return None
+        counts: dict[str, int] = {}
+        for _, _, bg in fields:
+            counts[bg] = counts.get(bg, 0) + 1
+        unfocused = max(counts, key=counts.__getitem__)
+        for r, col, bg in fields:
+            if bg != unfocused:
+                owners = [(start, label) for row, start, label in places if row == r and start <= col]
+                return max(owners)[1] if owners else None
+        return None
+
+    def tab_to(self, label: str, labels: tuple[str, ...], presses: int = 30) -> None:
+        """Press Tab until the field after ``label`` is drawn focused, one Tab at a time.
+
+        After each Tab the screen is polled until the focus has moved before the next Tab goes,
+        so a slow screen costs time, never a miscount (the focus chain wraps round if it passes).
+        """
+        focused = self.focused_field(labels)
+        for _ in range(presses):
+            self.keys("Tab")
+            previous, deadline = focused, time.monotonic() + 5.0
+            while (focused := self.focused_field(labels)) == previous and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if focused == label:
+                return
+        raise AssertionError(
+            f"{presses} Tabs never focused the {label} field; the screen shows:\n{self.screen()}"
+        )

@@ -1,104 +1,18 @@
 """The whole program in a real terminal: start ``dataloupe`` in tmux, send keys, read the screen.
 
-tmux is required: ``.ci/run`` installs it. A user's clone without tmux skips these tests;
-CI (``DATALOUPE_TEST_DATA`` set) fails instead of skipping. Every wait polls the screen for
+The ``tmux`` fixture (conftest) needs tmux: ``.ci/run`` installs it. A user's clone without tmux
+skips these tests; CI (``DATALOUPE_TEST_DATA`` set) fails instead of skipping. Every wait polls the screen for
 what should be there (``tests/terminal.py``); no test sleeps and hopes the program kept up.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import sys
-import time
 from pathlib import Path
 
-import pytest
-
-from terminal import Terminal
+from terminal import TRAINING_FORM
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("DATALOUPE_TEST_DATA"):
-            pytest.fail("tmux is not installed; .ci/run installs it (apt-get install tmux)")
-        pytest.skip("tmux is not installed")
-    terminal = Terminal(tmp_path / "root")
-    yield terminal
-    terminal.close()
-
-
-TRAINING_FORM = (
-    "Model",
-    "Hidden",
-    "Optimizer",
-    "lr",
-    "Epochs",
-    "batch",
-    "Sampler",
-    "Device",
-    "seed",
-    "Checkpoint",
-)
-"""The training form's labels, each left of its field, in reading order."""
-
-
-def focused_field(tmux: Terminal, labels: tuple[str, ...] = TRAINING_FORM) -> str | None:
-    """The label of the form field drawn as focused, or None when no field of the form is.
-
-    Unfocused fields share one background; the focused one (its text, selection or cursor) is
-    drawn on another. The field belongs to the nearest label to its left on its row.
-    """
-    rows = [row for row in tmux.backgrounds() if "".join(c for c, _ in row).lstrip().startswith(labels)]
-    places: list[tuple[int, int, str]] = []  # (row, column where the field starts, label)
-    label_backgrounds: set[str] = set()
-    for r, row in enumerate(rows):
-        text = "".join(c for c, _ in row)
-        for label in labels:
-            for at in (m.start() for m in re.finditer(rf"(?<![\w,.]){re.escape(label)}(?![\w])", text)):
-                places.append((r, at + len(label), label))
-                label_backgrounds.update(bg for _, bg in row[at : at + len(label)])
-    field_cells = [
-        (r, col, bg)
-        for r, row in enumerate(rows)
-        for col, (_, bg) in enumerate(row)
-        if bg not in label_backgrounds
-    ]
-    if not field_cells:
-        return None
-    counts: dict[str, int] = {}
-    for _, _, bg in field_cells:
-        counts[bg] = counts.get(bg, 0) + 1
-    unfocused = max(counts, key=counts.__getitem__)
-    for r, col, bg in field_cells:
-        if bg != unfocused:
-            owners = [(start, label) for row, start, label in places if row == r and start <= col]
-            return max(owners)[1] if owners else None
-    return None
-
-
-def tab_to(tmux: Terminal, label: str, presses: int = 30) -> None:
-    """Press Tab until the field after ``label`` is drawn focused, one Tab at a time.
-
-    After each Tab the screen is polled until the focus has moved before the next Tab goes, so a
-    slow screen costs time, never a miscount (the focus chain wraps round if it passes the field).
-    """
-    focused = focused_field(tmux)
-    for _ in range(presses):
-        tmux.keys("Tab")
-        deadline = time.monotonic() + 5.0
-        previous = focused
-        while (focused := focused_field(tmux)) == previous and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if focused == label:
-            return
-    raise AssertionError(
-        f"{presses} Tabs never focused the {label} field; the screen shows:\n{tmux.screen()}"
-    )
 
 
 def ascii_picture(screen: str) -> bool:
@@ -148,10 +62,15 @@ def test_quitting_mid_training_exits_cleanly(tmux, mnist_dir):
     tmux.wait_for("sample 0 of 10,000")
     tmux.keys("6")
     tmux.wait_for("r starts training")
-    tab_to(tmux, "Epochs")
+    tmux.tab_to("Epochs", TRAINING_FORM)
     tmux.keys("C-u")
     tmux.keys("3", "0", "0", "Enter")  # 300 epochs: far longer than this test waits
-    tmux.wait_for("Epochs     300")
+    # Enter hands the keys back to the pane; an `r` sent before that happened would be typed into
+    # the field, so wait until no field is drawn focused (the value is on screen before that).
+    tmux.wait_until(
+        lambda screen: "Epochs     300" in screen and tmux.focused_field(TRAINING_FORM) is None,
+        what="300 epochs entered and the keys back with the pane",
+    )
     tmux.keys("r")
     screen = tmux.wait_for("samples/s")
     assert "epoch" in screen and "/300" in screen
