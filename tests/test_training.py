@@ -1,7 +1,7 @@
 """The trainer: it learns the digits, both data paths see the same samples, it stops, pauses and fails cleanly.
 
-Runs use one torch thread: the test machines are shared, and two threads fighting other
-processes for two cores run many times slower.
+Runs use one torch thread, set once at import as the command line sets it at start-up: the test
+machines are shared, and two threads fighting other processes for two cores run many times slower.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ from core.pipeline import Pipeline
 from core.samplers import make_sampler
 from core.settings import TrainConfig
 from core.snapshots import DecimatedHistory
+from core.threads import set_threads
 from core.training import DIVERGED_LOSS, TrainingRun
 
-FAST = {"threads": 1, "batch_size": 32}
+set_threads(1)
+
+FAST = {"batch_size": 32}
 """Settings every run here shares."""
 
 
@@ -296,7 +299,7 @@ def test_gpu_out_of_memory_stops_the_run_and_frees_memory(digits, monkeypatch):
     final = run.run()
     assert final.state == "failed"
     assert "ran out of memory" in final.message and "smaller batch size" in final.message
-    assert freed and run._prepared.batches.tensors is None  # the held data is released
+    assert freed and run._prepared.batches.held is None  # the held data is released
 
 
 @pytest.mark.parametrize(
