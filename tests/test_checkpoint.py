@@ -35,7 +35,7 @@ set_threads(1)  # once, as the command line does at start-up: the test machines 
 @pytest.fixture(scope="module")
 def trained(digits):
     """A short run on the digits (module-scoped: several tests read its checkpoint)."""
-    run = TrainingRun(digits, TrainConfig(epochs=3, batch_size=32))
+    run = TrainingRun(digits, TrainConfig(epochs=3, batch_size=32, device="cpu"))
     final = run.run()
     assert final.state == "finished"
     return run, final

@@ -30,7 +30,7 @@ from core.training import DIVERGED_LOSS, TrainingRun
 
 set_threads(1)
 
-FAST = {"batch_size": 32}
+FAST = {"batch_size": 32, "device": "cpu"}
 """Settings every run here shares."""
 
 
@@ -55,7 +55,7 @@ def unbalanced_handle(n_major: int = 300, n_minor: int = 30, features: int = 6, 
 # ---------------------------------------------------------------------- learning
 def test_digits_reach_over_90_percent_test_accuracy_on_the_cpu_in_five_epochs(digits):
     reports = []
-    final = TrainingRun(digits, TrainConfig(epochs=5, device="cpu", **FAST), on_report=reports.append).run()
+    final = TrainingRun(digits, TrainConfig(epochs=5, **FAST), on_report=reports.append).run()
     assert final.state == "finished"
     assert final.latest is not None
     assert final.latest.test.accuracy > 0.90, final.summary()
