@@ -26,13 +26,16 @@ WARMUP_STEPS = 3
 """Eager steps on a side stream before capture, as CUDA graphs require (their effect is undone)."""
 
 
-def graph_plan(device: torch.device, *, held: bool, batch_size: int, samples: int) -> tuple[bool, str]:
+def graph_plan(
+    device: torch.device, *, held: bool, batch_size: int, samples: int, wanted: bool = True
+) -> tuple[bool, str]:
     """Whether a run should capture its step as a CUDA graph, and a note for the user when it will not.
 
     Only CUDA runs with the data held on the GPU are captured (the DataLoader path feeds
-    batches from the CPU, which a graph cannot replay). No note on the CPU: nothing was lost.
+    batches from the CPU, which a graph cannot replay). No note on the CPU, nor when graphs
+    were turned off (``wanted``): nothing unexpected happened.
     """
-    if device.type != "cuda":
+    if device.type != "cuda" or not wanted:
         return False, ""
     if not held:
         return False, "CUDA graphs need the data held on the GPU; the DataLoader path trains step by step"

@@ -110,6 +110,7 @@ class TrainConfig:
     data_path: str = "auto"  # auto: one tensor on the device when it fits, else a DataLoader; or force one
     memory_limit: int = 2 * 1024**3  # bytes the held split may take on the device
     workers: int = 0  # DataLoader worker processes on the loader path (0 reads in the training thread)
+    cuda_graph: bool = True  # on CUDA with the data held there, replay each step as one captured graph
     loss_smoothing: float = 0.9  # weight of the past in the loss chart's moving average
     report_interval: float = 0.1  # seconds between two snapshots sent to the caller
     history_points: int = 400  # points kept per chart series: plotting thousands would stall the screen

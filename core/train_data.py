@@ -60,9 +60,14 @@ class HeldSplit:
         at = torch.from_numpy(np.ascontiguousarray(idx)).to(self.x.device)
         return HeldSplit(self.x.index_select(0, at), self.y.index_select(0, at), self.pipeline)
 
+    @property
+    def dtype_name(self) -> str:
+        """The stored dtype: "uint8"."""
+        return str(self.x.dtype).removeprefix("torch.")
+
     def describe(self) -> str:
         """ "uint8, 47.0 MB"."""
-        return f"{str(self.x.dtype).removeprefix('torch.')}, {size(self.nbytes)}"
+        return f"{self.dtype_name}, {size(self.nbytes)}"
 
 
 def held_bytes(split: Split) -> int | None:

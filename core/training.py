@@ -41,6 +41,7 @@ from core.samplers import balanced_weights
 from core.settings import TrainConfig, suggested_lr
 from core.snapshots import ENDED, DecimatedHistory, EvalResult, Evaluation, RunState, TrainingSnapshot
 from core.train_data import HeldSplit, TrainBatches, held_bytes, hold
+from core.wording import size
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -224,13 +225,18 @@ class TrainingRun:
             raise SettingsError(self._out_of_memory_message(device, fits, train, test)) from None
         if held_train is not None and held_test is not None:
             notes.append(
-                f"data held in memory on {device.type} as stored ({held_train.describe()} train, "
-                f"{held_test.describe()} test), scaled per batch as drawn; batches by index permutation"
+                f"data held in memory on {device.type} as stored ({held_train.dtype_name}: "
+                f"{size(held_train.nbytes)} train + {size(held_test.nbytes)} test), scaled per batch as drawn; "
+                "batches by index permutation"
             )
         else:
             notes.append("data read through a DataLoader (not held in memory)")
         graphed, graph_note = graph_plan(
-            device, held=held_train is not None, batch_size=cfg.batch_size, samples=len(train)
+            device,
+            held=held_train is not None,
+            batch_size=cfg.batch_size,
+            samples=len(train),
+            wanted=cfg.cuda_graph,
         )
         if graph_note:
             notes.append(graph_note)
