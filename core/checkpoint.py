@@ -32,6 +32,7 @@ from core.models import ModelSpec
 from core.pipeline import Pipeline
 from core.safe_save import FileState, atomic_write
 from core.settings import format_hidden
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -102,7 +103,7 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
 def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
     """The pipeline :func:`pipeline_to_dict` wrote."""
     return Pipeline(
-        kind=d["kind"],
+        sample_type=d.get("sample_type", d.get("kind")),  # "kind" in checkpoints written before
         low=tuple(float(v) for v in d["low"]),
         high=tuple(float(v) for v in d["high"]),
         mean=tuple(float(v) for v in d["mean"]),
@@ -291,7 +292,7 @@ def _check_weights(name: str, spec: ModelSpec, state: dict[str, torch.Tensor], d
     found = {k: tuple(v.shape) for k, v in state.items()}
     if found != expected:
         wrong = [
-            f"{k} is {_shape(found[k])}, not {_shape(expected[k])}"
+            f"{k} is {format_shape(found[k])}, not {format_shape(expected[k])}"
             for k in expected
             if k in found and found[k] != expected[k]
         ]
@@ -324,7 +325,7 @@ def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: boo
             f"hidden sizes {format_hidden(found.hidden) or 'none'}, not {format_hidden(expected.hidden) or 'none'}"
         )
     if found.input_shape != expected.input_shape:
-        out.append(f"input shape {_shape(found.input_shape)}, not {_shape(expected.input_shape)}")
+        out.append(f"input shape {format_shape(found.input_shape)}, not {format_shape(expected.input_shape)}")
     if found.num_classes != expected.num_classes:
         out.append(f"{found.num_classes} classes, not {expected.num_classes}")
     return out
@@ -338,10 +339,6 @@ def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture:
             f"{checkpoint.path.name} does not fit: it holds {checkpoint.spec.describe()}, but "
             f"{expect.describe()} is wanted here ({'; '.join(found)}). Nothing was loaded."
         )
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
 
 
 # ---------------------------------------------------------------------- evaluating a loaded model

@@ -6,7 +6,7 @@ split, for the app's evaluate key and for ``dataloupe eval`` alike: it holds the
 out as the model's own run did (its seed and test fraction), and says when class names differ.
 :func:`train_test_splits` gives the split to train on and the one to test on.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.evaluation import train_test_splits; h = open_dataset(DatasetSpec('digits')); \
 print(train_test_splits(h, h.pipeline)[2] or 'own test split')"
 """
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.datasets import Split, SplitData, collate_samples, format_shape, in_memory_split, stratified_split
+from core.datasets import Split, SplitData, collate_samples, in_memory_split, stratified_split
 from core.device import choose_device, free_memory
 from core.errors import SettingsError
 from core.models import ModelSpec
@@ -29,6 +29,7 @@ from core.pipeline import Pipeline
 from core.settings import TEST_FRACTION, holdout_of
 from core.snapshots import EvalResult
 from core.train_data import HeldSplit, hold
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -149,9 +150,9 @@ def evaluate_on_test(
     differ from the dataset's). The model is left on the CPU.
     """
     notes: list[str] = []
-    if pipeline.kind != handle.pipeline.kind:
+    if pipeline.sample_type != handle.pipeline.sample_type:
         raise SettingsError(
-            f"the model was trained on {pipeline.kind} data; {handle.name} is {handle.pipeline.kind} data."
+            f"the model was trained on {pipeline.sample_type} data; {handle.name} is {handle.pipeline.sample_type} data."
         )
     seed, test_fraction = holdout_of(metrics)
     _, test, held_out = train_test_splits(handle, pipeline, seed, test_fraction)

@@ -9,7 +9,7 @@ device and batched by an index permutation; otherwise a DataLoader reads it
 sampler, so for one seed they see the same samples in the same batches. The settings
 are a :class:`~core.settings.TrainConfig`; evaluation is :mod:`core.evaluation`.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.training import TrainConfig, TrainingRun; \
 r = TrainingRun(open_dataset(DatasetSpec('digits')), TrainConfig(epochs=5)); print(r.run().summary())"
 """

@@ -48,7 +48,7 @@ def unbalanced_handle(n_major: int = 300, n_minor: int = 30, features: int = 6, 
         splits["test"] = in_memory_split(x.clone(), y.copy())
     pipeline = Pipeline("table", (-5.0,) * features, (8.0,) * features, (0.0,) * features, (1.0,) * features)
     return build_handle(
-        name="two-blobs", kind="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
+        name="two-blobs", reader="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
     )
 
 

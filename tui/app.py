@@ -19,10 +19,9 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from core.errors import Cancelled, DataloupeError
-from core.progress import Progress, Throttle
+from core.progress import Progress
 from core.sources import DatasetSpec
-from tui.messages import DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
+from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
 from tui.panes.batches_pane import BatchesPane
@@ -30,6 +29,8 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.terminal import AsciiFilter
+from tui.workers import run_job, throttled
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("1", "dataset", "Dataset", DatasetPane),
@@ -51,11 +52,15 @@ class AppOptions:
     split: str = "train"
     """Split to show first."""
     ascii: bool = False
-    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    """Only 7-bit ASCII on screen: samples, charts, frames and every other line (--ascii, or a C locale)."""
     open_on_start: bool = True
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
     """Tab shown once the first dataset is open."""
+    watch: str | None = None
+    """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
+    stall_after: float | None = None
+    """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
 class DataloupeApp(App):
@@ -70,6 +75,7 @@ class DataloupeApp(App):
         "panes/checklist_pane.tcss",
         "panes/batches_pane.tcss",
         "panes/training_pane.tcss",
+        "panes/watch_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
@@ -93,26 +99,32 @@ class DataloupeApp(App):
     """The split every pane shows."""
     torch_ready = reactive(False, init=False)
     """Whether torch has been imported."""
+    loader_shuffles: reactive[bool | None] = reactive(None, init=False)
+    """Whether the loader set up in the batches pane draws in random order; None until the user has
+    looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Draw samples in ASCII."""
+        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
-        self.loader_shuffles: bool | None = None
-        """Whether the loader set up in the batches pane draws in random order; None until the user
-        has looked at one. The checklist reports it under "shuffled"."""
         self._drawn = False
         """The first screen has been drawn."""
         self._tabs_ready = False
         """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
+
+    def get_line_filters(self):
+        """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self.ascii else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -145,6 +157,10 @@ class DataloupeApp(App):
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
+        if self.options.watch is not None:
+            from tui.screens.watch_screen import WatchScreen
+
+            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:
@@ -204,10 +220,6 @@ class DataloupeApp(App):
 
     @work(thread=True, exclusive=True, group="open-dataset", exit_on_error=False)
     def _open_worker(self, spec: DatasetSpec, split: str) -> None:
-        from textual.worker import get_current_worker
-
-        worker = get_current_worker()
-        cancel: threading.Event = worker.cancelled_event
         t0 = time.perf_counter()
         if not self.torch_ready:
             import gc
@@ -218,30 +230,21 @@ class DataloupeApp(App):
             # all (0.1-0.3 s with the GIL held, a visible stall). Frozen, later collections skip them.
             gc.freeze()
             self.post_message(TorchReady(time.perf_counter() - t0))
-        from core.datasets import open_dataset
 
-        throttle = Throttle()
+        def job(cancel: threading.Event) -> DatasetOpened:
+            from core.readers import open_dataset
 
-        def progress(p: Progress) -> None:
-            if throttle.ready(final=p.fraction == 1.0):
-                self.post_message(DatasetProgress(p.what, p.fraction))
+            handle = open_dataset(spec, progress=throttled(self._post_open_progress), cancel=cancel)
+            facts = DatasetFacts.read(handle)  # decodes a sample: here, not on the UI thread
+            return DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0, facts)
 
-        try:
-            handle = open_dataset(spec, progress=progress, cancel=cancel)
-        except Cancelled:
-            self.post_message(DatasetFailed(spec, "Opening was cancelled."))
-            return
-        except DataloupeError as e:
-            self.post_message(DatasetFailed(spec, str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
-            self.log.error(f"opening {spec} failed", e)
-            self.post_message(DatasetFailed(spec, f"Could not open {spec.source}: {type(e).__name__}: {e}"))
-            return
-        if not cancel.is_set():
-            self.post_message(
-                DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0)
-            )
+        def failed(text: str, error: bool) -> DatasetFailed:
+            return DatasetFailed(spec, text if error else "Opening was cancelled.")
+
+        run_job(self, job, failed, what=f"Opening {spec.source}")
+
+    def _post_open_progress(self, p: Progress) -> None:
+        self.post_message(DatasetProgress(p.what, p.fraction))
 
     def cancel_open(self) -> None:
         """Stop opening (or downloading) a dataset."""
@@ -266,7 +269,7 @@ class DataloupeApp(App):
         self.handle = message.handle
         self.set_reactive(DataloupeApp.split, message.split)
         for pane in self.panes():
-            pane.show_dataset(message.handle, message.split)
+            pane.show_dataset(message.handle, message.split, message.facts)
         self.query_one(DatasetPane).loading_done(message.handle, message.seconds)
         self._update_status()
         if first and self.query_one(TabbedContent).active in ("dataset", ""):

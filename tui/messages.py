@@ -7,13 +7,32 @@ says that a newer copy replaces an older one still waiting in the queue.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
     from core.sources import DatasetSpec
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the panes show about an open dataset that takes decoding a sample to know.
+
+    Read by the worker that opened the dataset, so the UI thread never decodes a sample itself.
+    """
+
+    description: str
+    """A few lines about the dataset (``DatasetHandle.describe()``)."""
+    sample_shape: tuple[int, ...]
+    """Shape of one sample as the pipeline returns it."""
+
+    @classmethod
+    def read(cls, handle: DatasetHandle) -> DatasetFacts:
+        """Decode the first sample of ``handle`` (in a worker) and describe the dataset."""
+        return cls(handle.describe(), tuple(int(s) for s in handle.sample_shape))
 
 
 class TorchReady(Message):
@@ -42,7 +61,14 @@ class DatasetProgress(Message):
 class DatasetOpened(Message):
     """A dataset has been opened; every pane should show it."""
 
-    def __init__(self, handle: DatasetHandle, spec: DatasetSpec, split: str, seconds: float) -> None:
+    def __init__(
+        self,
+        handle: DatasetHandle,
+        spec: DatasetSpec,
+        split: str,
+        seconds: float,
+        facts: DatasetFacts | None = None,
+    ) -> None:
         super().__init__()
         self.handle = handle
         """The opened dataset."""
@@ -52,6 +78,8 @@ class DatasetOpened(Message):
         """The split to show first."""
         self.seconds = seconds
         """How long opening took."""
+        self.facts = facts
+        """Its description and sample shape, read in the worker (None: the panes show less)."""
 
 
 class DatasetFailed(Message):
@@ -63,12 +91,3 @@ class DatasetFailed(Message):
         """What was asked for."""
         self.text = text
         """The message for the user."""
-
-
-class WorkerCrashed(Message):
-    """A worker raised something unexpected; shown instead of a traceback."""
-
-    def __init__(self, where: str, error: Any) -> None:
-        super().__init__()
-        self.where = where
-        self.error = error

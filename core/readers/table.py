@@ -114,7 +114,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         low = np.nan_to_num(np.nanmin(train_x, axis=0), nan=0.0) if len(train_x) else np.zeros(x.shape[1])
         high = np.nan_to_num(np.nanmax(train_x, axis=0), nan=1.0) if len(train_x) else np.ones(x.shape[1])
     pipeline = Pipeline(
-        kind="table",
+        sample_type="table",
         low=tuple(float(v) for v in low),
         high=tuple(float(v) for v in high),
         mean=(0.0,) * len(features),
@@ -129,7 +129,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         notes.append(f"{plural(missing, 'empty cell')} read as NaN")
     return build_handle(
         name=path.name,
-        kind="csv",
+        reader="csv",
         classes=classes,
         splits=splits,
         pipeline=pipeline,

@@ -20,9 +20,17 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from core.stats import IMBALANCE_THRESHOLD, BalanceSummary, PartialCounts, balance_summary, class_counts
+from core.stats import (
+    IMBALANCE_THRESHOLD,
+    BalanceSummary,
+    PartialCounts,
+    balance_summary,
+    class_counts,
+    class_names,
+)
 from tui.panes.base import Pane
 from tui.widgets.class_chart import ChartData, ClassChart
+from tui.workers import run_job, throttled
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -177,35 +185,22 @@ class BalancePane(Pane):
 
     @work(thread=True, exclusive=True, group="balance-count", exit_on_error=False)
     def _count_worker(self, handle: DatasetHandle, names: list[str]) -> None:
-        from textual.worker import get_current_worker
-
-        from core.errors import Cancelled, DataloupeError
-        from core.progress import Throttle
-
-        cancel: threading.Event = get_current_worker().cancelled_event
         for name in names:
-            throttle = Throttle()
 
-            def partial(p: PartialCounts, name: str = name, throttle: Throttle = throttle) -> None:
-                if throttle.ready(final=p.done == p.total):
-                    self.post_message(self.Counting(handle, name, p))
-
-            try:
+            def job(cancel: threading.Event, name: str = name) -> BalancePane.Counted:
+                partial = throttled(
+                    lambda p: self.post_message(self.Counting(handle, name, p)),
+                    is_final=lambda p: p.done == p.total,
+                )
                 counts = class_counts(
                     handle.split(name), handle.num_classes, on_partial=partial, cancel=cancel
                 )
-            except Cancelled:
-                self.post_message(self.Stopped(handle, f"counting {name} was cancelled", error=False))
+                return self.Counted(handle, name, tuple(int(c) for c in counts))
+
+            stopped = f"counting {name} was cancelled"
+            failed = lambda text, error: self.Stopped(handle, text, error)  # noqa: E731
+            if not run_job(self, job, failed, what=f"counting {name}", cancelled=stopped):
                 return
-            except DataloupeError as e:
-                self.post_message(self.Stopped(handle, str(e), error=True))
-                return
-            except Exception as e:  # noqa: BLE001 - a dataset that cannot be read is shown, not raised
-                self.post_message(
-                    self.Stopped(handle, f"counting {name} failed: {type(e).__name__}: {e}", True)
-                )
-                return
-            self.post_message(self.Counted(handle, name, tuple(int(c) for c in counts)))
 
     def on_balance_pane_counting(self, message: Counting) -> None:
         if message.handle is self.handle and message.split not in self.counts:
@@ -275,7 +270,7 @@ class BalancePane(Pane):
             chart.show(None)
             return
         counts, done = shown
-        classes = _extend(classes, len(counts))
+        classes = class_names(classes, len(counts))
         both_done = done and (other_counts is None or other_counts[1])
         so_far = "" if (both_done if self.compare else done) else " (so far)"
         if self.compare and other_counts is not None:
@@ -284,7 +279,9 @@ class BalancePane(Pane):
             )
             width = max(len(counts), len(other_counts[0]))
             series = tuple((name, _shares(c, width)) for name, c in pairs)
-            chart.show(ChartData(_extend(classes, width), series, f"% of each split, train and test{so_far}"))
+            chart.show(
+                ChartData(class_names(classes, width), series, f"% of each split, train and test{so_far}")
+            )
         else:
             values = tuple(float(c) for c in counts)
             chart.show(
@@ -305,7 +302,7 @@ class BalancePane(Pane):
             columns.append(f"{other} %")
         table.add_columns(*columns)
         other_total = sum(other_counts[0]) if other_counts else 0
-        for k, name in enumerate(_extend(classes, len(counts))):
+        for k, name in enumerate(class_names(classes, len(counts))):
             row = [Text(name), _right(f"{counts[k]:,}"), _right(f"{counts[k] / total:.1%}" if total else "–")]
             if other_counts is not None:
                 oc = other_counts[0]
@@ -357,11 +354,6 @@ class BalancePane(Pane):
 def _right(text: str) -> Text:
     """A table cell aligned right, for numbers."""
     return Text(text, justify="right")
-
-
-def _extend(classes: tuple[str, ...], width: int) -> tuple[str, ...]:
-    """Class names for ``width`` counts: a label past the class list is named "#k"."""
-    return classes + tuple(f"#{k}" for k in range(len(classes), width))
 
 
 def _shares(counts: tuple[int, ...], width: int) -> tuple[float, ...]:

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
+    from tui.messages import DatasetFacts
 
 
 class Pane(Vertical):
@@ -16,12 +17,15 @@ class Pane(Vertical):
 
     handle: DatasetHandle | None = None
     """The dataset shown, or None before one is open."""
+    facts: DatasetFacts | None = None
+    """Its description and sample shape, read by the worker that opened it."""
     split_name: str = "train"
     """The split shown."""
 
-    def show_dataset(self, handle: DatasetHandle, split: str) -> None:
+    def show_dataset(self, handle: DatasetHandle, split: str, facts: DatasetFacts | None = None) -> None:
         """A dataset was opened; show ``split`` of it."""
         self.handle = handle
+        self.facts = facts
         self.split_name = split
         self.dataset_changed()
 
@@ -33,6 +37,11 @@ class Pane(Vertical):
 
     def dataset_changed(self) -> None:
         """Redraw for the current ``handle`` and ``split_name``; override in each pane."""
+
+    @property
+    def is_shown(self) -> bool:
+        """True when this pane's tab is the one on screen (a hidden pane defers its work until shown)."""
+        return self.is_mounted and all(node.display for node in self.ancestors_with_self)
 
     def pane_activated(self) -> None:
         """The pane's tab was opened; by default focus its first focusable widget."""

@@ -16,10 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
 from tui.panes.base import Pane
+from tui.workers import run_job, throttled
 
 if TYPE_CHECKING:
     from core.checks import ChecklistReport
@@ -96,14 +96,10 @@ class ChecklistPane(Pane):
         self.query_one("#checklist-progress-row").display = False
 
     # ------------------------------------------------------------------ when to run
-    def _showing(self) -> bool:
-        """True when this pane's tab is the one on screen."""
-        return self.display and all(not isinstance(a, Widget) or a.display for a in self.ancestors)
-
     def dataset_changed(self) -> None:
         if self._checked is not None and self._checked[0] is not self.handle:
             self.mode = None  # a new dataset is checked with its own transform first
-        if self.handle is not None and self._showing() and self._stale():
+        if self.handle is not None and self.is_shown and self._stale():
             self.run_checklist()
 
     def pane_activated(self) -> None:
@@ -153,39 +149,23 @@ class ChecklistPane(Pane):
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
     def _check_worker(self, handle: DatasetHandle, mode: str | None, loader_shuffles: bool | None) -> None:
-        from textual.worker import get_current_worker
+        def job(cancel: threading.Event) -> ChecklistPane.Finished:
+            from core.checks import run_checklist
 
-        from core.checks import run_checklist
-        from core.errors import Cancelled, DataloupeError
-        from core.progress import Progress, Throttle
-
-        cancel: threading.Event = get_current_worker().cancelled_event
-        throttle = Throttle()
-
-        def progress(p: Progress) -> None:
-            if throttle.ready(final=p.fraction == 1.0):
-                self.post_message(self.Progressed(p.what, p.fraction))
-
-        pipeline = handle.pipeline.with_(mode=mode) if mode else None
-        try:
+            pipeline = handle.pipeline.with_(mode=mode) if mode else None
+            progress = throttled(lambda p: self.post_message(self.Progressed(p.what, p.fraction)))
             report = run_checklist(
                 handle, loader_shuffles=loader_shuffles, pipeline=pipeline, progress=progress, cancel=cancel
             )
-        except Cancelled:
-            self.post_message(
-                self.Stopped(handle, "The checklist was cancelled; r runs it again.", error=False)
-            )
-            return
-        except DataloupeError as e:
-            self.post_message(self.Stopped(handle, str(e), error=True))
-            return
-        except Exception as e:  # noqa: BLE001 - shown, never a traceback
-            self.post_message(
-                self.Stopped(handle, f"The checklist failed: {type(e).__name__}: {e}", error=True)
-            )
-            return
-        if not cancel.is_set():
-            self.post_message(self.Finished(handle, report))
+            return self.Finished(handle, report)
+
+        run_job(
+            self,
+            job,
+            lambda text, error: self.Stopped(handle, text, error),
+            what="The checklist",
+            cancelled="The checklist was cancelled; r runs it again.",
+        )
 
     def on_checklist_pane_progressed(self, message: Progressed) -> None:
         if not self.running:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Select, Static
 
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane
+from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -168,7 +169,9 @@ class DatasetPane(Pane):
         handle = self.handle
         if handle is None:
             return
-        self.query_one("#dataset-description", Static).update(handle.describe())
+        # the description decodes a sample: the opening worker wrote it, the UI thread only shows it
+        description = self.facts.description if self.facts is not None else handle.name
+        self.query_one("#dataset-description", Static).update(description)
         want_test = self.split_name == "test"
         button = self.query_one("#split-test" if want_test else "#split-train", RadioButton)
         if not button.value:

@@ -33,6 +33,7 @@ from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 from tui.widgets.train_settings import TrainSettings
+from tui.workers import run_job
 
 if TYPE_CHECKING:
     from core.checkpoint import Checkpoint
@@ -49,6 +50,9 @@ VIEWS: tuple[tuple[str, str], ...] = (
 CHART_REFRESH = 0.25
 """Seconds between two chart redraws: plotext rebuilds the whole figure each time, on the UI thread."""
 
+IMPLEMENTATION_NOTES = ("data held in memory", "data read through a DataLoader")
+"""Starts of run notes that describe how the trainer reads data: kept for the command line, never a toast."""
+
 LESSON_TEST = (
     "Out-of-sample (test) accuracy is the one that counts: it is how the model does on data it never saw."
 )
@@ -59,6 +63,20 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
+
+
+def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
+    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        candidate = f"{line}{sep}{part}" if line else part
+        if line and len(candidate) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = candidate
+    return "\n".join([*lines, line])
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,8 @@ class TrainingPane(Pane):
         self.view = 0
         """Index into :data:`VIEWS` of the view shown."""
         self._charts_dirty = False
+        self._notes_shown: set[str] = set()
+        """Notes about runs already shown as a toast this session."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._view_tabs(), id="train-views")
@@ -212,11 +232,8 @@ class TrainingPane(Pane):
         handle = self.handle
         if handle is None:
             return
-        try:
-            shape = tuple(int(s) for s in handle.sample_shape)
-        except Exception:  # noqa: BLE001 - the count is decoration; the run will report a real problem
-            return
-        self.query_one(TrainSettings).set_dataset(shape, len(handle.classes))
+        if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
+            self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
         if not self.running:
             self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training")
 
@@ -271,37 +288,29 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train_worker(self, handle, config: TrainConfig, pause: threading.Event) -> None:
-        from textual.worker import get_current_worker
-
-        from core.training import TrainingRun
-
-        cancel = get_current_worker().cancelled_event
-
         def on_report(snapshot: TrainingSnapshot) -> None:
             if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
                 self.post_message(self.Progress(snapshot))
 
-        training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
-        try:
-            final = training.run()
-        except DataloupeError as e:
-            self.post_message(self.Failed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
-            self.post_message(self.Failed(f"Training could not start: {type(e).__name__}: {e}"))
-            return
-        trained = None
-        if training.model is not None and training.spec is not None and training.pipeline is not None:
-            trained = CurrentModel(
-                model=training.model,
-                spec=training.spec,
-                pipeline=training.pipeline,
-                classes=tuple(handle.classes),
-                metrics=training.metrics(),
-                dataset=handle.name,
-                source="trained here",
-            )
-        self.post_message(self.Finished(final, trained))
+        def job(cancel: threading.Event) -> TrainingPane.Finished:
+            from core.training import TrainingRun
+
+            training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
+            final = training.run()  # a stop ends the run early with its final snapshot, not an error
+            trained = None
+            if training.model is not None and training.spec is not None and training.pipeline is not None:
+                trained = CurrentModel(
+                    model=training.model,
+                    spec=training.spec,
+                    pipeline=training.pipeline,
+                    classes=tuple(handle.classes),
+                    metrics=training.metrics(),
+                    dataset=handle.name,
+                    source="trained here",
+                )
+            return self.Finished(final, trained)
+
+        run_job(self, job, lambda text, _: self.Failed(text), what="Training", keep_if_cancelled=True)
 
     def action_pause(self) -> None:
         if not self.running:
@@ -333,11 +342,12 @@ class TrainingPane(Pane):
         if message.trained is not None and final.step > 0:
             self.current = message.trained
         self.query_one("#run-state", Static).update(final.summary())
-        severity = {"finished": "information", "stopped": "information"}.get(final.state, "error")
+        # the summary stays on the status line; a toast over the charts only when the run went wrong
         title = {"diverged": "Training stopped: the loss blew up", "failed": "Training failed"}.get(
             final.state
         )
-        self.app.notify(final.summary(), title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        if title is not None:
+            self.app.notify(final.summary(), title=title, severity="error", timeout=10)
 
     def on_training_pane_failed(self, message: Failed) -> None:
         self.running = False
@@ -360,7 +370,8 @@ class TrainingPane(Pane):
             parts.append(f"ETA {duration(s.eta)}")
         if s.gpu_memory is not None:
             parts.append(f"GPU {size(s.gpu_memory)}")
-        self.query_one("#run-stats", Static).update(" · ".join(parts))
+        stats = self.query_one("#run-stats", Static)
+        stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
             self.query_one("#run-state", Static).update(
@@ -368,7 +379,9 @@ class TrainingPane(Pane):
             )
         if first:
             for note in s.notes:
-                self.app.notify(note, timeout=6)
+                if note not in self._notes_shown and not note.startswith(IMPLEMENTATION_NOTES):
+                    self._notes_shown.add(note)  # once a session, not after every run
+                    self.app.notify(note, timeout=6)
         self._charts_dirty = True
 
     def _redraw_charts(self) -> None:
@@ -417,9 +430,9 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _save_worker(self, current: CurrentModel, path: Path) -> None:
-        from core.checkpoint import save_checkpoint
+        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+            from core.checkpoint import save_checkpoint
 
-        try:
             written = save_checkpoint(
                 path,
                 current.model,
@@ -429,13 +442,15 @@ class TrainingPane(Pane):
                 current.metrics,
                 current.dataset,
             )
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e), ask_path=True))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Saving failed: {type(e).__name__}: {e}", ask_path=True))
-            return
-        self.post_message(self.CheckpointDone(f"saved {current.spec.describe()} to {written}"))
+            return self.CheckpointDone(f"saved {current.spec.describe()} to {written}")
+
+        run_job(
+            self,
+            job,
+            lambda text, _: self.CheckpointFailed(text, ask_path=True),
+            what="Saving",
+            keep_if_cancelled=True,
+        )
 
     def action_load(self) -> None:
         if self.running:
@@ -453,27 +468,28 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _load_worker(self, path: Path, expect: ModelSpec) -> None:
-        from core.checkpoint import load_checkpoint
+        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+            from core.checkpoint import load_checkpoint
 
-        try:
             checkpoint: Checkpoint = load_checkpoint(path, expect)
-            model = checkpoint.build_model()
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Loading {path} failed: {type(e).__name__}: {e}"))
-            return
-        loaded = CurrentModel(
-            model=model,
-            spec=checkpoint.spec,
-            pipeline=checkpoint.pipeline,
-            classes=checkpoint.classes,
-            metrics=checkpoint.metrics,
-            dataset=checkpoint.dataset,
-            source=str(checkpoint.path),
+            loaded = CurrentModel(
+                model=checkpoint.build_model(),
+                spec=checkpoint.spec,
+                pipeline=checkpoint.pipeline,
+                classes=checkpoint.classes,
+                metrics=checkpoint.metrics,
+                dataset=checkpoint.dataset,
+                source=str(checkpoint.path),
+            )
+            return self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
+
+        run_job(
+            self,
+            job,
+            lambda text, _: self.CheckpointFailed(text),
+            what=f"Loading {path}",
+            keep_if_cancelled=True,
         )
-        self.post_message(self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded))
 
     def action_evaluate(self) -> None:
         if self.running:
@@ -491,12 +507,9 @@ class TrainingPane(Pane):
 
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
-        from textual.worker import get_current_worker
+        def job(cancel: threading.Event) -> TrainingPane.Evaluated:
+            from core.evaluation import evaluate_on_test
 
-        from core.evaluation import evaluate_on_test
-
-        cancel = get_current_worker().cancelled_event
-        try:
             result, notes = evaluate_on_test(
                 current.model,
                 current.spec,
@@ -507,17 +520,15 @@ class TrainingPane(Pane):
                 classes=current.classes,
                 metrics=current.metrics,
             )
-        except DataloupeError as e:
-            self.post_message(self.CheckpointFailed(str(e)))
-            return
-        except Exception as e:  # noqa: BLE001
-            self.post_message(self.CheckpointFailed(f"Evaluation failed: {type(e).__name__}: {e}"))
-            return
-        where = (
-            "loaded from " + Path(current.source).name if current.source != "trained here" else current.source
-        )
-        what = f"{current.spec.describe()} ({where}) on {handle.name}"
-        self.post_message(self.Evaluated(result, notes, tuple(handle.classes), what))
+            where = (
+                "loaded from " + Path(current.source).name
+                if current.source != "trained here"
+                else current.source
+            )
+            what = f"{current.spec.describe()} ({where}) on {handle.name}"
+            return self.Evaluated(result, notes, tuple(handle.classes), what)
+
+        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Evaluation")
 
     def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
         if message.loaded is not None:
