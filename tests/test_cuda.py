@@ -11,6 +11,7 @@ import torch
 
 from core.device import choose_device, cuda_available
 from core.errors import SettingsError
+from core.pipeline import Pipeline
 from core.settings import TrainConfig
 from core.training import TrainingRun
 from tui.app import AppOptions, build_app
@@ -64,13 +65,13 @@ def test_out_of_memory_while_preparing_is_a_message_and_the_memory_is_freed(digi
         labels = (torch.arange(200_000) % 10).numpy()
         handle = build_handle(
             name="zeros",
-            kind="custom",
+            reader="custom",
             classes=[str(d) for d in range(10)],
             splits={
                 "train": in_memory_split(big, labels),
                 "test": in_memory_split(big[:1000], labels[:1000]),
             },
-            pipeline=digits.pipeline.with_(kind="image"),
+            pipeline=Pipeline.for_images(1),
         )
         with pytest.raises(SettingsError, match="ran out of memory while preparing"):
             TrainingRun(handle, TrainConfig(epochs=1, device="cuda", memory_limit=10**12)).prepare()

@@ -41,7 +41,7 @@ def uint8_images(n: int = 400, seed: int = 0):
     splits = {"train": in_memory_split(x[:half], y[:half]), "test": in_memory_split(x[half:], y[half:])}
     pipeline = Pipeline.for_images(1).with_(mean=(0.47,), std=(0.28,))
     return build_handle(
-        name="bright-dark", kind="custom", classes=["dark", "bright"], splits=splits, pipeline=pipeline
+        name="bright-dark", reader="custom", classes=["dark", "bright"], splits=splits, pipeline=pipeline
     )
 
 

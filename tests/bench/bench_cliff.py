@@ -48,7 +48,7 @@ def child(mnist: Path, n: int) -> None:
     raw = x.numel() + images.numel()
     handle = build_handle(
         name=f"mnist×{n:,}",
-        kind="custom",
+        reader="custom",
         classes=[str(d) for d in range(10)],
         splits={"train": in_memory_split(x, y, "tiled"), "test": in_memory_split(images, labels, "t10k")},
         pipeline=Pipeline.for_images(1).with_(mean=(0.1307,), std=(0.3081,)),

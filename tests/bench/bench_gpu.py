@@ -65,8 +65,8 @@ def main() -> int:
     import torch
     from bench_training import app_latencies, build_root
 
-    from core.datasets import open_dataset
     from core.device import cuda_available, describe_device
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
 
     cuda = cuda_available()
