@@ -21,27 +21,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Subset
 
-from core.datasets import Split
-from core.device import DeviceChoice, choose_device, free_memory, is_out_of_memory, memory_in_use
-from core.errors import DataloupeError, SettingsError
-from core.evaluation import evaluate_model, train_test_splits
-from core.graphed_step import GraphedStep, graph_plan, make_optimizer
+from core.device import free_memory, is_out_of_memory, memory_in_use
+from core.errors import DataloupeError
+from core.evaluation import evaluate_model
+from core.graphed_step import GraphedStep, make_optimizer
 from core.models import ModelSpec
 from core.pipeline import Pipeline
 from core.progress import Throttle
+from core.run_setup import RunSetup, prepare_run
 from core.samplers import balanced_weights
 from core.settings import TrainConfig, suggested_lr
 from core.snapshots import ENDED, DecimatedHistory, EvalResult, Evaluation, RunState, TrainingSnapshot
-from core.train_data import HeldSplit, TrainBatches, held_bytes, hold
-from core.wording import size
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -58,38 +53,6 @@ finite but meaningless): the run stops as it does for a non-finite loss."""
 
 ReportCallback = Callable[[TrainingSnapshot], None]
 """Receives snapshots; runs in the training thread, so it must be cheap and thread-safe."""
-
-
-@dataclass
-class RunSetup:
-    """What :meth:`TrainingRun.prepare` builds once: device, splits, data path and model spec."""
-
-    choice: DeviceChoice
-    """The device and any notice about it."""
-    pipeline: Pipeline
-    """The transform the model sees."""
-    train: Split
-    """Samples trained on."""
-    test: Split
-    """Samples tested on (held out of train when the dataset has no test split)."""
-    batches: TrainBatches
-    """How training batches are read."""
-    test_data: Split | HeldSplit
-    """The test split, held on the device on the fast path."""
-    test_probe_data: Split | torch.utils.data.Dataset | HeldSplit
-    """The fixed test subset scored within an epoch."""
-    train_eval_data: Split | torch.utils.data.Dataset | HeldSplit
-    """The fixed training subset scored for in-sample accuracy."""
-    targets: np.ndarray | None
-    """Training labels (for the class-balanced sampler)."""
-    spec: ModelSpec
-    """The network."""
-    in_memory: bool = False
-    """Whether the fast path (the split held on the device) is used."""
-    graphed: bool = False
-    """Whether the step is captured as a CUDA graph (decided by :func:`core.graphed_step.graph_plan`)."""
-    notes: list[str] = field(default_factory=list)
-    """Facts for the user: device fallback, held-out split, data path."""
 
 
 class _Diverged(Exception):  # noqa: N818 - an outcome carried out of the loop, not a fault
@@ -167,126 +130,14 @@ class TrainingRun:
         """
         if self._prepared is not None:
             return self._prepared
-        cfg = self.config
-        cfg.validate()
-        choice = choose_device(cfg.device)
-        device = choice.device
-        notes = [choice.notice] if choice.notice else []
-        pipeline = self.handle.pipeline.with_(mode=cfg.transform, augment=False)
-        train, test, held_out = train_test_splits(self.handle, pipeline, cfg.seed, cfg.test_fraction)
-        if held_out:
-            notes.append(held_out)
-        if len(train) == 0 or len(test) == 0:
-            raise SettingsError(f"{self.handle.name}: the train or test split is empty; nothing to train on.")
-        targets = train.targets
-        if cfg.sampler == "balanced" and targets is None:
-            raise SettingsError(
-                f"the class-balanced sampler needs every training label, and {self.handle.name} does not "
-                "list them without reading each sample; use the random sampler."
-            )
-        fits = self._fits_in_memory(train, test)
-        if cfg.data_path == "memory" and not fits:
-            raise SettingsError(
-                f"{self.handle.name} is not held in memory, or does not fit in {cfg.memory_limit:,} bytes; "
-                "use the DataLoader path."
-            )
-        input_shape = tuple(int(s) for s in (train.array.shape[1:] if fits else train[0][0].shape))
-        spec = ModelSpec(cfg.model, tuple(cfg.hidden), input_shape, len(self.handle.classes))  # type: ignore[arg-type]
-        if targets is not None and len(targets) and int(targets.max()) >= spec.num_classes:
-            raise SettingsError(
-                f"label {int(targets.max())} is outside the {spec.num_classes} classes of {self.handle.name}."
-            )
-        # seed only the model's initial weights, leaving the caller's global RNG as it was
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            model = spec.build()
-        held_train = held_test = None
-        try:  # every place this run takes device memory: the held splits, their subsets, the model
-            if fits:
-                held_train, held_test = hold(train, device), hold(test, device)
-                assert held_train is not None and held_test is not None
-                train_eval: Split | torch.utils.data.Dataset | HeldSplit = held_train.rows(
-                    self._subset_indices(len(train), cfg.eval_train_samples, 1)
-                )
-                test_probe: Split | torch.utils.data.Dataset | HeldSplit = held_test.rows(
-                    self._subset_indices(len(test), cfg.eval_test_samples, 2)
-                )
-            else:
-                train_eval = Subset(
-                    train, self._subset_indices(len(train), cfg.eval_train_samples, 1).tolist()
-                )
-                test_probe = Subset(test, self._subset_indices(len(test), cfg.eval_test_samples, 2).tolist())
-            model = model.to(device)
-        except Exception as e:
-            if not is_out_of_memory(e):
-                raise
-            held_train = held_test = train_eval = test_probe = model = None  # nothing of this run stays alive
-            free_memory(device)
-            raise SettingsError(self._out_of_memory_message(device, fits, train, test)) from None
-        if held_train is not None and held_test is not None:
-            notes.append(
-                f"data held in memory on {device.type} as stored ({held_train.dtype_name}: "
-                f"{size(held_train.nbytes)} train + {size(held_test.nbytes)} test), scaled per batch as drawn; "
-                "batches by index permutation"
-            )
-        else:
-            notes.append("data read through a DataLoader (not held in memory)")
-        graphed, graph_note = graph_plan(
-            device,
-            held=held_train is not None,
-            batch_size=cfg.batch_size,
-            samples=len(train),
-            wanted=cfg.cuda_graph,
-        )
-        if graph_note:
-            notes.append(graph_note)
+        setup, model = prepare_run(self.handle, self.config)
         self.model = model
-        self.spec = spec
-        self.pipeline = pipeline
-        self.loss_sync_steps = 1 if device.type == "cpu" else CUDA_SYNC_STEPS
-        self._prepared = RunSetup(
-            choice=choice,
-            pipeline=pipeline,
-            train=train,
-            test=test,
-            batches=TrainBatches(train, held_train, device, cfg.batch_size, cfg.workers),
-            test_data=held_test if held_test is not None else test,
-            test_probe_data=test_probe,
-            train_eval_data=train_eval,
-            targets=targets,
-            spec=spec,
-            in_memory=held_train is not None,
-            graphed=graphed,
-            notes=notes,
-        )
-        self._steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-        return self._prepared
-
-    def _out_of_memory_message(self, device: torch.device, held: bool, train: Split, test: Split) -> str:
-        """What to do when the data or the model does not fit on ``device``."""
-        where = "the GPU" if device.type == "cuda" else "memory"
-        what = f"{len(train) + len(test):,} samples held on it" if held else "the model"
-        tips = ["a smaller model or batch size"]
-        if held:
-            tips.insert(0, "the DataLoader path (it holds one batch at a time)")
-        if device.type == "cuda":
-            tips.append("the CPU (device cpu)")
-        return (
-            f"{where} ran out of memory while preparing the run ({what}); nothing was trained and the "
-            f"memory it took has been freed. Try {', or '.join(tips)}."
-        )
-
-    def _fits_in_memory(self, train: Split, test: Split) -> bool:
-        if self.config.data_path == "loader":
-            return False
-        sizes = (held_bytes(train), held_bytes(test))
-        return None not in sizes and sum(sizes) <= self.config.memory_limit  # type: ignore[arg-type]
-
-    def _subset_indices(self, n: int, k: int, salt: int) -> np.ndarray:
-        """A fixed subset of ``k`` of ``n`` samples (all of them when ``k`` is 0 or at least ``n``)."""
-        if k <= 0 or k >= n:
-            return np.arange(n)
-        return np.sort(np.random.default_rng(self.config.seed + salt).choice(n, size=k, replace=False))
+        self.spec = setup.spec
+        self.pipeline = setup.pipeline
+        self.loss_sync_steps = 1 if setup.choice.device.type == "cpu" else CUDA_SYNC_STEPS
+        self._prepared = setup
+        self._steps_per_epoch = math.ceil(len(setup.train) / self.config.batch_size)
+        return setup
 
     def epoch_order(self, generator: torch.Generator, length: int) -> torch.Tensor:
         """The sample order of one epoch; both data paths batch by it, so they see the same samples.

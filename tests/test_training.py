@@ -252,13 +252,28 @@ def test_a_huge_learning_rate_stops_the_run_at_that_step_with_a_message(digits):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
-def test_a_nan_in_the_data_is_a_non_finite_loss():
+def test_a_nan_in_the_data_is_refused_before_training_naming_the_sample_and_column():
+    """The checklist's "finite" check runs before training (issue 10, item 2): no NaN loss to puzzle over."""
     handle = unbalanced_handle()
-    handle.splits["train"].array[5, 0] = float("nan")
+    handle.splits["train"].array[5, 3] = float("nan")
+    handle.feature_names = [f"f{k}" for k in range(6)]
+    with pytest.raises(SettingsError) as info:
+        TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).prepare()
+    assert "1 of 330 train samples hold NaN or Inf (first: sample 5) in f3" in str(info.value)
+    assert "NaN loss" in str(info.value)
+    assert DIVERGED_LOSS > 100
+
+
+def test_a_nan_read_through_a_dataloader_is_a_non_finite_loss():
+    """Data not held in memory is not scanned first; its first NaN still stops the run with a message."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g)
+    x[5, 0] = float("nan")
+    ds = TensorDataset(x, torch.arange(40) % 2)
+    handle = from_datasets("streamed", {"train": ds, "test": ds}, ["a", "b"], targets_known=False)
     final = TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).run()
     assert final.state == "diverged"
     assert "not a number" in final.message
-    assert DIVERGED_LOSS > 100
 
 
 class Faulty(nn.Module):

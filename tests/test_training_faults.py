@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+import core.run_setup as run_setup
 import core.training as training_module
 from core.datasets import build_handle, in_memory_split
 from core.errors import SettingsError
@@ -89,9 +90,9 @@ class Oom:
 )
 def test_out_of_memory_while_preparing_is_a_message_and_frees_the_memory(digits, monkeypatch, where, at):
     freed = []
-    monkeypatch.setattr(training_module, "free_memory", lambda device: freed.append(device))
+    monkeypatch.setattr(run_setup, "free_memory", lambda device: freed.append(device))
     if where == "hold":
-        monkeypatch.setattr(training_module, "hold", Oom(training_module.hold, at))
+        monkeypatch.setattr(run_setup, "hold", Oom(run_setup.hold, at))
     elif where == "rows":
         rows = Oom(HeldSplit.rows, at)
         monkeypatch.setattr(HeldSplit, "rows", lambda self, idx: rows(self, idx))

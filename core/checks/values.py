@@ -110,16 +110,29 @@ def _num(x: float) -> str:
 
 def check_finite(f: Facts) -> CheckResult:
     """No NaN or Inf in the stored samples."""
+    return finite_result(f.stored, f.cancel, f.handle.feature_names)
+
+
+def finite_result(
+    stored_by_split: dict[str, StoredSamples],
+    cancel: threading.Event | None = None,
+    feature_names: list[str] | None = None,
+) -> CheckResult:
+    """The "finite" check on stored samples: the checklist's, and the trainer's before it trains.
+
+    The evidence names the first sample (row) that holds NaN or Inf and, for tables, the columns.
+    """
     import torch
 
     found = []
     integer = []
-    for name, s in f.stored.items():
+    for name, s in stored_by_split.items():
         bad = 0
         first = None
+        columns = None
         offset = 0
         for part in s.chunks():
-            check_cancel(f.cancel)
+            check_cancel(cancel)
             flags = [
                 x.is_floating_point() and not bool(torch.isfinite(x).all())
                 for x in (part if isinstance(part, list) else [part])
@@ -128,6 +141,9 @@ def check_finite(f: Facts) -> CheckResult:
                 hits = np.flatnonzero(flags)
             elif flags[0]:
                 hits = np.flatnonzero((~torch.isfinite(part).reshape(len(part), -1).all(dim=1)).numpy())
+                if part.ndim == 2:  # a table: which columns
+                    cols = (~torch.isfinite(part)).any(dim=0).numpy()
+                    columns = cols if columns is None else columns | cols
             else:
                 hits = np.zeros(0, np.int64)
             if len(hits) and first is None:
@@ -135,10 +151,19 @@ def check_finite(f: Facts) -> CheckResult:
             bad += len(hits)
             offset += len(part)
         if bad:
-            found.append(f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})")
+            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})"
+            if columns is not None and columns.any():
+                names = [
+                    feature_names[k]
+                    if feature_names and len(feature_names) == len(columns)
+                    else f"column {k}"
+                    for k in np.flatnonzero(columns)
+                ]
+                text += f" in {', '.join(names[:5])}{'…' if len(names) > 5 else ''}"
+            found.append(text)
         if s.array is not None and not s.array.is_floating_point():
             integer.append(name)
-    stored = tuple(f.stored.values())
+    stored = tuple(stored_by_split.values())
     if found:
         return CheckResult(
             "finite",
@@ -147,7 +172,7 @@ def check_finite(f: Facts) -> CheckResult:
             "fill the missing values (for example with the training mean of that feature) or drop those samples; "
             "one NaN turns the loss into NaN",
         )
-    if integer and len(integer) == len(f.stored):
+    if integer and len(integer) == len(stored_by_split):
         return CheckResult("finite", "pass", "samples are stored as integers, which cannot be NaN or Inf")
     return CheckResult("finite", "pass", with_note("no NaN or Inf in the samples", *stored))
 
