@@ -72,11 +72,29 @@ def value_stats(
     return ValueStats(low, high, mean, std, count)
 
 
+INFINITE = 1e38
+"""Scaling constants this large came from an Inf in the data (float32's largest value is 3.4e38)."""
+
+
 def check_scaled(f: Facts) -> CheckResult:
     """The values after the transform are in [0, 1] or [-1, 1], or standardized."""
     import torch
 
     stored = f.stored[f.train_name]
+    if f.pipeline.mode != "raw":
+        constants = zip(f.pipeline.low, f.pipeline.high, f.pipeline.mean, strict=True)
+        # an Inf in the data makes the range or the mean infinite (or float32's largest value, once clipped)
+        broken = [k for k, values in enumerate(constants) if any(abs(v) >= INFINITE for v in values)]
+        if broken:
+            names = f.handle.feature_names
+            which = ", ".join(names[k] if names and len(names) > k else f"channel {k}" for k in broken[:5])
+            return CheckResult(
+                "scaled",
+                "fail",
+                f"the scaling of {which} was measured from a range that includes Inf, so it is meaningless "
+                "(a column holding Inf scales to all zeros)",
+                "fix the values the finite check names, then scale again",
+            )
     stats = value_stats(stored, f.pipeline, f.cancel)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
