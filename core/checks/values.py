@@ -72,11 +72,29 @@ def value_stats(
     return ValueStats(low, high, mean, std, count)
 
 
+INFINITE = 1e38
+"""Scaling constants this large came from an Inf in the data (float32's largest value is 3.4e38)."""
+
+
 def check_scaled(f: Facts) -> CheckResult:
     """The values after the transform are in [0, 1] or [-1, 1], or standardized."""
     import torch
 
     stored = f.stored[f.train_name]
+    if f.pipeline.mode != "raw":
+        constants = zip(f.pipeline.low, f.pipeline.high, f.pipeline.mean, strict=True)
+        # an Inf in the data makes the range or the mean infinite (or float32's largest value, once clipped)
+        broken = [k for k, values in enumerate(constants) if any(abs(v) >= INFINITE for v in values)]
+        if broken:
+            names = f.handle.feature_names
+            which = ", ".join(names[k] if names and len(names) > k else f"channel {k}" for k in broken[:5])
+            return CheckResult(
+                "scaled",
+                "fail",
+                f"the scaling of {which} was measured from a range that includes Inf, so it is meaningless "
+                "(a column holding Inf scales to all zeros)",
+                "fix the values the finite check names, then scale again",
+            )
     stats = value_stats(stored, f.pipeline, f.cancel)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
@@ -110,16 +128,29 @@ def _num(x: float) -> str:
 
 def check_finite(f: Facts) -> CheckResult:
     """No NaN or Inf in the stored samples."""
+    return finite_result(f.stored, f.cancel, f.handle.feature_names)
+
+
+def finite_result(
+    stored_by_split: dict[str, StoredSamples],
+    cancel: threading.Event | None = None,
+    feature_names: list[str] | None = None,
+) -> CheckResult:
+    """The "finite" check on stored samples: the checklist's, and the trainer's before it trains.
+
+    The evidence names the first sample (row) that holds NaN or Inf and, for tables, the columns.
+    """
     import torch
 
     found = []
     integer = []
-    for name, s in f.stored.items():
+    for name, s in stored_by_split.items():
         bad = 0
         first = None
+        columns = None
         offset = 0
         for part in s.chunks():
-            check_cancel(f.cancel)
+            check_cancel(cancel)
             flags = [
                 x.is_floating_point() and not bool(torch.isfinite(x).all())
                 for x in (part if isinstance(part, list) else [part])
@@ -128,6 +159,9 @@ def check_finite(f: Facts) -> CheckResult:
                 hits = np.flatnonzero(flags)
             elif flags[0]:
                 hits = np.flatnonzero((~torch.isfinite(part).reshape(len(part), -1).all(dim=1)).numpy())
+                if part.ndim == 2:  # a table: which columns
+                    cols = (~torch.isfinite(part)).any(dim=0).numpy()
+                    columns = cols if columns is None else columns | cols
             else:
                 hits = np.zeros(0, np.int64)
             if len(hits) and first is None:
@@ -135,10 +169,19 @@ def check_finite(f: Facts) -> CheckResult:
             bad += len(hits)
             offset += len(part)
         if bad:
-            found.append(f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})")
+            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})"
+            if columns is not None and columns.any():
+                names = [
+                    feature_names[k]
+                    if feature_names and len(feature_names) == len(columns)
+                    else f"column {k}"
+                    for k in np.flatnonzero(columns)
+                ]
+                text += f" in {', '.join(names[:5])}{'…' if len(names) > 5 else ''}"
+            found.append(text)
         if s.array is not None and not s.array.is_floating_point():
             integer.append(name)
-    stored = tuple(f.stored.values())
+    stored = tuple(stored_by_split.values())
     if found:
         return CheckResult(
             "finite",
@@ -147,7 +190,7 @@ def check_finite(f: Facts) -> CheckResult:
             "fill the missing values (for example with the training mean of that feature) or drop those samples; "
             "one NaN turns the loss into NaN",
         )
-    if integer and len(integer) == len(f.stored):
+    if integer and len(integer) == len(stored_by_split):
         return CheckResult("finite", "pass", "samples are stored as integers, which cannot be NaN or Inf")
     return CheckResult("finite", "pass", with_note("no NaN or Inf in the samples", *stored))
 

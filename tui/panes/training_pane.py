@@ -12,7 +12,6 @@ classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,6 @@ VIEWS: tuple[tuple[str, str], ...] = (
 """(id, title) of the pane's views, in the order ``v`` visits them."""
 CHART_REFRESH = 0.25
 """Seconds between two chart redraws: plotext rebuilds the whole figure each time, on the UI thread."""
-APP_THREADS = max(1, (os.cpu_count() or 2) - 1)
-"""torch threads for a run in the app: one core stays free for the screen."""
 
 IMPLEMENTATION_NOTES = ("data held in memory", "data read through a DataLoader")
 """Starts of run notes that describe how the trainer reads data: kept for the command line, never a toast."""
@@ -158,10 +155,12 @@ class TrainingPane(Pane):
     class CheckpointFailed(Message):
         """A save, load or evaluation was refused; the current model is unchanged."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, ask_path: bool = False) -> None:
             super().__init__()
             self.text = text
             """Why, and what to do."""
+            self.ask_path = ask_path
+            """A save failed: ask for another path (the model is kept)."""
 
     class Evaluated(Message):
         """The current model was evaluated on the test split."""
@@ -266,7 +265,7 @@ class TrainingPane(Pane):
             self.app.notify("Open a dataset first (key 1).", severity="error")
             return
         try:
-            config = self.query_one(TrainSettings).config(threads=APP_THREADS)
+            config = self.query_one(TrainSettings).config()  # threads: set once at start-up
         except DataloupeError as e:
             self.app.notify(str(e), title="Cannot start training", severity="error")
             return
@@ -445,7 +444,13 @@ class TrainingPane(Pane):
             )
             return self.CheckpointDone(f"saved {current.spec.describe()} to {written}")
 
-        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Saving", keep_if_cancelled=True)
+        run_job(
+            self,
+            job,
+            lambda text, _: self.CheckpointFailed(text, ask_path=True),
+            what="Saving",
+            keep_if_cancelled=True,
+        )
 
     def action_load(self) -> None:
         if self.running:
@@ -536,6 +541,9 @@ class TrainingPane(Pane):
             f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
         )
         self.query_one("#run-state", Static).update(f"✗ {message.text}")
+        if message.ask_path:  # the model is kept: ask where else to put it
+            kept += " Type another path in the Checkpoint field and press s to save it there."
+            self.query_one("#train-checkpoint").focus()
         self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
 
     def on_training_pane_evaluated(self, message: Evaluated) -> None:
