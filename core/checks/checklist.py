@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.checks.facts import Facts
+from core.checks.files import check_readable
 from core.checks.labels import (
     check_balanced,
     check_class_sizes,
@@ -115,6 +116,7 @@ def run_checklist(
 
 
 _CHECKS: dict[str, Callable[[Facts], CheckResult]] = {
+    "readable": check_readable,
     "numeric": check_numeric,
     "split": check_split,
     "shuffled": check_shuffled,

@@ -20,7 +20,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default=BUNDLED,
         metavar="DATASET",
         help=f"a built-in name ({names}; default {BUNDLED}), a folder of images in class sub-folders "
-        "(train/ and test/ inside make the splits), a folder of IDX files, or a .csv table",
+        "(train/ and test/ inside make the splits), a folder of IDX files, or a .csv or .parquet table",
     )
     parser.add_argument(
         "--root",
@@ -37,12 +37,27 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default="train",
         help="split to show or check first (default: train)",
     )
-    parser.add_argument("--label", metavar="COLUMN", help="CSV: the label column (default: the last column)")
+    parser.add_argument(
+        "--label", metavar="COLUMN", help="CSV or Parquet: the label column (default: the last column)"
+    )
     parser.add_argument(
         "--threshold",
         type=float,
         metavar="T",
-        help="CSV: two classes from a numeric label, low (<= T) and high (> T)",
+        help="CSV or Parquet: two classes from a numeric label, low (<= T) and high (> T)",
+    )
+    parser.add_argument(
+        "--resize",
+        metavar="N|WxH",
+        help="images: N resizes the shorter side to N and centre-crops N×N; WxH resizes to exactly W×H "
+        "(torchvision.transforms.v2). Needed when the images differ in size",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="image folders: skip (and count) images with more pixels than N, without decoding them "
+        "(default: Pillow's limit, 89,478,485)",
     )
 
 
@@ -53,6 +68,8 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
         download=args.download,
         label=args.label,
         threshold=args.threshold,
+        resize=getattr(args, "resize", None),
+        max_pixels=getattr(args, "max_pixels", None),
     )
 
 

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Select, Static
 
+from core.errors import DataloupeError
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane
 from tui.widgets.toggles import Checkbox, RadioButton
@@ -69,6 +70,8 @@ class DatasetPane(Pane):
                     compact=True,
                     placeholder="none",
                 )
+                yield Label("resize", classes="field-label-short")
+                yield Input(value=spec.resize or "", id="resize", compact=True, placeholder="64 or 64x48")
             with Horizontal(classes="row"):
                 yield Button("Open (ctrl+o)", id="open", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True, disabled=True)
@@ -90,6 +93,7 @@ class DatasetPane(Pane):
         root = self.query_one("#root", Input).value.strip()
         label = self.query_one("#label", Input).value.strip() or None
         threshold_text = self.query_one("#threshold", Input).value.strip()
+        resize = self.query_one("#resize", Input).value.strip() or None
         threshold = None
         if threshold_text:
             try:
@@ -98,12 +102,20 @@ class DatasetPane(Pane):
                 raise ValueError(
                     f"Threshold {threshold_text!r} is not a number; leave it empty or type e.g. 5.5."
                 ) from None
+        try:
+            return self._spec(source, root, label, threshold, resize)
+        except DataloupeError as e:  # a malformed resize
+            raise ValueError(str(e)) from None
+
+    def _spec(self, source: str, root: str, label, threshold, resize) -> DatasetSpec:
         return DatasetSpec(
             source=source,
             root=Path(root).expanduser() if root else None,
             download=self.query_one("#download", Checkbox).value,
             label=label,
             threshold=threshold,
+            resize=resize,
+            max_pixels=self.app.options.spec.max_pixels,
         )
 
     def chosen_split(self) -> str:
