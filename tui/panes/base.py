@@ -7,8 +7,24 @@ from typing import TYPE_CHECKING
 from textual.containers import Vertical
 
 if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
+
     from core.datasets import DatasetHandle
     from tui.messages import DatasetFacts
+
+
+def show_fraction(bar: ProgressBar, fraction: float | None, done: bool = False) -> None:
+    """Show ``fraction`` (0..1) of the work on ``bar``, never a full bar while work goes on.
+
+    A report of 1 only ends one stage (the files are read; the samples are still measured), and an
+    unknown share has nothing to show: both make the bar indeterminate until the work is ``done``.
+    """
+    if done:
+        bar.update(total=1.0, progress=1.0)
+    elif fraction is None or fraction >= 1.0:
+        bar.update(total=None)
+    else:
+        bar.update(total=1.0, progress=max(0.0, fraction))
 
 
 class Pane(Vertical):
