@@ -28,12 +28,14 @@ import torch
 from torch import nn
 
 from core.errors import CheckpointError, DataloupeError
-from core.models import ModelSpec, format_hidden
+from core.models import ModelSpec
 from core.pipeline import Pipeline
+from core.settings import format_hidden
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
-    from core.training import EvalResult
+    from core.snapshots import EvalResult
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -100,7 +102,7 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
 def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
     """The pipeline :func:`pipeline_to_dict` wrote."""
     return Pipeline(
-        kind=d["kind"],
+        sample_type=d.get("sample_type", d.get("kind")),  # "kind" in checkpoints written before
         low=tuple(float(v) for v in d["low"]),
         high=tuple(float(v) for v in d["high"]),
         mean=tuple(float(v) for v in d["mean"]),
@@ -313,7 +315,7 @@ def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: boo
             f"hidden sizes {format_hidden(found.hidden) or 'none'}, not {format_hidden(expected.hidden) or 'none'}"
         )
     if found.input_shape != expected.input_shape:
-        out.append(f"input shape {_shape(found.input_shape)}, not {_shape(expected.input_shape)}")
+        out.append(f"input shape {format_shape(found.input_shape)}, not {format_shape(expected.input_shape)}")
     if found.num_classes != expected.num_classes:
         out.append(f"{found.num_classes} classes, not {expected.num_classes}")
     return out
@@ -329,10 +331,6 @@ def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture:
         )
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
-
-
 # ---------------------------------------------------------------------- evaluating a loaded model
 def evaluate_checkpoint(
     checkpoint: Checkpoint,
@@ -341,33 +339,25 @@ def evaluate_checkpoint(
     cancel: threading.Event | None = None,
     model: nn.Module | None = None,
 ) -> tuple[EvalResult, list[str]]:
-    """Accuracy of a checkpoint's model on ``handle``'s test split, through the checkpoint's own pipeline.
+    """:func:`core.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
 
     Returns the result and notes for the user (device fallback, a held-out test split,
     class names that differ). A dataset whose input shape or class count does not fit is
     refused with a :class:`CheckpointError`.
     """
-    from core.training import evaluate_on_test
+    from core.evaluation import evaluate_on_test
 
-    config = checkpoint.metrics.get("config")
-    config = config if isinstance(config, dict) else {}
     net = model if model is not None else checkpoint.build_model()
     try:
-        result, notes = evaluate_on_test(
+        return evaluate_on_test(
             net,
             checkpoint.spec,
             checkpoint.pipeline,
             handle,
             device,
             cancel,
-            seed=int(config.get("seed", 0)),
-            test_fraction=float(config.get("test_fraction", 0.2)),
+            classes=checkpoint.classes,
+            metrics=checkpoint.metrics,
         )
     except DataloupeError as e:
         raise CheckpointError(f"{checkpoint.path.name}: {e}") from None
-    if tuple(handle.classes) != checkpoint.classes:
-        notes.append(
-            f"class names differ: the checkpoint has {', '.join(checkpoint.classes[:5])}…, "
-            f"{handle.name} has {', '.join(handle.classes[:5])}…; compared by position"
-        )
-    return result, notes

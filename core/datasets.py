@@ -1,35 +1,32 @@
 """One dataset handle for every source.
 
-``open_dataset(spec)`` reads a built-in torchvision dataset, the bundled digits, an
-image folder, IDX files or a CSV table, and returns a :class:`DatasetHandle`: its
-class names, its splits, and the :class:`~core.pipeline.Pipeline` that turns stored
-values into tensors. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
+Every reader in :mod:`core.readers` (a built-in torchvision dataset, the bundled digits,
+an image folder, IDX files or a CSV table) returns a :class:`DatasetHandle`, finished by
+:func:`build_handle`: its class names, its splits, and the :class:`~core.pipeline.Pipeline`
+that turns stored values into tensors. This module imports no reader. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
 ``(sample, label)``, with the integer ``targets`` of the split when they are known
 without decoding a sample.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from core.errors import DatasetError
+from core.moments import scaled_moments
 from core.pipeline import Pipeline
-from core.progress import ProgressCallback
-from core.sources import SPLITS, DatasetSpec
-
-MOMENT_SAMPLES = 2_000
-"""Samples read to estimate mean and std when a split is not held in memory."""
+from core.sources import SPLITS, DatasetSpec, Reader
+from core.stats import class_name
+from core.wording import format_shape
 
 
 @dataclass
@@ -65,12 +62,7 @@ class SampleInfo:
     @property
     def shape_text(self) -> str:
         """The shape written 1×28×28."""
-        return "×".join(str(s) for s in self.shape) or "scalar"
-
-
-def format_shape(shape: tuple[int, ...] | torch.Size) -> str:
-    """A shape written 1×28×28."""
-    return "×".join(str(int(s)) for s in shape)
+        return format_shape(self.shape)
 
 
 class Split(Dataset):
@@ -135,7 +127,7 @@ class Split(Dataset):
 
     def class_name(self, label: int) -> str:
         """Name of ``label``, or the number when it is outside the class list."""
-        return self.classes[label] if 0 <= label < len(self.classes) else f"#{label}"
+        return class_name(self.classes, label)
 
     def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor] | None:
         """The whole split as ``(X, y)`` on ``device``, scaled once; None when not held in memory."""
@@ -155,8 +147,8 @@ class DatasetHandle:
 
     name: str
     """Display name: "MNIST", "winequality-red.csv"."""
-    kind: Literal["builtin", "digits", "folder", "idx", "csv", "custom"]
-    """Which reader opened it."""
+    reader: Reader
+    """Which reader opened it (``custom``: :func:`from_datasets`)."""
     classes: list[str]
     """Class names; label ``k`` is ``classes[k]``."""
     splits: dict[str, SplitData]
@@ -211,7 +203,7 @@ class DatasetHandle:
         """A few lines about the dataset for the screen and the command line."""
         sizes = ", ".join(f"{name} {self.splits[name].length:,}" for name in self.split_names)
         lines = [
-            f"{self.name} ({self.kind}): {sizes} samples, {self.num_classes} classes, "
+            f"{self.name} ({self.reader}): {sizes} samples, {self.num_classes} classes, "
             f"sample {format_shape(self.sample_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
             f"from {self.location}" if self.location else "",
             f"transform: {self.pipeline.describe()}",
@@ -262,107 +254,10 @@ def in_memory_split(x: torch.Tensor, y: np.ndarray, origin: str = "") -> SplitDa
     return SplitData(length=len(y), read=read, targets=y, array=x, origin=origin)
 
 
-MOMENT_CHUNK = 4_096
-"""Samples scaled at a time while measuring mean and std: memory stays small for any split size."""
-
-
-class _Moments:
-    """Running mean and sum of squared deviations per channel (or column), merged chunk by chunk.
-
-    Chan et al.'s pairwise update in float64: one pass, no float64 copy of the whole split.
-    """
-
-    def __init__(self, dims: tuple[int, ...]) -> None:
-        self.dims = dims
-        self.count = 0
-        self.mean: torch.Tensor | None = None
-        self.m2: torch.Tensor | None = None
-
-    def add(self, x: torch.Tensor) -> None:
-        x = x.to(torch.float64)
-        n = x.numel() // math.prod(x.shape[d] for d in range(x.ndim) if d not in self.dims)
-        mean = x.mean(dim=self.dims)
-        m2 = ((x - mean.view(_keep(x.ndim, self.dims, mean))) ** 2).sum(dim=self.dims)
-        if self.mean is None:
-            self.count, self.mean, self.m2 = n, mean, m2
-            return
-        total = self.count + n
-        delta = mean - self.mean
-        self.mean = self.mean + delta * (n / total)
-        self.m2 = self.m2 + m2 + delta**2 * (self.count * n / total)
-        self.count = total
-
-    def result(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Mean and unbiased standard deviation (as ``torch.std``)."""
-        assert self.mean is not None and self.m2 is not None
-        std = (self.m2 / max(self.count - 1, 1)).sqrt()
-        return tuple(float(v) for v in self.mean), tuple(float(v) for v in std)
-
-
-def _keep(ndim: int, dims: tuple[int, ...], stat: torch.Tensor) -> tuple[int, ...]:
-    """The shape that broadcasts a per-channel statistic back over the reduced dimensions."""
-    shape = [1] * ndim
-    kept = [d for d in range(ndim) if d not in dims]
-    for d, size in zip(kept, stat.shape, strict=True):
-        shape[d] = size
-    return tuple(shape)
-
-
-def _uint8_moments(array: torch.Tensor, scaler: Pipeline) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Exact mean and std of 8-bit images from a histogram of each channel: one ``bincount`` per
-    channel instead of scaling every pixel to float."""
-    channels = array.shape[1]
-    levels = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, channels, 1, 1)
-    value = scaler.batch(levels).to(torch.float64).view(256, channels)  # each stored level, scaled
-    means, stds = [], []
-    for c in range(channels):
-        hist = torch.bincount(array[:, c].reshape(-1), minlength=256).to(torch.float64)
-        n = float(hist.sum())
-        mean = float((hist * value[:, c]).sum() / n)
-        var = float((hist * (value[:, c] - mean) ** 2).sum() / max(n - 1, 1))
-        means.append(mean)
-        stds.append(math.sqrt(var))
-    return tuple(means), tuple(stds)
-
-
-def scaled_moments(
-    data: SplitData, pipeline: Pipeline, cancel: threading.Event | None = None
-) -> tuple[tuple[float, ...], tuple[float, ...], str]:
-    """Mean and std of the scaled values of a split, per channel or column, and how they were measured."""
-    scaler = pipeline.with_(mode="scaled", augment=False)
-    dims: tuple[int, ...] = (0,) if pipeline.kind == "table" else (0, 2, 3)
-    moments = _Moments(dims)
-    note = ""
-    if data.array is not None and data.array.dtype == torch.uint8 and pipeline.kind == "image":
-        mean, std = _uint8_moments(data.array, scaler)
-        return mean, std, note
-    if data.array is not None:
-        for start in range(0, len(data.array), MOMENT_CHUNK):
-            moments.add(scaler.batch(data.array[start : start + MOMENT_CHUNK]))
-    else:
-        n = data.length
-        take = np.unique(np.linspace(0, n - 1, min(n, MOMENT_SAMPLES)).astype(np.int64))
-        samples = []
-        for i in take:
-            if cancel is not None and cancel.is_set():
-                break
-            samples.append(scaler(data.read(int(i))[0]))
-        shapes = {tuple(s.shape) for s in samples}
-        if len(shapes) > 1:  # images of different sizes: pool each channel over every pixel
-            x = torch.cat([s.flatten(1) for s in samples], dim=1).T.reshape(-1, samples[0].shape[0], 1, 1)
-        else:
-            x = torch.stack(samples)
-        moments.add(x)
-        if len(take) < n:
-            note = f"mean/std estimated from {len(take):,} of {n:,} training samples"
-    mean, std = moments.result()
-    return mean, std, note
-
-
 def build_handle(
     *,
     name: str,
-    kind: str,
+    reader: str,
     classes: list[str],
     splits: dict[str, SplitData],
     pipeline: Pipeline,
@@ -380,7 +275,7 @@ def build_handle(
         notes.append(note)
     return DatasetHandle(
         name=name,
-        kind=kind,  # type: ignore[arg-type]
+        reader=reader,  # type: ignore[arg-type]
         classes=classes,
         splits=splits,
         pipeline=pipeline.with_(mean=mean, std=std),
@@ -425,32 +320,4 @@ def from_datasets(
         )
     else:
         pipeline = Pipeline.for_images(first.shape[0], high=255.0 if first.dtype == torch.uint8 else 1.0)
-    return build_handle(name=name, kind="custom", classes=classes, splits=data, pipeline=pipeline)
-
-
-def open_dataset(
-    spec: DatasetSpec,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> DatasetHandle:
-    """Open the dataset ``spec`` names. Raises :class:`DatasetError` with a message for the user."""
-    kind = spec.kind()
-    if kind == "builtin":
-        if spec.source.lower() == "digits":
-            from core.readers.digits import open_digits
-
-            return open_digits(spec)
-        from core.readers.torchvision_builtin import open_builtin
-
-        return open_builtin(spec, progress=progress, cancel=cancel)
-    if kind == "csv":
-        from core.readers.table import open_csv
-
-        return open_csv(spec)
-    if kind == "idx":
-        from core.readers.idx import open_idx_folder
-
-        return open_idx_folder(spec)
-    from core.readers.image_folder import open_image_folder
-
-    return open_image_folder(spec, progress=progress, cancel=cancel)
+    return build_handle(name=name, reader="custom", classes=classes, splits=data, pipeline=pipeline)

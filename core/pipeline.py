@@ -31,7 +31,7 @@ MODES: tuple[Mode, ...] = ("raw", "scaled", "normalized")
 class Pipeline:
     """How one dataset's stored samples become tensors."""
 
-    kind: Literal["image", "table"]
+    sample_type: Literal["image", "table"]
     """Images are C×H×W; table rows are 1-D feature vectors."""
     low: tuple[float, ...]
     """Smallest stored value: one per image channel, or one per table column."""
@@ -54,7 +54,7 @@ class Pipeline:
     def for_images(cls, channels: int = 1, high: float = 255.0, pixel_name: str = "ToTensor()") -> Pipeline:
         """The scaling pipeline of images stored 0..``high`` (mean and std are measured later)."""
         return cls(
-            kind="image",
+            sample_type="image",
             low=(0.0,) * channels,
             high=(float(high),) * channels,
             mean=(0.0,) * channels,
@@ -70,7 +70,7 @@ class Pipeline:
     # ------------------------------------------------------------------ applying
     def _view_shape(self, ndim: int, batched: bool) -> tuple[int, ...]:
         n = len(self.low)
-        if self.kind == "table":
+        if self.sample_type == "table":
             return (1, n) if batched else (n,)
         # per-channel constants broadcast over H and W
         shape = [n, 1, 1]
@@ -88,7 +88,7 @@ class Pipeline:
         import torch
 
         x = x.to(torch.float32)
-        if self.kind == "image" and all(lo == 0 for lo in self.low) and len(set(self.high)) == 1:
+        if self.sample_type == "image" and all(lo == 0 for lo in self.low) and len(set(self.high)) == 1:
             # ToTensor's exact arithmetic: a single division by the maximum
             x = x / float(self.high[0])
         else:
@@ -106,7 +106,7 @@ class Pipeline:
     def __call__(self, raw: torch.Tensor) -> torch.Tensor:
         """Transform one stored sample (C×H×W or a feature vector)."""
         x = raw
-        if self.augment and self.kind == "image":
+        if self.augment and self.sample_type == "image":
             x = _augmenter(self.channels)(x)
         return self._scale(x, batched=False)
 
@@ -115,7 +115,7 @@ class Pipeline:
 
         Augmentation draws per-sample parameters, so it is applied one sample at a time.
         """
-        if self.augment and self.kind == "image":
+        if self.augment and self.sample_type == "image":
             import torch
 
             aug = _augmenter(self.channels)
@@ -126,13 +126,13 @@ class Pipeline:
     def describe(self) -> str:
         """The pipeline as the tutorials would write it, for the screen."""
         steps: list[str] = []
-        if self.augment and self.kind == "image":
+        if self.augment and self.sample_type == "image":
             steps.append("RandomAffine(degrees=10, translate=(0.1, 0.1))")
             if self.channels == 3:
                 steps.append("RandomHorizontalFlip()")
         if self.mode == "raw":
             steps.append("as stored (no scaling)")
-        elif self.kind == "image":
+        elif self.sample_type == "image":
             steps.append(self.pixel_name)
         else:
             steps.append("MinMaxScale(train min/max → 0..1)")

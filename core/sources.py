@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from core.errors import DatasetError
 
@@ -52,6 +53,9 @@ BUILTINS: dict[str, BuiltinInfo] = {
         BuiltinInfo("usps", "USPS", "USPS", "9,298 postal digits, 16×16 grey, 10 classes"),
     )
 }
+
+Reader = Literal["builtin", "digits", "folder", "idx", "csv", "custom"]
+"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``)."""
 
 SPLITS = ("train", "test")
 """The split names every source maps to."""
@@ -97,14 +101,14 @@ class DatasetSpec:
         """True for a name in :data:`BUILTINS`."""
         return self.source.lower() in BUILTINS
 
-    def kind(self) -> str:
-        """Which reader opens this source: builtin, csv, idx or folder.
+    def reader(self) -> Reader:
+        """Which reader opens this source: digits, builtin, csv, idx or folder.
 
         Raises :class:`DatasetError` for a path that does not exist or that no reader
         understands, with a message that says what was expected.
         """
         if self.is_builtin:
-            return "builtin"
+            return "digits" if self.source.lower() == BUNDLED else "builtin"
         path = Path(self.source).expanduser()
         if not path.exists():
             names = ", ".join(BUILTINS)

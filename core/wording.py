@@ -1,6 +1,13 @@
-"""Small helpers for text shown to people: counts with their nouns, sizes, durations."""
+"""Small helpers for text shown to people: counts with their nouns, sizes, durations, shapes."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def format_shape(shape: Iterable[int]) -> str:
+    """A shape written 1×28×28 (a tuple or a ``torch.Size``); "scalar" for ``()``."""
+    return "×".join(str(int(s)) for s in shape) or "scalar"
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:

@@ -40,7 +40,7 @@ def image_handle(x_train, y_train, x_test=None, y_test=None, high=255.0):
     labels = np.concatenate([np.asarray(y_train)] + ([np.asarray(y_test)] if y_test is not None else []))
     pipeline = Pipeline("image", (0.0,) * c, (high,) * c, (0.0,) * c, (1.0,) * c, channels=c)
     classes = [str(k) for k in range(int(labels.max()) + 1)]
-    return build_handle(name="made", kind="custom", classes=classes, splits=splits, pipeline=pipeline)
+    return build_handle(name="made", reader="custom", classes=classes, splits=splits, pipeline=pipeline)
 
 
 def random_images(n, seed=0, size=6):
@@ -101,7 +101,7 @@ def test_mnist_test_images_are_checked_whole(mnist_test):
 
 
 def test_red_wine_duplicates_are_found_and_agree_with_numpy(red_wine):
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
@@ -246,7 +246,9 @@ def test_a_label_past_the_class_list_fails_numeric():
     x = random_images(10)
     splits = {"train": in_memory_split(x, np.arange(10) % 4)}
     pipeline = Pipeline("image", (0.0,), (255.0,), (0.0,), (1.0,))
-    handle = build_handle(name="t", kind="custom", classes=["a", "b", "c"], splits=splits, pipeline=pipeline)
+    handle = build_handle(
+        name="t", reader="custom", classes=["a", "b", "c"], splits=splits, pipeline=pipeline
+    )
     report = run_checklist(handle)
     assert report.result("numeric").verdict == "fail"
     assert "label 3 appears in train, but there are 3 classes" in report.result("numeric").evidence

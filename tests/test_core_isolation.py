@@ -40,6 +40,15 @@ def test_sources_is_torch_free():
     assert out.stdout.strip() == "False"
 
 
+def test_the_training_settings_and_their_form_are_torch_free():
+    """The form draws its defaults before torch loads: core.settings and the form must not pull it in."""
+    code = (
+        "import sys, core.settings, tui.widgets.train_settings, tui.cli.train\nprint('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_every_package_is_declared_for_installation():
     """A sub-package missing from pyproject's list would be left out of `pip install .`."""
     import pathlib

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.datasets import open_dataset
 from core.errors import DatasetError
+from core.readers import open_dataset
 from core.sources import DatasetSpec
 
 from makers import write_image_folder
@@ -16,7 +16,7 @@ from makers import write_image_folder
 def test_flat_class_folders_make_one_split(image_folder_factory):
     folder = image_folder_factory({"cat": 3, "dog": 5})
     handle = open_dataset(DatasetSpec(str(folder)))
-    assert handle.kind == "folder"
+    assert handle.reader == "folder"
     assert handle.classes == ["cat", "dog"]
     assert handle.split_names == ["train"]
     assert np.bincount(handle.split("train").targets).tolist() == [3, 5]

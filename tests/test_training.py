@@ -20,16 +20,12 @@ import core.training as training_module
 from core import device as device_module
 from core.datasets import build_handle, from_datasets, in_memory_split
 from core.errors import SettingsError
+from core.evaluation import evaluate_model, evaluate_on_test, train_test_splits
 from core.pipeline import Pipeline
 from core.samplers import make_sampler
-from core.training import (
-    DIVERGED_LOSS,
-    DecimatedHistory,
-    TrainConfig,
-    TrainingRun,
-    evaluate_model,
-    train_test_splits,
-)
+from core.settings import TrainConfig
+from core.snapshots import DecimatedHistory
+from core.training import DIVERGED_LOSS, TrainingRun
 
 FAST = {"threads": 1, "batch_size": 32}
 """Settings every run here shares."""
@@ -49,7 +45,7 @@ def unbalanced_handle(n_major: int = 300, n_minor: int = 30, features: int = 6, 
         splits["test"] = in_memory_split(x.clone(), y.copy())
     pipeline = Pipeline("table", (-5.0,) * features, (8.0,) * features, (0.0,) * features, (1.0,) * features)
     return build_handle(
-        name="two-blobs", kind="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
+        name="two-blobs", reader="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
     )
 
 
@@ -153,6 +149,25 @@ def test_a_dataset_without_a_test_split_holds_out_a_stratified_fifth_and_says_so
     final = TrainingRun(handle, TrainConfig(epochs=2, **FAST)).run()
     assert any("no test split" in n for n in final.notes)
     assert final.latest.test.samples == 66
+
+
+def test_evaluating_a_trained_model_holds_out_the_test_split_its_run_held_out():
+    """The one evaluation path (the app's and dataloupe eval's): the run's seed and test fraction, and a
+    note when the model's class names are not the dataset's."""
+    handle = unbalanced_handle(with_test=False)
+    run = TrainingRun(handle, TrainConfig(epochs=1, seed=3, test_fraction=0.3, **FAST))
+    final = run.run()
+    result, notes = evaluate_on_test(
+        run.model, run.spec, run.pipeline, handle, "cpu", classes=("big", "small"), metrics=run.metrics()
+    )
+    assert result.samples == final.latest.test.samples == 99  # 30% of 330, not the default 20%
+    assert result.confusion == final.latest.test.confusion
+    assert any("30% held out" in n and "seed 3" in n for n in notes)
+    assert any("class names differ" in n for n in notes)
+    _, same_names = evaluate_on_test(
+        run.model, run.spec, run.pipeline, handle, "cpu", classes=handle.classes, metrics=run.metrics()
+    )
+    assert not any("class names differ" in n for n in same_names)
 
 
 # ---------------------------------------------------------------------- stopping, pausing, sampling

@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import fields
 
 from textual.widgets import Input, Select
 
-from core.training import TrainConfig, TrainingRun
+from core.training import TrainingRun
 from tui.app import AppOptions, build_app
 from tui.panes.training_pane import TrainingPane
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
-from tui.widgets.train_settings import FORM_DEFAULTS
 
 from conftest import settle, wait_for
 
@@ -35,17 +33,6 @@ async def open_training(app, pilot, **form: str) -> TrainingPane:
         widget.value = value
     await pilot.pause()
     return pane
-
-
-def test_the_form_starts_from_the_trainer_defaults():
-    defaults = TrainConfig()
-    assert {f.name for f in fields(TrainConfig)} >= set(FORM_DEFAULTS)
-    for name, text in FORM_DEFAULTS.items():
-        value = getattr(defaults, name)
-        if name == "hidden":
-            assert text == ",".join(map(str, value))
-        else:
-            assert type(value)(text) == value, name
 
 
 async def test_the_charts_update_from_the_worker_while_it_trains():

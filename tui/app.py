@@ -30,6 +30,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.terminal import AsciiFilter
 from tui.workers import ended_unheard, run_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
@@ -55,11 +56,15 @@ class AppOptions:
     split: str = "train"
     """Split to show first."""
     ascii: bool = False
-    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    """Only 7-bit ASCII on screen: samples, charts, frames and every other line (--ascii, or a C locale)."""
     open_on_start: bool = True
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
     """Tab shown once the first dataset is open."""
+    watch: str | None = None
+    """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
+    stall_after: float | None = None
+    """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
 class DataloupeApp(App):
@@ -74,6 +79,7 @@ class DataloupeApp(App):
         "panes/checklist_pane.tcss",
         "panes/batches_pane.tcss",
         "panes/training_pane.tcss",
+        "panes/watch_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
@@ -111,7 +117,8 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Draw samples in ASCII."""
+        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
@@ -128,6 +135,11 @@ class DataloupeApp(App):
         """The worker of the newest open."""
         self._opening: DatasetSpec = self.options.spec
         """What the newest open asked for."""
+
+    def get_line_filters(self):
+        """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self.ascii else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -160,6 +172,10 @@ class DataloupeApp(App):
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
+        if self.options.watch is not None:
+            from tui.screens.watch_screen import WatchScreen
+
+            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:
@@ -247,7 +263,7 @@ class DataloupeApp(App):
             self.post_message(TorchReady(time.perf_counter() - t0))
 
         def job(cancel: threading.Event) -> DatasetOpened:
-            from core.datasets import open_dataset
+            from core.readers import open_dataset
 
             progress = throttled(lambda p: self.post_message(DatasetProgress(p.what, p.fraction, request)))
             handle = open_dataset(spec, progress=progress, cancel=cancel)

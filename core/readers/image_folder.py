@@ -21,7 +21,7 @@ from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.progress import ProgressCallback, check_cancel, report
 from core.sources import DatasetSpec
-from core.wording import plural
+from core.wording import format_shape, plural
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 CACHE_BYTES = 512 * 2**20
@@ -184,13 +184,13 @@ def open_image_folder(
     if len(shapes) > 1:
         sizes = sorted(shapes, key=lambda s: s[1] * s[2])
         notes.append(
-            f"images differ in size ({len(shapes)} shapes, {'×'.join(map(str, sizes[0]))} to "
-            f"{'×'.join(map(str, sizes[-1]))}); batches need one size"
+            f"images differ in size ({len(shapes)} shapes, {format_shape(sizes[0])} to "
+            f"{format_shape(sizes[-1])}); batches need one size"
         )
     pipeline = Pipeline.for_images(channels)
     return build_handle(
         name=folder.name,
-        kind="folder",
+        reader="folder",
         classes=class_names,
         splits=splits,
         pipeline=pipeline,

@@ -21,11 +21,9 @@ from core.datasets import DatasetHandle, build_handle, in_memory_split, stratifi
 from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.readers.files import read_bytes
+from core.settings import HOLDOUT_SEED, TEST_FRACTION
 from core.sources import DatasetSpec
 from core.wording import plural
-
-TEST_FRACTION = 0.2
-SEED = 0
 
 
 def detect_separator(header_line: str) -> str:
@@ -105,7 +103,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         label_cells.append(row[li].strip())
 
     targets, classes, label_note = _labels(path, label_col, label_cells, spec.threshold, body)
-    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, SEED)
+    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     xt = torch.from_numpy(x)
     splits = {
         "train": in_memory_split(xt[train_idx], targets[train_idx], path.name),
@@ -116,7 +114,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         low = np.nan_to_num(np.nanmin(train_x, axis=0), nan=0.0) if len(train_x) else np.zeros(x.shape[1])
         high = np.nan_to_num(np.nanmax(train_x, axis=0), nan=1.0) if len(train_x) else np.ones(x.shape[1])
     pipeline = Pipeline(
-        kind="table",
+        sample_type="table",
         low=tuple(float(v) for v in low),
         high=tuple(float(v) for v in high),
         mean=(0.0,) * len(features),
@@ -125,13 +123,13 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
     notes = [
         f"label: column {label_col!r}{label_note}; {len(features)} feature columns, separator {sep!r}",
         f"test split: {len(test_idx):,} of {len(targets):,} rows ({TEST_FRACTION:.0%} of each class) held out "
-        f"by dataloupe, stratified, seed {SEED}",
+        f"by dataloupe, stratified, seed {HOLDOUT_SEED}",
     ]
     if missing:
         notes.append(f"{plural(missing, 'empty cell')} read as NaN")
     return build_handle(
         name=path.name,
-        kind="csv",
+        reader="csv",
         classes=classes,
         splits=splits,
         pipeline=pipeline,

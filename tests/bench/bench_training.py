@@ -43,8 +43,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.datasets import open_dataset  # noqa: E402
 from core.models import ModelSpec  # noqa: E402
+from core.readers import open_dataset  # noqa: E402
 from core.readers.idx import read_idx_pair  # noqa: E402
 from core.sources import DatasetSpec  # noqa: E402
 from core.training import TrainConfig, TrainingRun  # noqa: E402

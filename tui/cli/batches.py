@@ -122,7 +122,7 @@ def _header(handle, split, settings: LoaderSettings, per_epoch: int, args: argpa
         f"loader: {settings.describe()} → {per_epoch:,} batches per epoch",
         f"transform: {split.pipeline.describe()}",
     ]
-    if args.augment and split.pipeline.kind != "image":
+    if args.augment and split.pipeline.sample_type != "image":
         lines.append("note: augmentation applies to images only; table rows are unchanged")
     if not args.shuffle and settings.sampler != "sequential":
         lines.append(

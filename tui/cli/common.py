@@ -98,7 +98,7 @@ def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     """Open a dataset for a headless command, with download and reading progress on stderr."""
     import gc
 
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
 
     shown = progress or StderrProgress()
     try:

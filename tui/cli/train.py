@@ -20,69 +20,101 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import SettingsError
+from core.pipeline import MODES
+from core.settings import (
+    ARCHITECTURES,
+    DEFAULT_HIDDEN,
+    DEFAULT_LR,
+    DEVICES,
+    OPTIMIZERS,
+    TRAIN_SAMPLERS,
+    TrainConfig,
+    format_hidden,
+    parse_hidden,
+)
 from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
-
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
-"""Learning rate when none is given: what each optimizer is usually started with."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The dataset options and the training settings."""
+    """The dataset options and the training settings (defaults and choices from :mod:`core.settings`)."""
     add_dataset_arguments(parser)
+    d = TrainConfig()
     group = parser.add_argument_group("training")
-    group.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="network (default: mlp)")
+    group.add_argument(
+        "--model", choices=ARCHITECTURES, default=d.model, help=f"network (default: {d.model})"
+    )
     group.add_argument(
         "--hidden",
         metavar="SIZES",
-        help="hidden layer widths, e.g. 64,64,64 (the MLP default) or 256; for the CNN its dense layers (default 64)",
+        help=f"hidden layer widths, e.g. {format_hidden(DEFAULT_HIDDEN['mlp'])} (the MLP default) or 256; "
+        f"for the CNN its dense layers (default {format_hidden(DEFAULT_HIDDEN['cnn'])})",
     )
-    group.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="default: adam")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default: {d.optimizer}")
     group.add_argument(
-        "--lr", type=float, metavar="LR", help="learning rate (default: 0.001 for adam, 0.01 for sgd)"
+        "--lr",
+        type=float,
+        metavar="LR",
+        help="learning rate (default: " + ", ".join(f"{lr:g} for {o}" for o, lr in DEFAULT_LR.items()) + ")",
     )
     group.add_argument(
-        "--epochs", type=int, default=5, metavar="N", help="passes over the training split (default 5)"
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        metavar="N",
+        help=f"passes over the training split (default {d.epochs})",
     )
     group.add_argument(
-        "--batch-size", type=int, default=64, metavar="B", help="samples per step (default 64)"
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        metavar="B",
+        help=f"samples per step (default {d.batch_size})",
     )
     group.add_argument(
         "--sampler",
-        choices=("random", "balanced"),
-        default="random",
-        help="random order, or class-balanced (every class drawn equally often; default: random)",
+        choices=TRAIN_SAMPLERS,
+        default=d.sampler,
+        help=f"random order, or class-balanced (every class drawn equally often; default: {d.sampler})",
     )
-    group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
+    group.add_argument("--device", choices=DEVICES, default=d.device, help=f"default: {d.device}")
     group.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="fixes initial weights and sample order (default 0)"
+        "--seed",
+        type=int,
+        default=d.seed,
+        metavar="S",
+        help=f"fixes initial weights and sample order (default {d.seed})",
     )
     group.add_argument(
         "--eval-every",
         type=int,
-        default=0,
+        default=d.eval_every,
         metavar="STEPS",
         help="steps between evaluations (default: mid-epoch)",
     )
     group.add_argument(
         "--transform",
-        choices=("normalized", "scaled", "raw"),
-        default="normalized",
-        help="what the model sees: normalized like the tutorials (default), scaled to 0..1, or raw stored values",
+        choices=MODES,
+        default=d.transform,
+        help=f"what the model sees: normalized like the tutorials, scaled to 0..1, or raw stored values "
+        f"(default: {d.transform})",
     )
     group.add_argument(
-        "--threads", type=int, default=0, metavar="N", help="CPU threads for torch (default: all)"
+        "--threads", type=int, default=d.threads, metavar="N", help="CPU threads for torch (default: all)"
     )
     group.add_argument(
         "--save", type=Path, metavar="PATH", help="save the trained model here when the run finishes"
     )
     group.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    group.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="also append the metrics to FILE (dataloupe watch FILE)",
+    )
 
 
-def config_from_args(args: argparse.Namespace):
-    """The :class:`~core.training.TrainConfig` the options describe; SettingsError when one is out of range."""
-    from core.models import DEFAULT_HIDDEN, parse_hidden
-    from core.training import TrainConfig
-
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`~core.settings.TrainConfig` the options describe; SettingsError when one is out of range."""
     hidden = parse_hidden(args.hidden) if args.hidden is not None else DEFAULT_HIDDEN[args.model]
     config = TrainConfig(
         model=args.model,
@@ -140,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(f"--save {save_to} is a folder; give a file name such as {save_to / 'model.pt'}.")
 
     from core.checkpoint import save_checkpoint
-    from core.training import Evaluation, TrainingRun, TrainingSnapshot
+    from core.snapshots import Evaluation, TrainingSnapshot
+    from core.training import TrainingRun
     from core.wording import duration, plural
 
     handle = open_for_command(spec_from_args(args))
@@ -178,6 +211,10 @@ def run(args: argparse.Namespace) -> int:
             f"{s.samples_per_second:,.0f} samples/s  {eta}  (Ctrl-C stops)"
         )
 
+    if args.log is not None:  # JSON Lines that `dataloupe watch` reads live
+        from core.runlogs import JsonlLog
+
+        on_report, on_evaluation = JsonlLog(args.log).follow(on_report, on_evaluation)
     training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, on_evaluation=on_evaluation)
     setup = training.prepare()
     assert training.spec is not None and training.model is not None

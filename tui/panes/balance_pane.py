@@ -21,7 +21,13 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import Worker
 
-from core.stats import BalanceSummary, PartialCounts, balance_summary, class_counts
+from core.stats import (
+    BalanceSummary,
+    PartialCounts,
+    balance_summary,
+    class_counts,
+    class_names,
+)
 from tui.panes.base import Pane, show_fraction
 from tui.widgets.class_chart import ChartData, ClassChart
 from tui.workers import ended_unheard, run_job, throttled
@@ -280,7 +286,7 @@ class BalancePane(Pane):
             chart.show(None)
             return
         counts, done = shown
-        classes = _extend(classes, len(counts))
+        classes = class_names(classes, len(counts))
         both_done = done and (other_counts is None or other_counts[1])
         so_far = "" if (both_done if self.compare else done) else " (so far)"
         if self.compare and other_counts is not None:
@@ -289,7 +295,9 @@ class BalancePane(Pane):
             )
             width = max(len(counts), len(other_counts[0]))
             series = tuple((name, _shares(c, width)) for name, c in pairs)
-            chart.show(ChartData(_extend(classes, width), series, f"% of each split, train and test{so_far}"))
+            chart.show(
+                ChartData(class_names(classes, width), series, f"% of each split, train and test{so_far}")
+            )
         else:
             values = tuple(float(c) for c in counts)
             chart.show(
@@ -310,7 +318,7 @@ class BalancePane(Pane):
             columns.append(f"{other} %")
         table.add_columns(*columns)
         other_total = sum(other_counts[0]) if other_counts else 0
-        for k, name in enumerate(_extend(classes, len(counts))):
+        for k, name in enumerate(class_names(classes, len(counts))):
             row = [Text(name), _right(f"{counts[k]:,}"), _right(f"{counts[k] / total:.1%}" if total else "–")]
             if other_counts is not None:
                 oc = other_counts[0]
@@ -327,7 +335,7 @@ class BalancePane(Pane):
             label.update("counting labels…  c cancels")
             return
         name, p = current
-        show_fraction(self.query_one("#balance-progress", ProgressBar), p.done / p.total if p.total else None)
+        show_fraction(self.query_one("#balance-progress", ProgressBar), p.done, p.total)
         label.update(f"{name}: {p.done:,} of {p.total:,} labels · c cancels")
 
     def _draw_summary(self, shown: tuple[tuple[int, ...], bool] | None) -> None:
@@ -362,11 +370,6 @@ class BalancePane(Pane):
 def _right(text: str) -> Text:
     """A table cell aligned right, for numbers."""
     return Text(text, justify="right")
-
-
-def _extend(classes: tuple[str, ...], width: int) -> tuple[str, ...]:
-    """Class names for ``width`` counts: a label past the class list is named "#k"."""
-    return classes + tuple(f"#{k}" for k in range(len(classes), width))
 
 
 def _shares(counts: tuple[int, ...], width: int) -> tuple[float, ...]:

@@ -13,18 +13,21 @@ if TYPE_CHECKING:
     from tui.messages import DatasetFacts
 
 
-def show_fraction(bar: ProgressBar, fraction: float | None, done: bool = False) -> None:
-    """Show ``fraction`` (0..1) of the work on ``bar``, never a full bar while work goes on.
+def show_fraction(
+    bar: ProgressBar, done: float | None, total: float | None = 1.0, finished: bool = False
+) -> None:
+    """Show ``done`` of ``total`` units of work on ``bar`` (a fraction by default), never a full bar
+    while work goes on.
 
-    A report of 1 only ends one stage (the files are read; the samples are still measured), and an
-    unknown share has nothing to show: both make the bar indeterminate until the work is ``done``.
+    A report that a stage is complete (the files are read; the samples are still measured) and an
+    unknown amount both make the bar indeterminate, until the whole work is ``finished``.
     """
-    if done:
-        bar.update(total=1.0, progress=1.0)
-    elif fraction is None or fraction >= 1.0:
+    if finished:
+        bar.update(total=total or 1.0, progress=total or 1.0)
+    elif done is None or not total or done >= total:
         bar.update(total=None)
     else:
-        bar.update(total=1.0, progress=max(0.0, fraction))
+        bar.update(total=total, progress=max(0.0, done))
 
 
 class Pane(Vertical):

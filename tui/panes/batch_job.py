@@ -79,7 +79,7 @@ def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
     handle = job.handle
     pipeline = handle.pipeline.with_(
         mode="normalized" if job.normalize else "scaled",
-        augment=job.augment and handle.pipeline.kind == "image",
+        augment=job.augment and handle.pipeline.sample_type == "image",
     )
     stepper = job.stepper
     if stepper is None:
@@ -99,14 +99,16 @@ def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
 
 def draw(batch: Batch, job: BatchJob) -> list[Strip]:
     """The batch's samples as a grid with their labels, or its table rows, one strip per line."""
-    from core.render import grid_layout, render_grid
+    from core.render import grid_layout, render_grid, render_table_rows
 
     summary = batch.summary
     x = batch.x.detach().cpu().numpy()
-    if job.handle.pipeline.kind == "table":
+    if job.handle.pipeline.sample_type == "table":
         pipeline = job.handle.pipeline
         unit = x * _consts(pipeline.std, 1.0) + _consts(pipeline.mean, 0.0) if job.normalize else x
-        return text_strips(feature_rows(x, unit, summary, job.cols, job.ascii))
+        return text_strips(
+            render_table_rows(x, unit, summary.indices, label_words(summary), job.cols, job.ascii)
+        )
     images = [x[k] for k in range(len(x))]
     captions = [summary.class_name(y) for y in summary.labels]
     height, width = images[0].shape[-2:]
@@ -121,29 +123,6 @@ def _consts(values: tuple[float, ...], fallback: float) -> np.ndarray:
     import numpy as np
 
     return np.asarray([v or fallback for v in values], dtype=np.float32)
-
-
-SPARK = "▁▂▃▄▅▆▇█"
-ASCII_SPARK = " .:-=+*#%@"
-
-
-def feature_rows(
-    x: np.ndarray, unit: np.ndarray, summary: BatchSummary, width: int, ascii: bool
-) -> list[str]:
-    """Table batches, one line per sample: its index, label, a strip of its features (low ▁ … █ high), values."""
-    import numpy as np
-
-    ramp = ASCII_SPARK if ascii else SPARK
-    key = "low . @ high" if ascii else "low ▁ … █ high"
-    lines = [f"{'sample':>6} {'y':>2}  features, {key}"[:width]]
-    names = label_words(summary)
-    for k, (index, label) in enumerate(zip(summary.indices, names, strict=False)):
-        u = np.asarray(unit[k], dtype=np.float64)
-        cells = np.rint(np.clip(np.nan_to_num(u), 0.0, 1.0) * (len(ramp) - 1)).astype(int)
-        strip = "".join(ramp[c] if np.isfinite(v) else "?" for c, v in zip(cells, u, strict=True))
-        values = " ".join(f"{v:.3g}" for v in x[k])
-        lines.append(f"{index:>6} {label:>2}  {strip}  {values}"[:width])
-    return lines
 
 
 def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Text:

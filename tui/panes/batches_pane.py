@@ -235,7 +235,7 @@ class BatchesPane(Pane):
         self._kick()
 
     def action_augment(self) -> None:
-        if self.handle is not None and self.handle.pipeline.kind != "image":
+        if self.handle is not None and self.handle.pipeline.sample_type != "image":
             self.app.notify(
                 "Augmentation applies to images only; table rows are unchanged.", severity="warning"
             )

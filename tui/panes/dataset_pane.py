@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Select, Static
 
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane, show_fraction
+from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle

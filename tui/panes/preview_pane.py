@@ -197,7 +197,7 @@ class PreviewPane(Pane):
         split = handle.split(request.split, handle.pipeline.with_(mode=request.mode))
         n = len(split)
         style = "ascii" if request.ascii else "blocks"
-        if handle.pipeline.kind == "table":
+        if handle.pipeline.sample_type == "table":
             x, label = split[request.index]
             raw, _ = split.raw(request.index)
             unit = handle.pipeline.with_(mode="scaled")(raw).numpy()

@@ -55,6 +55,9 @@ CHART_REFRESH = 0.25
 APP_THREADS = max(1, (os.cpu_count() or 2) - 1)
 """torch threads for a run in the app: one core stays free for the screen."""
 
+IMPLEMENTATION_NOTES = ("data held in memory", "data read through a DataLoader")
+"""Starts of run notes that describe how the trainer reads data: kept for the command line, never a toast."""
+
 LESSON_TEST = (
     "Out-of-sample (test) accuracy is the one that counts: it is how the model does on data it never saw."
 )
@@ -65,6 +68,20 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
+
+
+def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
+    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        candidate = f"{line}{sep}{part}" if line else part
+        if line and len(candidate) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = candidate
+    return "\n".join([*lines, line])
 
 
 @dataclass(frozen=True)
@@ -85,12 +102,6 @@ class CurrentModel:
     """The dataset it learned from."""
     source: str
     """"trained here" or the checkpoint's path."""
-
-    @property
-    def seed(self) -> int:
-        """The run's seed (fixes a held-out test split)."""
-        config = self.metrics.get("config") or {}
-        return int(config.get("seed", 0)) if isinstance(config, dict) else 0
 
 
 class TrainingPane(Pane):
@@ -195,6 +206,8 @@ class TrainingPane(Pane):
         self._charts_dirty = False
         self._run_worker: Worker | None = None
         self._job_worker: Worker | None = None
+        self._notes_shown: set[str] = set()
+        """Notes about runs already shown as a toast this session."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._view_tabs(), id="train-views")
@@ -399,11 +412,12 @@ class TrainingPane(Pane):
             self.current = message.trained
         summary = f"run{self._earlier()}: {final.summary()}" if self._earlier() else final.summary()
         self.query_one("#run-state", Static).update(summary)
-        severity = {"finished": "information", "stopped": "information"}.get(final.state, "error")
+        # the summary stays on the status line; a toast over the charts only when the run went wrong
         title = {"diverged": "Training stopped: the loss blew up", "failed": "Training failed"}.get(
             final.state
         )
-        self.app.notify(summary, title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        if title is not None:
+            self.app.notify(summary, title=title, severity="error", timeout=10)
 
     def on_training_pane_failed(self, message: Failed) -> None:
         self.running = False
@@ -417,7 +431,7 @@ class TrainingPane(Pane):
         self.snapshot = s
         bar = self.query_one("#epoch-progress", ProgressBar)
         # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
-        show_fraction(bar, s.epoch_fraction, done=s.ended)
+        show_fraction(bar, s.epoch_fraction, finished=s.ended)
         parts = [f"epoch {s.epoch}/{s.epochs}"]
         if s.loss is not None:
             parts.append(f"loss {s.loss:.4f}")
@@ -428,7 +442,8 @@ class TrainingPane(Pane):
             parts.append(f"ETA {duration(s.eta)}")
         if s.gpu_memory is not None:
             parts.append(f"GPU {size(s.gpu_memory)}")
-        self.query_one("#run-stats", Static).update(" · ".join(parts))
+        stats = self.query_one("#run-stats", Static)
+        stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
             self.query_one("#run-state", Static).update(
@@ -437,7 +452,9 @@ class TrainingPane(Pane):
             )
         if first:
             for note in s.notes:
-                self.app.notify(note, timeout=6)
+                if note not in self._notes_shown and not note.startswith(IMPLEMENTATION_NOTES):
+                    self._notes_shown.add(note)  # once a session, not after every run
+                    self.app.notify(note, timeout=6)
         self._charts_dirty = True
 
     def _redraw_charts(self) -> None:
@@ -577,10 +594,17 @@ class TrainingPane(Pane):
     @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
     def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
         def job(cancel: threading.Event) -> TrainingPane.Evaluated:
-            from core.training import evaluate_on_test
+            from core.evaluation import evaluate_on_test
 
             result, notes = evaluate_on_test(
-                current.model, current.spec, current.pipeline, handle, device, cancel, seed=current.seed
+                current.model,
+                current.spec,
+                current.pipeline,
+                handle,
+                device,
+                cancel,
+                classes=current.classes,
+                metrics=current.metrics,
             )
             where = (
                 "loaded from " + Path(current.source).name
