@@ -16,7 +16,7 @@ import os
 import sys
 
 from core.errors import DataloupeError
-from tui.cli.common import add_dataset_arguments, spec_from_args
+from tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("tui.cli.check", "run the data checklist and print the class table"),
@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv[1:])
         try:
             return int(module.run(args))
+        except BrokenPipeError:
+            end_output_quietly()  # `dataloupe train … | head`: the reader has what it wanted
+            return 0
         except DataloupeError as e:
             return fail(str(e))
         except KeyboardInterrupt:

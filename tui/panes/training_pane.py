@@ -1,7 +1,8 @@
 """The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
 
-The run is a thread worker that calls :class:`core.training.TrainingRun` with the worker's
-cancel event and a pause event. It never touches a widget: every snapshot crosses as a
+The run is a thread worker (:mod:`tui.panes.training_jobs`, with save, load and evaluate) that
+calls :class:`core.training.TrainingRun` with the worker's cancel event and a pause event. It
+never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
 and the charts are redrawn from the latest snapshot a few times a second at most.
 Three views share the space: settings, curves (loss; train vs test accuracy) and
@@ -14,12 +15,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -30,18 +29,16 @@ from textual.worker import Worker
 from core.errors import DataloupeError
 from core.wording import duration, size
 from tui.panes.base import Pane, show_fraction
+from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 from tui.widgets.train_settings import TrainSettings
-from tui.workers import ended_unheard, run_job
+from tui.workers import ended_unheard
 
 if TYPE_CHECKING:
-    from core.checkpoint import Checkpoint
     from core.datasets import DatasetHandle
-    from core.models import ModelSpec
-    from core.pipeline import Pipeline
     from core.training import EvalResult, TrainConfig, TrainingSnapshot
 
 VIEWS: tuple[tuple[str, str], ...] = (
@@ -82,26 +79,6 @@ def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
         else:
             line = candidate
     return "\n".join([*lines, line])
-
-
-@dataclass(frozen=True)
-class CurrentModel:
-    """The model the pane holds: trained here or loaded from a checkpoint; saved and evaluated as is."""
-
-    model: Any
-    """The torch module, on the CPU."""
-    spec: ModelSpec
-    """How to rebuild it."""
-    pipeline: Pipeline
-    """The transform it was trained through."""
-    classes: tuple[str, ...]
-    """Class names of its outputs."""
-    metrics: dict[str, Any]
-    """What it reached (stored in checkpoints)."""
-    dataset: str
-    """The dataset it learned from."""
-    source: str
-    """"trained here" or the checkpoint's path."""
 
 
 class TrainingPane(Pane):
@@ -330,33 +307,7 @@ class TrainingPane(Pane):
         self.query_one("#run-stats", Static).update("")
         if self.view == 0:
             self.show_view(1)
-        self._run_worker = self._train_worker(self.handle, config, self.pause_event)
-
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train_worker(self, handle, config: TrainConfig, pause: threading.Event) -> None:
-        def on_report(snapshot: TrainingSnapshot) -> None:
-            if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
-                self.post_message(self.Progress(snapshot))
-
-        def job(cancel: threading.Event) -> TrainingPane.Finished:
-            from core.training import TrainingRun
-
-            training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
-            final = training.run()  # a stop ends the run early with its final snapshot, not an error
-            trained = None
-            if training.model is not None and training.spec is not None and training.pipeline is not None:
-                trained = CurrentModel(
-                    model=training.model,
-                    spec=training.spec,
-                    pipeline=training.pipeline,
-                    classes=tuple(handle.classes),
-                    metrics=training.metrics(),
-                    dataset=handle.name,
-                    source="trained here",
-                )
-            return self.Finished(final, trained)
-
-        run_job(self, job, lambda text, _: self.Failed(text), what="Training", keep_if_cancelled=True)
+        self._run_worker = start_training(self, self.handle, config, self.pause_event)
 
     def action_pause(self) -> None:
         if not self.running:
@@ -502,7 +453,7 @@ class TrainingPane(Pane):
         self._confirm_replace = None
         self._written.add(resolved)
         self.query_one("#run-state", Static).update(f"saving to {path}…")
-        self._start_job("saving", self._save_worker(self.current, path))
+        self._start_job("saving", start_save(self, self.current, path))
 
     def _refuse_while_busy(self, wanted: str) -> bool:
         """True (and says why) when a save, load or evaluation is still running: one job at a time."""
@@ -515,24 +466,6 @@ class TrainingPane(Pane):
     def _start_job(self, job: str, worker: Worker) -> None:
         self.job = job
         self._job_worker = worker
-
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _save_worker(self, current: CurrentModel, path: Path) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-            from core.checkpoint import save_checkpoint
-
-            written = save_checkpoint(
-                path,
-                current.model,
-                current.spec,
-                current.classes,
-                current.pipeline,
-                current.metrics,
-                current.dataset,
-            )
-            return self.CheckpointDone(f"saved {current.spec.describe()} to {written}")
-
-        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Saving", keep_if_cancelled=True)
 
     def action_load(self) -> None:
         if self.running:
@@ -548,32 +481,7 @@ class TrainingPane(Pane):
             return
         path = settings.checkpoint_path()
         self.query_one("#run-state", Static).update(f"loading {path}…")
-        self._start_job("loading", self._load_worker(path, expect))
-
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _load_worker(self, path: Path, expect: ModelSpec) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-            from core.checkpoint import load_checkpoint
-
-            checkpoint: Checkpoint = load_checkpoint(path, expect)
-            loaded = CurrentModel(
-                model=checkpoint.build_model(),
-                spec=checkpoint.spec,
-                pipeline=checkpoint.pipeline,
-                classes=checkpoint.classes,
-                metrics=checkpoint.metrics,
-                dataset=checkpoint.dataset,
-                source=str(checkpoint.path),
-            )
-            return self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
-
-        run_job(
-            self,
-            job,
-            lambda text, _: self.CheckpointFailed(text),
-            what=f"Loading {path}",
-            keep_if_cancelled=True,
-        )
+        self._start_job("loading", start_load(self, path, expect))
 
     def action_evaluate(self) -> None:
         if self.running:
@@ -589,38 +497,7 @@ class TrainingPane(Pane):
             return
         device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
         self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}… (x stops it)")
-        self._start_job("evaluating", self._evaluate_worker(self.current, self.handle, device))
-
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.Evaluated:
-            from core.evaluation import evaluate_on_test
-
-            result, notes = evaluate_on_test(
-                current.model,
-                current.spec,
-                current.pipeline,
-                handle,
-                device,
-                cancel,
-                classes=current.classes,
-                metrics=current.metrics,
-            )
-            where = (
-                "loaded from " + Path(current.source).name
-                if current.source != "trained here"
-                else current.source
-            )
-            what = f"{current.spec.describe()} ({where}) on {handle.name}"
-            return self.Evaluated(result, notes, tuple(handle.classes), what)
-
-        def failed(text: str, error: bool) -> TrainingPane.CheckpointFailed:
-            # cut short, the accuracy would be measured on part of the test split: report only the stop
-            return self.CheckpointFailed(
-                text if error else "evaluation stopped: no result", cancelled=not error
-            )
-
-        run_job(self, job, failed, what="Evaluation")
+        self._start_job("evaluating", start_evaluate(self, self.current, self.handle, device))
 
     def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
         self.job = self._job_worker = None
