@@ -5,6 +5,7 @@ progress on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -126,3 +127,9 @@ def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     # torch's and the dataset's long-lived objects need never be scanned again by the collector
     gc.freeze()
     return handle
+
+
+def end_output_quietly() -> None:
+    """The reader of stdout (``head``, ``less``) stopped early: not an error. Send what is left to
+    /dev/null, so neither the command nor Python at exit complains about the closed pipe."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Select,
 
 from core.errors import DataloupeError
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
-from tui.panes.base import Pane
+from tui.panes.base import Pane, show_fraction
 from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
@@ -132,6 +132,10 @@ class DatasetPane(Pane):
         self.app.open_dataset(spec, self.chosen_split())
 
     def action_cancel(self) -> None:
+        """Esc: leave the text field first (so 1-6 and q work again), then stop an open."""
+        if isinstance(self.app.focused, Input):
+            self.query_one("#dataset-form").focus()
+            return
         self.app.cancel_open()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -158,11 +162,7 @@ class DatasetPane(Pane):
         self.query_one("#open-status", Static).update(f"opening {spec.source}{where}…")
 
     def loading_progress(self, what: str, fraction: float | None) -> None:
-        bar = self.query_one("#open-progress", ProgressBar)
-        if fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=100, progress=100 * fraction)
+        show_fraction(self.query_one("#open-progress", ProgressBar), fraction)
         self.query_one("#open-status", Static).update(what + "…")
 
     def loading_failed(self, text: str) -> None:
