@@ -26,7 +26,7 @@ from textual.widgets import ContentSwitcher, ProgressBar, Static
 from textual.worker import Worker
 
 from core.errors import DataloupeError
-from core.wording import duration, size
+from core.wording import duration, pack_line, size
 from tui.panes.base import Pane, show_fraction
 from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -62,20 +62,6 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
-
-
-def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
-    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
-    lines: list[str] = []
-    line = ""
-    for part in parts:
-        candidate = f"{line}{sep}{part}" if line else part
-        if line and len(candidate) > width:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    return "\n".join([*lines, line])
 
 
 class TrainingPane(Pane):
