@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.done()
+    if handle.reader == "code" and not args.json:
+        for note in handle.notes:  # how the labels were read; that a stream was sampled
+            print(f"note: {note}")
     if args.json:
         print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
     elif sys.stdout.isatty():

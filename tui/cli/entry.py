@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     args = app_parser().parse_args(argv)
-    spec = spec_from_args(args)
     try:
+        spec = spec_from_args(args)
         spec.reader()  # a path that does not exist fails here, before the app starts
     except DataloupeError as e:
         return fail(str(e))
