@@ -29,6 +29,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.terminal import AsciiFilter
 from tui.workers import run_job, throttled
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
@@ -51,11 +52,15 @@ class AppOptions:
     split: str = "train"
     """Split to show first."""
     ascii: bool = False
-    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    """Only 7-bit ASCII on screen: samples, charts, frames and every other line (--ascii, or a C locale)."""
     open_on_start: bool = True
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
     """Tab shown once the first dataset is open."""
+    watch: str | None = None
+    """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
+    stall_after: float | None = None
+    """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
 class DataloupeApp(App):
@@ -70,6 +75,7 @@ class DataloupeApp(App):
         "panes/checklist_pane.tcss",
         "panes/batches_pane.tcss",
         "panes/training_pane.tcss",
+        "panes/watch_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
@@ -102,7 +108,8 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Draw samples in ASCII."""
+        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
@@ -113,6 +120,11 @@ class DataloupeApp(App):
         """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
+
+    def get_line_filters(self):
+        """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self.ascii else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -145,6 +157,10 @@ class DataloupeApp(App):
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
+        if self.options.watch is not None:
+            from tui.screens.watch_screen import WatchScreen
+
+            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batches": ("tui.cli.batches", "print DataLoader batches as training sees them"),
     "train": ("tui.cli.train", "train a small model without the app"),
     "eval": ("tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
+    "watch": ("tui.cli.watch", "watch training runs from their logs (TensorBoard, CSV, JSON Lines)"),
 }
 """Sub-command → (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``."""
 
@@ -59,7 +60,11 @@ def app_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--ascii", action="store_true", help="draw samples with ASCII characters only")
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        help="draw the whole screen with 7-bit ASCII characters (the default when the locale is not UTF-8)",
+    )
     return parser
 
 
@@ -100,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e))
 
     from tui.app import AppOptions, build_app
+    from tui.terminal import locale_is_utf8
 
-    app = build_app(AppOptions(spec=spec, split=args.split, ascii=args.ascii))
+    ascii_only = args.ascii or not locale_is_utf8()
+    app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))
     app.run()
     return app.return_code or 0
 

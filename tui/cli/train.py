@@ -105,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--save", type=Path, metavar="PATH", help="save the trained model here when the run finishes"
     )
     group.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    group.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="also append the metrics to FILE (dataloupe watch FILE)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -205,6 +211,10 @@ def run(args: argparse.Namespace) -> int:
             f"{s.samples_per_second:,.0f} samples/s  {eta}  (Ctrl-C stops)"
         )
 
+    if args.log is not None:  # JSON Lines that `dataloupe watch` reads live
+        from core.runlogs import JsonlLog
+
+        on_report, on_evaluation = JsonlLog(args.log).follow(on_report, on_evaluation)
     training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, on_evaluation=on_evaluation)
     setup = training.prepare()
     assert training.spec is not None and training.model is not None

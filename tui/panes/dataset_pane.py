@@ -9,21 +9,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import (
-    Button,
-    Checkbox,
-    Input,
-    Label,
-    Log,
-    ProgressBar,
-    RadioButton,
-    RadioSet,
-    Select,
-    Static,
-)
+from textual.widgets import Button, Input, Label, Log, ProgressBar, RadioSet, Select, Static
 
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane
+from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle

@@ -53,6 +53,9 @@ CHART_REFRESH = 0.25
 APP_THREADS = max(1, (os.cpu_count() or 2) - 1)
 """torch threads for a run in the app: one core stays free for the screen."""
 
+IMPLEMENTATION_NOTES = ("data held in memory", "data read through a DataLoader")
+"""Starts of run notes that describe how the trainer reads data: kept for the command line, never a toast."""
+
 LESSON_TEST = (
     "Out-of-sample (test) accuracy is the one that counts: it is how the model does on data it never saw."
 )
@@ -63,6 +66,20 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
+
+
+def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
+    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        candidate = f"{line}{sep}{part}" if line else part
+        if line and len(candidate) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = candidate
+    return "\n".join([*lines, line])
 
 
 @dataclass(frozen=True)
@@ -178,6 +195,8 @@ class TrainingPane(Pane):
         self.view = 0
         """Index into :data:`VIEWS` of the view shown."""
         self._charts_dirty = False
+        self._notes_shown: set[str] = set()
+        """Notes about runs already shown as a toast this session."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._view_tabs(), id="train-views")
@@ -324,11 +343,12 @@ class TrainingPane(Pane):
         if message.trained is not None and final.step > 0:
             self.current = message.trained
         self.query_one("#run-state", Static).update(final.summary())
-        severity = {"finished": "information", "stopped": "information"}.get(final.state, "error")
+        # the summary stays on the status line; a toast over the charts only when the run went wrong
         title = {"diverged": "Training stopped: the loss blew up", "failed": "Training failed"}.get(
             final.state
         )
-        self.app.notify(final.summary(), title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        if title is not None:
+            self.app.notify(final.summary(), title=title, severity="error", timeout=10)
 
     def on_training_pane_failed(self, message: Failed) -> None:
         self.running = False
@@ -351,7 +371,8 @@ class TrainingPane(Pane):
             parts.append(f"ETA {duration(s.eta)}")
         if s.gpu_memory is not None:
             parts.append(f"GPU {size(s.gpu_memory)}")
-        self.query_one("#run-stats", Static).update(" · ".join(parts))
+        stats = self.query_one("#run-stats", Static)
+        stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
             self.query_one("#run-state", Static).update(
@@ -359,7 +380,9 @@ class TrainingPane(Pane):
             )
         if first:
             for note in s.notes:
-                self.app.notify(note, timeout=6)
+                if note not in self._notes_shown and not note.startswith(IMPLEMENTATION_NOTES):
+                    self._notes_shown.add(note)  # once a session, not after every run
+                    self.app.notify(note, timeout=6)
         self._charts_dirty = True
 
     def _redraw_charts(self) -> None:

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from core.batching import SAMPLER_NAMES, LoaderSettings
 from core.errors import SettingsError
+from tui.widgets.toggles import Checkbox
 
 
 class LoaderSettingsForm(Horizontal):
