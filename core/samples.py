@@ -32,6 +32,8 @@ EXPECTED = (
     + " (or name them with --keys INPUT,LABEL)"
 )
 """What a sample should be, for messages."""
+LIBRARIES = ("torch", "torchvision", "numpy", "PIL", "pandas", "sklearn", "datasets", "transformers")
+"""Packages whose classes are named in full in messages."""
 
 
 def describe(value: Any) -> str:
@@ -51,7 +53,8 @@ def describe(value: Any) -> str:
         return f"a {type(value).__name__} ({text[:40] + '…' if len(text) > 40 else text})"
     module = type(value).__module__
     name = type(value).__qualname__
-    return f"a {name}" if module in ("builtins", "__main__") else f"a {module}.{name}"
+    # a library's class by its full name (torch.nn.modules.linear.Linear), the user's own by its name
+    return f"a {module}.{name}" if module.split(".")[0] in LIBRARIES else f"a {name}"
 
 
 def to_stored(x: Any) -> torch.Tensor:
