@@ -99,7 +99,7 @@ class DatasetSpec:
     """Everything needed to open a dataset: what the command line or the dataset pane asks for."""
 
     source: str = BUNDLED
-    """A built-in name (see :data:`BUILTINS`) or a path to a folder or a .csv file."""
+    """A built-in name (see :data:`BUILTINS`), a path to a folder or a .csv file, or ``file.py:NAME``."""
     root: Path | None = None
     """Folder for torchvision datasets; None means :func:`default_root`."""
     download: bool = False

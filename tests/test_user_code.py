@@ -332,6 +332,8 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
 
             def __getitem__(self, i):
                 x, y = super().__getitem__(i)
+                if i == 0:
+                    print("reading sample 0")
                 return x + (self.start + i) / 1000, y  # every sample differs: no leak between the splits
 
         def collate(samples):
@@ -349,7 +351,8 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert batches.returncode == 0, batches.stderr
     import json
 
-    records = [json.loads(line) for line in batches.stdout.splitlines()]
+    records = [json.loads(line) for line in batches.stdout.splitlines()]  # the user's print is not there
+    assert "reading sample 0" in batches.stderr
     assert [r["labels"] for r in records] == [[0, 1, 2, 0, 1, 2]] * 2  # its own order, batch size 6
     model = tmp_path / "model.pt"
     train = dataloupe(

@@ -15,6 +15,7 @@ print(open_dataset(DatasetSpec('mydata.py:train_set')).describe())"
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -70,10 +71,14 @@ def user_traceback(error: BaseException) -> str:
 def run_user(what: str, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``, the user's code; anything it raises becomes :class:`UserCodeError` with their traceback.
 
-    ``what`` says what dataloupe was doing, for the first line: "calling make_data()".
+    ``what`` says what dataloupe was doing, for the first line: "calling make_data()". What the code
+    prints goes to stderr.
     """
     try:
-        return fn(*args)
+        # What the user's code prints goes to stderr: a command's stdout (--json, a pipe) stays its own.
+        # In the app both streams are captured and shown in the dataset pane.
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args)
     except (Cancelled, KeyboardInterrupt):
         raise
     except DataloupeError:

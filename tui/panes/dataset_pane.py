@@ -129,7 +129,10 @@ class DatasetPane(Pane):
                 raise ValueError(
                     f"Threshold {threshold_text!r} is not a number; leave it empty or type e.g. 5.5."
                 ) from None
+        asked = self.app.options.spec if hasattr(self.app, "options") else DatasetSpec()
         return DatasetSpec(
+            keys=asked.keys,  # --keys and --limit from the command line apply to code typed here too
+            limit=asked.limit,
             source=source,
             root=Path(root).expanduser() if root else None,
             download=self.query_one("#download", Checkbox).value,
