@@ -68,6 +68,15 @@ def big_folder() -> tuple[Path, float | None]:
     return CACHE, time.perf_counter() - t0
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not carry the parent's
+    peak across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def read_core(path: str) -> None:
     """(child) Read the folder with core.runlogs; print seconds, points and peak RSS as JSON."""
     from core.runlogs import Watch
@@ -77,7 +86,7 @@ def read_core(path: str) -> None:
     seconds = time.perf_counter() - t0
     points = sum(r.points for r in snap.runs)
     chart = max(len(c[0]) for r in snap.runs for c in r.columns.values())
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     print(json.dumps({"seconds": seconds, "points": points, "rss_mb": rss, "chart_points": chart}))
 
 
@@ -103,10 +112,10 @@ def read_app(path: str) -> None:
                     break
                 await pilot.pause(0.05)
             loaded = time.perf_counter() - t0
-            pane.redraw()
+            pane.redraw(force=True)
             await pilot.pause()
             drawn = [c.points for c in app.screen.query(MetricChart)]
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss = peak_rss_mb()
         return {"first_points": first, "seconds": loaded, "rss_mb": rss, "chart_points_max": max(drawn)}
 
     print(json.dumps(asyncio.run(go())))
