@@ -4,7 +4,7 @@ Nothing here imports textual, plotext or rich (``tests/test_core_isolation.py`` 
 so every part can be driven from a plain script::
 
     from core.sources import DatasetSpec
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     handle = open_dataset(DatasetSpec("digits"))
     x, y = handle.split("train")[0]
 
@@ -16,7 +16,9 @@ Exports (by module):
 - ``progress``: ``Progress`` and the cancel check used by every long loop.
 - ``sources``: ``DatasetSpec``, the built-in names, the default root (torch-free).
 - ``pipeline``: ``Pipeline``, the transform from stored values to tensors.
-- ``datasets``: ``open_dataset``, ``DatasetHandle``, ``Split``.
+- ``readers``: ``open_dataset`` and one reader per kind of source.
+- ``datasets``: ``DatasetHandle``, ``Split``, ``build_handle`` (what every reader returns).
+- ``moments``: the mean and std of a split, in bounded memory.
 - ``render``: samples drawn as half-block Unicode or ASCII text.
 - ``stats``: ``class_counts`` (the one way to count classes) and the balance summary.
 - ``checks``: ``run_checklist``, the data checklist (numeric, split, shuffled, scaled, balanced, …).

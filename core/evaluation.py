@@ -6,7 +6,7 @@ split, for the app's evaluate key and for ``dataloupe eval`` alike: it holds the
 out as the model's own run did (its seed and test fraction), and says when class names differ.
 :func:`train_test_splits` gives the split to train on and the one to test on.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.evaluation import train_test_splits; h = open_dataset(DatasetSpec('digits')); \
 print(train_test_splits(h, h.pipeline)[2] or 'own test split')"
 """
@@ -21,13 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.datasets import Split, SplitData, collate_samples, format_shape, in_memory_split, stratified_split
+from core.datasets import Split, SplitData, collate_samples, in_memory_split, stratified_split
 from core.device import choose_device, free_memory
 from core.errors import SettingsError
 from core.models import ModelSpec
 from core.pipeline import Pipeline
 from core.settings import TEST_FRACTION, holdout_of
 from core.snapshots import EvalResult
+from core.train_data import HeldSplit, hold
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -82,13 +84,14 @@ def train_test_splits(
 
 def evaluate_model(
     model: nn.Module,
-    data: Split | tuple[torch.Tensor, torch.Tensor],
+    data: Split | torch.utils.data.Dataset | HeldSplit | tuple[torch.Tensor, torch.Tensor],
     num_classes: int,
     device: torch.device | str = "cpu",
     cancel: threading.Event | None = None,
     batch_size: int = EVAL_BATCH,
 ) -> EvalResult:
-    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on a split or ``(X, y)`` tensors.
+    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on a split, a held split or
+    ``(X, y)`` tensors.
 
     Runs under ``torch.no_grad()`` with the model in ``eval()`` mode, and puts it back in the
     mode it was in.
@@ -147,9 +150,9 @@ def evaluate_on_test(
     differ from the dataset's). The model is left on the CPU.
     """
     notes: list[str] = []
-    if pipeline.kind != handle.pipeline.kind:
+    if pipeline.sample_type != handle.pipeline.sample_type:
         raise SettingsError(
-            f"the model was trained on {pipeline.kind} data; {handle.name} is {handle.pipeline.kind} data."
+            f"the model was trained on {pipeline.sample_type} data; {handle.name} is {handle.pipeline.sample_type} data."
         )
     seed, test_fraction = holdout_of(metrics)
     _, test, held_out = train_test_splits(handle, pipeline, seed, test_fraction)
@@ -169,12 +172,14 @@ def evaluate_on_test(
     if choice.notice:
         notes.append(choice.notice)
     model.to(choice.device)
+    held = None
     try:
-        tensors = test.tensors(choice.device)
+        held = hold(test, choice.device)
         result = evaluate_model(
-            model, tensors if tensors is not None else test, spec.num_classes, choice.device, cancel
+            model, held if held is not None else test, spec.num_classes, choice.device, cancel
         )
     finally:
+        held = None
         model.to("cpu")
         free_memory(choice.device)
     if classes is not None and tuple(classes) != tuple(handle.classes):
@@ -186,7 +191,10 @@ def evaluate_on_test(
 
 
 def _eval_batches(data, device: torch.device, batch_size: int):
-    """Batches of ``(X, y)`` on ``device`` from held tensors or a split read by a DataLoader."""
+    """Batches of ``(X, y)`` on ``device`` from a held split, held tensors, or a split read by a DataLoader."""
+    if isinstance(data, HeldSplit):
+        yield from data.slices(batch_size)
+        return
     if isinstance(data, tuple):
         x, y = data
         for start in range(0, len(y), batch_size):

@@ -19,6 +19,7 @@ from torch import nn
 
 from core.errors import SettingsError
 from core.settings import ARCHITECTURES, Architecture, check_hidden, one_of
+from core.wording import format_shape
 
 CNN_CHANNELS = (16, 32)
 """Output channels of the CNN's two convolution blocks (each 3×3 conv, ReLU, 2×2 max-pool)."""
@@ -50,12 +51,12 @@ class ModelSpec:
         if self.architecture == "cnn":
             if len(self.input_shape) != 3:
                 raise SettingsError(
-                    f"the CNN needs images (channels×height×width); these samples are {_shape(self.input_shape)}. "
+                    f"the CNN needs images (channels×height×width); these samples are {format_shape(self.input_shape)}. "
                     "Choose the MLP."
                 )
             if min(self.input_shape[1:]) < 4:
                 raise SettingsError(
-                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {_shape(self.input_shape)}."
+                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {format_shape(self.input_shape)}."
                 )
 
     @property
@@ -85,7 +86,7 @@ class ModelSpec:
             return "MLP " + "→".join(str(n) for n in (self.input_size, *self.hidden, self.num_classes))
         convs = " → ".join(f"conv{c}" for c in CNN_CHANNELS)
         dense = " → ".join(str(n) for n in (*self.hidden, self.num_classes))
-        return f"CNN {_shape(self.input_shape)} → {convs} → {dense}"
+        return f"CNN {format_shape(self.input_shape)} → {convs} → {dense}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (for a checkpoint's JSON metadata)."""
@@ -103,10 +104,6 @@ class ModelSpec:
             input_shape=tuple(int(s) for s in d["input_shape"]),
             num_classes=int(d["num_classes"]),
         )
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from core.stats import class_name
 from core.wording import duration, plural
 
 RunState = Literal["preparing", "running", "paused", "finished", "stopped", "diverged", "failed"]
@@ -117,7 +118,7 @@ class TrainingSnapshot:
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""
-        return self.classes[k] if 0 <= k < len(self.classes) else f"#{k}"
+        return class_name(self.classes, k)
 
     @property
     def ended(self) -> bool:

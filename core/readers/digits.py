@@ -49,7 +49,7 @@ def open_digits(spec: DatasetSpec | None = None) -> DatasetHandle:
     pipeline = Pipeline.for_images(1, high=16.0, pixel_name="Scale(÷16 → 0..1)")
     return build_handle(
         name="digits",
-        kind="digits",
+        reader="digits",
         classes=[str(d) for d in range(10)],
         splits=splits,
         pipeline=pipeline,

@@ -44,7 +44,7 @@ def median_ms(fn, repeat: int = 30) -> float:
 
 def bench_core(mnist: Path) -> None:
     from core.batching import BatchStepper, LoaderSettings
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
     from tui.panes.batch_job import BatchJob
     from tui.panes.batch_job import draw as _draw
