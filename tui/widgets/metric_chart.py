@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from tui.terminal import app_glyphs
+
 Line = tuple[str, Sequence[float], Sequence[float]]
 """(label, steps, values) of one line."""
 MAX_POINTS_PER_LINE = 200
@@ -55,11 +57,13 @@ class MetricChart(PlotextPlot):
         self.plt.title(self.title)
         drawn = 0
         limit = max(20, min(MAX_POINTS_PER_LINE, MAX_POINTS_PER_CHART // max(1, len(lines))))
-        for label, xs, ys in lines:
+        # markers alternate as in the training pane's charts, so lines stay apart without colour or Unicode
+        markers = app_glyphs(self.app).lines
+        for i, (label, xs, ys) in enumerate(lines):
             if not xs:
                 continue
             tx, ty = thin(xs, ys, limit)
-            self.plt.plot(tx, ty, label=label, marker="braille")
+            self.plt.plot(tx, ty, label=label, marker=markers[i % len(markers)])
             drawn += len(tx)
         self.points = drawn
         self.labels = tuple(label for label, xs, _ in lines if xs)
