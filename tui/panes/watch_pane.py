@@ -35,6 +35,8 @@ REDRAW_INTERVAL = 1.0
 """Seconds between two redraws of the charts and status lines."""
 LOADING_REDRAW_INTERVAL = 3.0
 """Seconds between two chart redraws while a backlog is read (the reader needs the time more)."""
+LEGEND_LINES = 4
+"""Lines a chart names in its key at most before its raw lines go unnamed (their smoothed twin is named)."""
 MAX_PROBLEMS = 6
 """Problems listed under the charts (the headless ``--once`` prints them all)."""
 SMOOTH_FROM = 50
@@ -246,6 +248,8 @@ class WatchPane(Vertical):
                         lines.append((f"{name} smoothed", steps, smooth))
                     else:  # a few evaluations: the points themselves
                         lines.append((name, steps, raw))
+            if len(lines) > LEGEND_LINES:  # a key that long would cover the chart: raw lines go unnamed
+                lines = [("" if label.endswith(" raw") else label, xs, ys) for label, xs, ys in lines]
             sig = tuple(signature)
             if self._drawn.get(cid) != sig:
                 self._drawn[cid] = sig
