@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -178,6 +178,8 @@ class DatasetHandle:
     """Table columns used as features (CSV only)."""
     spec: DatasetSpec | None = None
     """What was asked for, to reopen it."""
+    loader: Any = None
+    """The user's own training ``DataLoader`` (``file.py:NAME``), iterated as it is for batches; or None."""
 
     def split(self, name: str, pipeline: Pipeline | None = None) -> Split:
         """Split ``name`` through ``pipeline`` (default: the handle's own)."""

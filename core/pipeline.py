@@ -17,6 +17,7 @@ Modes, as the tutorials name them:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -81,10 +82,7 @@ class Pipeline:
         return tuple([1] + shape) if batched else tuple(shape)
 
     def _consts(self, values: tuple[float, ...], like: torch.Tensor, batched: bool) -> torch.Tensor:
-        import torch
-
-        t = torch.tensor(values, dtype=torch.float32, device=like.device)
-        return t.view(self._view_shape(like.ndim, batched))
+        return _device_consts(values, like.device, self._view_shape(like.ndim, batched))
 
     def _scale(self, x: torch.Tensor, batched: bool) -> torch.Tensor:
         if self.mode == "raw":
@@ -174,6 +172,15 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
+
+
+@functools.lru_cache(maxsize=64)
+def _device_consts(values: tuple[float, ...], device: torch.device, shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-channel constants on ``device``, made once: a batch scaled inside a CUDA graph may not copy
+    from the host, and the trainer scales every batch as it is drawn."""
+    import torch
+
+    return torch.tensor(values, dtype=torch.float32, device=device).view(shape)
 
 
 def _fmt(values: tuple[float, ...]) -> str:

@@ -7,6 +7,7 @@ root on its first screen, before torch has finished importing.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -54,8 +55,27 @@ BUILTINS: dict[str, BuiltinInfo] = {
     )
 }
 
-Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom"]
-"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``)."""
+Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom", "code"]
+"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``;
+``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``)."""
+
+STREAM_LIMIT = 10_000
+"""Samples taken from the start of a stream (an ``IterableDataset``) to describe and check it."""
+
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_CODE_SOURCE = re.compile(rf"^(?P<module>.+\.py|{_NAME}):(?P<name>{_NAME})$")
+
+
+def code_source(source: str) -> tuple[str, str] | None:
+    """``(file or module, NAME)`` when ``source`` names something in Python code, else None.
+
+    ``path/to/file.py:NAME`` and ``package.module:NAME``; NAME may be dotted (``mod:Data.train``).
+    """
+    match = _CODE_SOURCE.match(source.strip())
+    if match is None:
+        return None
+    return match["module"], match["name"]
+
 
 SPLITS = ("train", "test")
 """The split names every source maps to."""
@@ -79,7 +99,7 @@ class DatasetSpec:
     """Everything needed to open a dataset: what the command line or the dataset pane asks for."""
 
     source: str = BUNDLED
-    """A built-in name (see :data:`BUILTINS`) or a path to a folder or a .csv file."""
+    """A built-in name (see :data:`BUILTINS`), a path to a folder or a .csv file, or ``file.py:NAME``."""
     root: Path | None = None
     """Folder for torchvision datasets; None means :func:`default_root`."""
     download: bool = False
@@ -92,6 +112,10 @@ class DatasetSpec:
     """Images only: "64" (shorter side to 64, then a centre crop to 64×64) or "64x48" (exactly W×H)."""
     max_pixels: int | None = None
     """Image folders: images with more pixels than this are skipped, never decoded (default: Pillow's limit)."""
+    keys: tuple[str, str] | None = None
+    """Dict samples from user code: the input key and the label key (``--keys INPUT,LABEL``)."""
+    limit: int = STREAM_LIMIT
+    """Streams from user code: samples taken from the start to describe and check it (``--limit``)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     """Reserved for source-specific options; not part of the identity."""
 
@@ -112,7 +136,7 @@ class DatasetSpec:
             raise DatasetError(f"--max-pixels must be a positive whole number, got {self.max_pixels!r}.")
 
     def reader(self) -> Reader:
-        """Which reader opens this source: digits, builtin, csv, parquet, idx or folder.
+        """Which reader opens this source: digits, builtin, code, csv, parquet, idx or folder.
 
         Raises :class:`DatasetError` for a path that does not exist or that no reader
         understands, with a message that says what was expected.
@@ -120,18 +144,27 @@ class DatasetSpec:
         if self.is_builtin:
             return "digits" if self.source.lower() == BUNDLED else "builtin"
         path = Path(self.source).expanduser()
+        if not path.exists() and code_source(self.source) is not None:
+            return "code"
         if not path.exists():
             names = ", ".join(BUILTINS)
             raise DatasetError(
                 f"{self.source}: no such file or folder, and not a built-in dataset name.\n"
                 f"Give a built-in name ({names}), a folder of images in class sub-folders, "
-                "a folder of IDX files, or a .csv file."
+                "a folder of IDX files, a .csv file, or a Dataset in your code as file.py:NAME "
+                "or package.module:NAME."
             )
         if path.is_file():
             if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
                 return "csv"
             if path.suffix.lower() in (".parquet", ".pq"):
                 return "parquet"
+            if path.suffix.lower() == ".py":
+                raise DatasetError(
+                    f"{path}: a Python file, but which of its names is the data? Add it after a colon: "
+                    f"{self.source}:NAME, where NAME is a Dataset, a DataLoader, a (train, test) pair, "
+                    "a dict with train and test keys, or a function that returns one."
+                )
             raise DatasetError(
                 f"{path}: a file, but not a .csv table or a .parquet file. Pass a table, or the folder that "
                 "holds IDX files or image class sub-folders."

@@ -51,6 +51,10 @@ def value_stats(
     return acc.result()
 
 
+INFINITE = 1e38
+"""Scaling constants this large came from an Inf in the data (float32's largest value is 3.4e38)."""
+
+
 def _uint8_value_stats(
     stored: StoredSamples,
     pipeline: Pipeline,
@@ -88,6 +92,20 @@ def check_scaled(f: Facts) -> CheckResult:
     import torch
 
     stored = f.stored[f.train_name]
+    if f.pipeline.mode != "raw":
+        constants = zip(f.pipeline.low, f.pipeline.high, f.pipeline.mean, strict=True)
+        # an Inf in the data makes the range or the mean infinite (or float32's largest value, once clipped)
+        broken = [k for k, values in enumerate(constants) if any(abs(v) >= INFINITE for v in values)]
+        if broken:
+            names = f.handle.feature_names
+            which = ", ".join(names[k] if names and len(names) > k else f"channel {k}" for k in broken[:5])
+            return CheckResult(
+                "scaled",
+                "fail",
+                f"the scaling of {which} was measured from a range that includes Inf, so it is meaningless "
+                "(a column holding Inf scales to all zeros)",
+                "fix the values the finite check names, then scale again",
+            )
     stats = value_stats(stored, f.pipeline, f.cancel, f.progress)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
@@ -121,29 +139,55 @@ def _num(x: float) -> str:
 
 def check_finite(f: Facts) -> CheckResult:
     """No NaN or Inf in the stored samples."""
+    return finite_result(f.stored, f.cancel, f.handle.feature_names)
+
+
+def finite_result(
+    stored_by_split: dict[str, StoredSamples],
+    cancel: threading.Event | None = None,
+    feature_names: list[str] | None = None,
+) -> CheckResult:
+    """The "finite" check on stored samples: the checklist's, and the trainer's before it trains.
+
+    The evidence names the first sample (row) that holds NaN or Inf and, for tables, the columns.
+    """
     import torch
 
     found = []
     integer = []
-    for name, s in f.stored.items():
+    for name, s in stored_by_split.items():
         bad = 0
         first = None
+        columns = None
         offset = 0
-        if s.digest is not None:
+        if s.digest is not None:  # read one by one: measured as it was read
             hits = np.flatnonzero(s.digest.nonfinite)
             bad, first = len(hits), (int(s.indices[hits[0]]) if len(hits) else None)
         for part in s.chunks() if s.array is not None and s.array.is_floating_point() else ():
-            check_cancel(f.cancel)
-            hits = np.flatnonzero((~torch.isfinite(part).reshape(len(part), -1).all(dim=1)).numpy())
+            check_cancel(cancel)
+            bad_values = ~torch.isfinite(part)
+            hits = np.flatnonzero(bad_values.reshape(len(part), -1).any(dim=1).numpy())
+            if part.ndim == 2 and len(hits):  # a table: which columns
+                cols = bad_values.any(dim=0).numpy()
+                columns = cols if columns is None else columns | cols
             if len(hits) and first is None:
                 first = int(s.indices[offset + int(hits[0])])
             bad += len(hits)
             offset += len(part)
         if bad:
-            found.append(f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})")
+            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})"
+            if columns is not None and columns.any():
+                names = [
+                    feature_names[k]
+                    if feature_names and len(feature_names) == len(columns)
+                    else f"column {k}"
+                    for k in np.flatnonzero(columns)
+                ]
+                text += f" in {', '.join(names[:5])}{'…' if len(names) > 5 else ''}"
+            found.append(text)
         if s.array is not None and not s.array.is_floating_point():
             integer.append(name)
-    stored = tuple(f.stored.values())
+    stored = tuple(stored_by_split.values())
     if found:
         return CheckResult(
             "finite",
@@ -152,7 +196,7 @@ def check_finite(f: Facts) -> CheckResult:
             "fill the missing values (for example with the training mean of that feature) or drop those samples; "
             "one NaN turns the loss into NaN",
         )
-    if integer and len(integer) == len(f.stored):
+    if integer and len(integer) == len(stored_by_split):
         return CheckResult("finite", "pass", "samples are stored as integers, which cannot be NaN or Inf")
     return CheckResult("finite", "pass", with_note("no NaN or Inf in the samples", *stored))
 
