@@ -151,26 +151,8 @@ def open_csv(
         cols = columns_of(path, table, spec.label)
         labels = arrow_labels(cols, spec.threshold) if non_numeric_feature(cols) is None else None
         if labels is not None:
-            targets, classes, label_note = labels
-            train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
-            xtr, xte, missing = feature_splits(cols, train_idx, test_idx, progress, cancel)
-            names = (cols.features, cols.label)
-            del table, cols  # the arrow memory goes before the mean and std are measured
-            return _finish(
-                path,
-                spec,
-                "csv",
-                xtr,
-                xte,
-                targets,
-                train_idx,
-                test_idx,
-                classes,
-                label_note,
-                names,
-                f"separator {sep!r}",
-                missing,
-            )
+            del table  # cols holds it; _from_arrow lets it go before the mean and std are measured
+            return _from_arrow(path, spec, "csv", cols, labels, f"separator {sep!r}", progress, cancel)
     x, features, label_col, targets, classes, label_note, missing = _read_csv_lines(path, spec)
     train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     return _finish(
@@ -209,23 +191,18 @@ def open_parquet(
             f"{path}: the label column {cols.label!r} has empty values, or text with --threshold, or a few "
             "decimal values; give every row a label (whole numbers or names), or --label another column."
         )
+    return _from_arrow(path, spec, "parquet", cols, labels, "Parquet", progress, cancel)
+
+
+def _from_arrow(path, spec, reader, cols, labels, how, progress, cancel) -> DatasetHandle:
+    """Split the labels, fill the float32 train and test arrays from the arrow columns, finish the handle."""
     targets, classes, label_note = labels
     train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     xtr, xte, missing = feature_splits(cols, train_idx, test_idx, progress, cancel)
+    names = (cols.features, cols.label)
+    cols.table = None  # the arrow memory goes before the mean and std are measured
     return _finish(
-        path,
-        spec,
-        "parquet",
-        xtr,
-        xte,
-        targets,
-        train_idx,
-        test_idx,
-        classes,
-        label_note,
-        (cols.features, cols.label),
-        "Parquet",
-        missing,
+        path, spec, reader, xtr, xte, targets, train_idx, test_idx, classes, label_note, names, how, missing
     )
 
 
