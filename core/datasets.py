@@ -289,11 +289,14 @@ def build_handle(
     spec: DatasetSpec | None = None,
     cancel: threading.Event | None = None,
     moment_samples: int = MOMENT_SAMPLES,
+    moment_values: int | None = None,
 ) -> DatasetHandle:
     """Finish a handle: measure the training split's mean and std for ``Normalize``."""
     notes = list(notes or [])
     base = splits.get("train") or next(iter(splits.values()))
-    mean, std, note = scaled_moments(base, pipeline, cancel, moment_samples)  # stored images, before resize
+    mean, std, note = scaled_moments(
+        base, pipeline, cancel, moment_samples, moment_values
+    )  # stored images, before resize
     if note:
         notes.append(note)
     if spec is not None and spec.resize is not None:

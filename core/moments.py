@@ -113,11 +113,13 @@ def scaled_moments(
     pipeline: Pipeline,
     cancel: threading.Event | None = None,
     limit: int = MOMENT_SAMPLES,
+    value_budget: int | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...], str]:
     """Mean and std of the scaled values of a split, per channel or column, and how they were measured.
 
     A split held in memory is measured whole, in chunks; otherwise up to ``limit`` samples are read,
-    evenly spread, one at a time. 8-bit images go through per-channel histograms (exact, 2 KB).
+    evenly spread, one at a time, stopping once ``value_budget`` values have been read (large images:
+    a few of them are enough, and each costs a decode). 8-bit images go through per-channel histograms (exact, 2 KB).
     """
     scaler = pipeline.with_(mode="scaled", augment=False, resize=None)
     image = pipeline.sample_type == "image"
@@ -137,19 +139,23 @@ def scaled_moments(
     else:
         n = data.length
         take = np.unique(np.linspace(0, n - 1, min(n, limit)).astype(np.int64))
+        read, values = 0, 0
         for i in take:
-            if cancel is not None and cancel.is_set():
+            if (cancel is not None and cancel.is_set()) or (
+                value_budget is not None and values >= value_budget
+            ):
                 break
             try:
                 x = data.read(int(i))[0]
             except DatasetError:  # a class with no readable file: the checklist names it
                 continue
+            read, values = read + 1, values + x.numel()
             if histograms is not None and x.dtype == torch.uint8:
                 histograms.add(x)
             else:
                 moments.add(scaler(x)[None])
-        if len(take) < n:
-            note = f"mean/std estimated from {len(take):,} of {n:,} training samples"
+        if read < n:
+            note = f"mean/std estimated from {read:,} of {n:,} training samples"
     if histograms is not None and moments.mean is None and int(histograms.counts.sum()):
         mean, std = histograms.result(scaler)
     elif moments.mean is not None:

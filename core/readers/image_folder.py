@@ -37,6 +37,8 @@ from core.wording import plural
 SPLIT_DIRS = {"train": ("train", "training"), "test": ("test", "val", "valid", "validation")}
 MOMENT_FILES = 256
 """Images read at open to estimate the mean and std (evenly spread); the rest wait for a sample read."""
+MOMENT_VALUES = 2**24
+"""...or fewer, once this many pixel values are read: seven 1024×768 photos, or all 256 small images."""
 GREY_MODES = {"L", "1", "I", "I;16", "F", "LA"}
 """PIL modes read as one grey channel."""
 
@@ -160,4 +162,5 @@ def open_image_folder(
         spec=spec,
         cancel=cancel,
         moment_samples=MOMENT_FILES,
+        moment_values=MOMENT_VALUES,
     )
