@@ -263,6 +263,34 @@ def test_a_user_exception_shows_their_file_and_line(tmp_path):
     assert "core/" not in text and "torch/utils/data" not in text  # only the user's frames
 
 
+def test_an_error_in_a_dataloader_worker_process_names_the_users_line(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        class Late(Blobs):
+            def __getitem__(self, i):
+                in_worker = torch.utils.data.get_worker_info() is not None  # opening reads samples here
+                if i == 5 and in_worker:
+                    raise IndexError("bad sample 5")
+                return super().__getitem__(i)
+
+        class Labelled(Late):
+            targets = [i % 3 for i in range(30)]  # known labels: opening reads no sample
+
+        loader = DataLoader(Labelled(), batch_size=4, num_workers=2)
+        """,
+    )
+    line = [t.strip() for t in path.read_text().splitlines()].index('raise IndexError("bad sample 5")') + 1
+    h = open_code(path, "loader")
+    stepper = stepper_for(h, h.split("train"), LoaderSettings())
+    assert stepper.step().summary.labels == (0, 1, 2, 0)  # batch 0 from the worker processes
+    with pytest.raises(UserCodeError) as caught:
+        stepper.step()
+    text = str(caught.value)
+    assert "Caught IndexError in DataLoader worker process" in text and "IndexError: bad sample 5" in text
+    assert f'File "{path}", line {line}, in __getitem__' in text and "torch/utils/data" not in text
+
+
 def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
     path = write(tmp_path, "raise RuntimeError('no data today')\n")
     for command in ("check", "batches"):
@@ -285,6 +313,11 @@ def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
         ("def make(root):\n    return Blobs()\n", "make", r"needs arguments \(root\)"),
         ("data = {'a': Blobs()}\n", "data", r"a dict with keys a: expected a train key"),
         (
+            "class NoLen(Dataset):\n    def __getitem__(self, i):\n        return 0\ndata = NoLen()\n",
+            "data",
+            r"\(NoLen\) has no __len__",
+        ),
+        (
             "class Words(Blobs):\n    def __getitem__(self, i):\n        return 'word'\ndata = Words()\n",
             "data",
             r"sample 0 of the train split: a sample is a str \('word'\): expected an \(input, label\) pair",
@@ -301,6 +334,7 @@ def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
         "model",
         "arguments",
         "dict-without-train",
+        "no-len",
         "str-sample",
         "float-label",
     ],
