@@ -108,13 +108,18 @@ def test_labels_read_sample_by_sample_with_progress_and_cancel(tmp_path):
         "data = {'train': Blobs(30), 'val': Blobs(12)}\n",
         "data = {'train': Blobs(30), 'validation': DataLoader(Blobs(12), batch_size=4)}\n",
         "class data(Blobs):\n    pass\n",  # a Dataset class: called without arguments
+        "class T(Blobs):\n    targets = [i % 3 for i in range(42)]\n"
+        "def data():\n    return torch.utils.data.random_split(T(42), [30, 12])\n",
     ],
-    ids=["callable-tuple", "list", "dict-val", "dict-loader", "class"],
+    ids=["callable-tuple", "list", "dict-val", "dict-loader", "class", "random-split"],
 )
 def test_every_kind_of_name_gives_its_splits(tmp_path, body):
     h = open_code(write(tmp_path, body), "data")
     sizes = {name: s.length for name, s in h.splits.items()}
-    assert sizes == ({"train": 30} if "class" in body else {"train": 30, "test": 12})
+    assert sizes == ({"train": 30} if "class data" in body else {"train": 30, "test": 12})
+    if "random_split" in body:  # a Subset's labels come from its parent's targets: no sample is read
+        assert not any("sample by sample" in n for n in h.notes)
+        assert h.splits["train"].targets.tolist() == [h.splits["train"].read(i)[1] for i in range(30)]
 
 
 def test_a_dataloader_is_iterated_as_it_is(tmp_path):

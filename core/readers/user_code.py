@@ -263,6 +263,16 @@ def class_names_of(dataset: Any) -> list[str] | None:
 
 
 def _targets_of(dataset: Any, length: int) -> np.ndarray | None:
+    """int64 labels from a ``targets`` or ``labels`` attribute with one entry per sample (a Subset's
+    from its parent's), or None."""
+    parent, indices = getattr(dataset, "dataset", None), getattr(dataset, "indices", None)
+    if parent is not None and indices is not None and not isinstance(parent, IterableDataset):
+        try:
+            whole = _targets_of(parent, len(parent))
+            if whole is not None and len(indices) == length:
+                return whole[np.asarray(indices, dtype=np.int64)]
+        except Exception:  # noqa: BLE001 - not a Subset after all: read the samples instead
+            pass
     for attr in ("targets", "labels"):
         values = getattr(dataset, attr, None)
         if values is None or isinstance(values, str) or not hasattr(values, "__len__"):
