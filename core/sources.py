@@ -55,7 +55,7 @@ BUILTINS: dict[str, BuiltinInfo] = {
     )
 }
 
-Reader = Literal["builtin", "digits", "folder", "idx", "csv", "custom", "code"]
+Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom", "code"]
 """Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``;
 ``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``)."""
 
@@ -105,9 +105,13 @@ class DatasetSpec:
     download: bool = False
     """Fetch a torchvision dataset that is not under ``root`` yet."""
     label: str | None = None
-    """CSV only: the label column (default: the last column)."""
+    """Tables only: the label column (default: the last column)."""
     threshold: float | None = None
-    """CSV only: split a numeric label into two classes, low (<= T) and high (> T)."""
+    """Tables only: split a numeric label into two classes, low (<= T) and high (> T)."""
+    resize: str | None = None
+    """Images only: "64" (shorter side to 64, then a centre crop to 64×64) or "64x48" (exactly W×H)."""
+    max_pixels: int | None = None
+    """Image folders: images with more pixels than this are skipped, never decoded (default: Pillow's limit)."""
     keys: tuple[str, str] | None = None
     """Dict samples from user code: the input key and the label key (``--keys INPUT,LABEL``)."""
     limit: int = STREAM_LIMIT
@@ -125,8 +129,14 @@ class DatasetSpec:
         """True for a name in :data:`BUILTINS`."""
         return self.source.lower() in BUILTINS
 
+    def __post_init__(self) -> None:
+        if self.resize is not None:
+            object.__setattr__(self, "resize", parse_resize(self.resize))
+        if self.max_pixels is not None and int(self.max_pixels) < 1:
+            raise DatasetError(f"--max-pixels must be a positive whole number, got {self.max_pixels!r}.")
+
     def reader(self) -> Reader:
-        """Which reader opens this source: digits, builtin, code, csv, idx or folder.
+        """Which reader opens this source: digits, builtin, code, csv, parquet, idx or folder.
 
         Raises :class:`DatasetError` for a path that does not exist or that no reader
         understands, with a message that says what was expected.
@@ -147,6 +157,8 @@ class DatasetSpec:
         if path.is_file():
             if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
                 return "csv"
+            if path.suffix.lower() in (".parquet", ".pq"):
+                return "parquet"
             if path.suffix.lower() == ".py":
                 raise DatasetError(
                     f"{path}: a Python file, but which of its names is the data? Add it after a colon: "
@@ -154,8 +166,8 @@ class DatasetSpec:
                     "a dict with train and test keys, or a function that returns one."
                 )
             raise DatasetError(
-                f"{path}: a file, but not a .csv table. Pass a .csv file, or the folder that holds "
-                "IDX files or image class sub-folders."
+                f"{path}: a file, but not a .csv table or a .parquet file. Pass a table, or the folder that "
+                "holds IDX files or image class sub-folders."
             )
         if looks_like_idx_folder(path):
             return "idx"
@@ -181,3 +193,24 @@ def find_idx_file(folder: Path, stem: str) -> Path | None:
 def looks_like_idx_folder(folder: Path) -> bool:
     """True when ``folder`` holds at least one IDX image file of a known split."""
     return any(find_idx_file(folder, images) for images, _ in IDX_NAMES.values())
+
+
+def parse_resize(text: str | int) -> str:
+    """``--resize`` written as dataloupe stores it: "64" (shorter side, then a centre crop) or "64x48" (W×H).
+
+    Accepts "64", "64x48", "64×48" and "64,48"; raises :class:`DatasetError` with what to type otherwise.
+    """
+    raw = str(text).strip().lower().replace("×", "x").replace(",", "x").replace(" ", "")
+    parts = raw.split("x")
+    if not all(p.isdigit() and 0 < int(p) <= 16_384 for p in parts) or len(parts) > 2:
+        raise DatasetError(
+            f"--resize {text!r}: write one size, 64 (shorter side to 64, then a centre crop to 64×64), "
+            "or width x height, 64x48 (exactly 64 wide and 48 high); each from 1 to 16,384."
+        )
+    return "x".join(str(int(p)) for p in parts)
+
+
+def resize_size(resize: str) -> tuple[int, int]:
+    """(height, width) of an image after ``resize`` ("64" → (64, 64), "64x48" → (48, 64))."""
+    parts = [int(p) for p in resize.split("x")]
+    return (parts[0], parts[0]) if len(parts) == 1 else (parts[1], parts[0])

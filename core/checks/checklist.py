@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.checks.facts import Facts
+from core.checks.files import check_readable
 from core.checks.labels import (
     check_balanced,
     check_class_sizes,
@@ -129,6 +130,7 @@ def run_checklist(
 
 
 _CHECKS: dict[str, Callable[[Facts], CheckResult]] = {
+    "readable": check_readable,
     "numeric": check_numeric,
     "split": check_split,
     "shuffled": check_shuffled,

@@ -5,6 +5,7 @@ progress on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,8 +22,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default=BUNDLED,
         metavar="DATASET",
         help=f"a built-in name ({names}; default {BUNDLED}), a folder of images in class sub-folders "
-        "(train/ and test/ inside make the splits), a folder of IDX files, a .csv table, or your own "
-        "Dataset or DataLoader as path/to/file.py:NAME or package.module:NAME",
+        "(train/ and test/ inside make the splits), a folder of IDX files, a .csv or .parquet table, or "
+        "your own Dataset or DataLoader as path/to/file.py:NAME or package.module:NAME",
     )
     parser.add_argument(
         "--root",
@@ -39,12 +40,27 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default="train",
         help="split to show or check first (default: train)",
     )
-    parser.add_argument("--label", metavar="COLUMN", help="CSV: the label column (default: the last column)")
+    parser.add_argument(
+        "--label", metavar="COLUMN", help="CSV or Parquet: the label column (default: the last column)"
+    )
     parser.add_argument(
         "--threshold",
         type=float,
         metavar="T",
-        help="CSV: two classes from a numeric label, low (<= T) and high (> T)",
+        help="CSV or Parquet: two classes from a numeric label, low (<= T) and high (> T)",
+    )
+    parser.add_argument(
+        "--resize",
+        metavar="N|WxH",
+        help="images: N resizes the shorter side to N and centre-crops N×N; WxH resizes to exactly W×H "
+        "(torchvision.transforms.v2). Needed when the images differ in size",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="image folders: skip (and count) images with more pixels than N, without decoding them "
+        "(default: Pillow's limit, 89,478,485)",
     )
 
     parser.add_argument(
@@ -81,6 +97,8 @@ def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
         download=args.download,
         label=args.label,
         threshold=args.threshold,
+        resize=getattr(args, "resize", None),
+        max_pixels=getattr(args, "max_pixels", None),
         keys=parse_keys(getattr(args, "keys", None)),
         limit=parse_whole(getattr(args, "limit", STREAM_LIMIT), "--limit"),
     )
@@ -139,3 +157,9 @@ def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     # torch's and the dataset's long-lived objects need never be scanned again by the collector
     gc.freeze()
     return handle
+
+
+def end_output_quietly() -> None:
+    """The reader of stdout (``head``, ``less``) stopped early: not an error. Send what is left to
+    /dev/null, so neither the command nor Python at exit complains about the closed pipe."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -11,8 +11,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Log, ProgressBar, RadioSet, Select, Static
 
+from core.errors import DataloupeError
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
-from tui.panes.base import Pane
+from tui.panes.base import Pane, show_fraction
 from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class DatasetPane(Pane):
                     compact=True,
                     placeholder="none",
                 )
+                yield Label("resize", classes="field-label-short")
+                yield Input(value=spec.resize or "", id="resize", compact=True, placeholder="64 or 64x48")
             with Horizontal(classes="row"):
                 yield Button("Open (ctrl+o)", id="open", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True, disabled=True)
@@ -121,6 +124,7 @@ class DatasetPane(Pane):
         root = self.query_one("#root", Input).value.strip()
         label = self.query_one("#label", Input).value.strip() or None
         threshold_text = self.query_one("#threshold", Input).value.strip()
+        resize = self.query_one("#resize", Input).value.strip() or None
         threshold = None
         if threshold_text:
             try:
@@ -129,6 +133,12 @@ class DatasetPane(Pane):
                 raise ValueError(
                     f"Threshold {threshold_text!r} is not a number; leave it empty or type e.g. 5.5."
                 ) from None
+        try:
+            return self._spec(source, root, label, threshold, resize)
+        except DataloupeError as e:  # a malformed resize
+            raise ValueError(str(e)) from None
+
+    def _spec(self, source: str, root: str, label, threshold, resize) -> DatasetSpec:
         asked = self.app.options.spec if hasattr(self.app, "options") else DatasetSpec()
         return DatasetSpec(
             keys=asked.keys,  # --keys and --limit from the command line apply to code typed here too
@@ -138,6 +148,8 @@ class DatasetPane(Pane):
             download=self.query_one("#download", Checkbox).value,
             label=label,
             threshold=threshold,
+            resize=resize,
+            max_pixels=self.app.options.spec.max_pixels,
         )
 
     def chosen_split(self) -> str:
@@ -154,6 +166,10 @@ class DatasetPane(Pane):
         self.app.open_dataset(spec, self.chosen_split())
 
     def action_cancel(self) -> None:
+        """Esc: leave the text field first (so 1-6 and q work again), then stop an open."""
+        if isinstance(self.app.focused, Input):
+            self.query_one("#dataset-form").focus()
+            return
         self.app.cancel_open()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -181,11 +197,7 @@ class DatasetPane(Pane):
         self.query_one("#open-status", Static).update(f"opening {spec.source}{where}…")
 
     def loading_progress(self, what: str, fraction: float | None) -> None:
-        bar = self.query_one("#open-progress", ProgressBar)
-        if fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=100, progress=100 * fraction)
+        show_fraction(self.query_one("#open-progress", ProgressBar), fraction)
         self.query_one("#open-status", Static).update(what + "…")
 
     def loading_failed(self, text: str) -> None:
