@@ -91,7 +91,9 @@ async def test_batches_pane_iterates_the_users_dataloader(tmp_path):
         await wait_for(pilot, lambda: pane.summary is not None, what="the first batch")
         assert pane.summary.size == 9 and pane.summary.batches == 5  # its batch size, not the form's 10
         assert pane.summary.labels == (0, 1, 0, 1, 0, 1, 0, 1, 0)  # shuffle=False: its order
-        assert "your DataLoader as it is: batch size 9" in str(app.query_one("#batch-info").render())
+        info = str(app.query_one("#batch-info").render())
+        assert "batch 0 of 5 · your DataLoader's SequentialSampler" in info
+        assert "as your DataLoader delivers it (its Dataset's transforms, default collate)" in info
         await pilot.press("n")
         await wait_for(pilot, lambda: pane.summary.index == 1, what="the next batch")
         assert pane.summary.labels == (1, 0, 1, 0, 1, 0, 1, 0, 1)
