@@ -400,6 +400,9 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert train.returncode == 0, train.stderr
     summary = json.loads(train.stdout.splitlines()[-1])
     assert summary["saved"] == str(model)
+    from core.checkpoint import load_checkpoint
+
+    assert load_checkpoint(model).dataset == "userdata.py:data"  # the checkpoint names the user's code
     evaluate = dataloupe("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
     assert evaluate.returncode == 0, evaluate.stderr
     result = json.loads(evaluate.stdout)
