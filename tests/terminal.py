@@ -194,23 +194,25 @@ class Terminal:
             last = now
         return now
 
-    def tab_to(self, label: str, labels: tuple[str, ...], presses: int = 30) -> None:
+    def tab_to(self, label: str, labels: tuple[str, ...]) -> None:
         """Press Tab until the field after ``label`` is drawn focused, one Tab at a time.
 
-        After each Tab the screen is polled until the focus has moved before the next Tab goes,
-        so a slow screen costs time, never a miscount (the focus chain wraps round if it passes).
+        Tab moves the focus through the form in reading order (``labels``). After each Tab the
+        screen is polled until the next field, exactly, is drawn focused, and only then does the next
+        Tab go: a slow or half-drawn screen costs time, never a miscount.
         """
+        if label not in labels:
+            raise ValueError(f"{label!r} is not one of the form's labels {labels}")
         focused = self.steady_focus(labels)
-        for _ in range(presses):
+        while focused != label:
+            expected = labels[0] if focused is None else labels[(labels.index(focused) + 1) % len(labels)]
             self.keys("Tab")
-            previous, deadline = focused, time.monotonic() + 5.0
-            while (focused := self.steady_focus(labels)) == previous and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if focused == label:
-                return
-        raise AssertionError(
-            f"{presses} Tabs never focused the {label} field; the screen shows:\n{self.screen()}"
-        )
+            self.wait_until(
+                lambda s, e=expected: self.steady_focus(labels) == e,
+                10,
+                what=f"Tab moving the focus from {focused or 'the pane'} to the {expected} field",
+            )
+            focused = expected
 
     def field_text(self, label: str, labels: tuple[str, ...]) -> str | None:
         """The text shown in the field after ``label`` (up to the next label on its row), or None."""
