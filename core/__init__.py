@@ -4,7 +4,7 @@ Nothing here imports textual, plotext or rich (``tests/test_core_isolation.py`` 
 so every part can be driven from a plain script::
 
     from core.sources import DatasetSpec
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     handle = open_dataset(DatasetSpec("digits"))
     x, y = handle.split("train")[0]
 
@@ -16,7 +16,9 @@ Exports (by module):
 - ``progress``: ``Progress`` and the cancel check used by every long loop.
 - ``sources``: ``DatasetSpec``, the built-in names, the default root (torch-free).
 - ``pipeline``: ``Pipeline``, the transform from stored values to tensors.
-- ``datasets``: ``open_dataset``, ``DatasetHandle``, ``Split``.
+- ``readers``: ``open_dataset`` and one reader per kind of source.
+- ``datasets``: ``DatasetHandle``, ``Split``, ``build_handle`` (what every reader returns).
+- ``moments``: the mean and std of a split, in bounded memory.
 - ``render``: samples drawn as half-block Unicode or ASCII text.
 - ``stats``: ``class_counts`` (the one way to count classes) and the balance summary.
 - ``checks``: ``run_checklist``, the data checklist (numeric, split, shuffled, scaled, balanced, …).
@@ -25,7 +27,11 @@ Exports (by module):
 - ``batching``: ``LoaderSettings``, ``BatchStepper``, ``BatchSummary``.
 - ``models``: the tutorials' MLP and a small CNN, rebuilt from a ``ModelSpec``.
 - ``device``: CPU or CUDA, with the fallback and its notice.
-- ``training``: ``TrainConfig`` and ``TrainingRun`` (cancel, pause, sampled snapshots).
-- ``checkpoint``: atomic save, safe load (``weights_only=True``), evaluation.
+- ``settings``: ``TrainConfig``, its defaults, choices and limits (torch-free: the form reads it first).
+- ``snapshots``: ``TrainingSnapshot``, ``Evaluation``, ``EvalResult`` (frozen values that cross threads).
+- ``evaluation``: ``evaluate_model``, ``evaluate_on_test`` (the one way to score a trained model), the held-out split.
+- ``train_data``: how a run draws its batches (held on the device, or a DataLoader).
+- ``training``: ``TrainingRun`` (cancel, pause, sampled snapshots).
+- ``checkpoint``: atomic save, safe load (``weights_only=True``), evaluation of a checkpoint.
 - ``wording``: counts with their nouns, sizes, durations.
 """

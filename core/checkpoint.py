@@ -13,10 +13,10 @@ crash while saving never destroys an earlier checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
-import tempfile
 import threading
 import zipfile
 from dataclasses import asdict, dataclass
@@ -28,12 +28,15 @@ import torch
 from torch import nn
 
 from core.errors import CheckpointError, DataloupeError
-from core.models import ModelSpec, format_hidden
+from core.models import ModelSpec
 from core.pipeline import Pipeline
+from core.safe_save import FileState, atomic_write
+from core.settings import format_hidden
+from core.wording import format_shape
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
-    from core.training import EvalResult
+    from core.snapshots import EvalResult
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -100,7 +103,7 @@ def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
 def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
     """The pipeline :func:`pipeline_to_dict` wrote."""
     return Pipeline(
-        kind=d["kind"],
+        sample_type=d.get("sample_type", d.get("kind")),  # "kind" in checkpoints written before
         low=tuple(float(v) for v in d["low"]),
         high=tuple(float(v) for v in d["high"]),
         mean=tuple(float(v) for v in d["mean"]),
@@ -109,6 +112,7 @@ def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
         augment=False,
         channels=int(d.get("channels", 1)),
         pixel_name=str(d.get("pixel_name", "ToTensor()")),
+        resize=d.get("resize"),
     )
 
 
@@ -121,18 +125,16 @@ def save_checkpoint(
     pipeline: Pipeline,
     metrics: dict[str, Any] | None = None,
     dataset: str = "",
+    *,
+    unchanged_since: FileState | bool = False,
 ) -> Path:
-    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written."""
-    target = Path(path).expanduser()
-    folder = target.parent
-    if target.is_dir():
-        raise CheckpointError(
-            f"{target} is a folder; give a file name such as {target / ('model' + SUFFIX)}."
-        )
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
-        )
+    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written.
+
+    The metadata holds a SHA-256 of the weights, which loading verifies. With ``unchanged_since``
+    (a :func:`core.safe_save.file_state` taken before training), a target that another run
+    wrote meanwhile is refused rather than overwritten.
+    """
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {
         "model": spec.to_dict(),
         "classes": list(classes),
@@ -141,44 +143,20 @@ def save_checkpoint(
         "dataset": dataset,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__,
+        "weights_sha256": weights_digest(state),
     }
-    payload = {
-        "format": FORMAT,
-        "version": VERSION,
-        "meta": json.dumps(meta),
-        "state_dict": {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()},
-    }
-    tmp_name = ""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-        tmp_name = ""
-    except OSError as e:
-        raise CheckpointError(f"cannot save to {target}: {e.strerror or e}.") from None
-    finally:
-        if tmp_name:  # failed before the rename: remove the partial file, keep the old checkpoint
-            Path(tmp_name).unlink(missing_ok=True)
-    _fsync_folder(folder)
-    return target
+    payload = {"format": FORMAT, "version": VERSION, "meta": json.dumps(meta), "state_dict": state}
+    return atomic_write(path, lambda f: torch.save(payload, f), unchanged_since=unchanged_since)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def weights_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every weight's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- loading
@@ -291,6 +269,7 @@ def _parse(source: Path, payload: Any) -> Checkpoint:
         ) from None
     if len(classes) != spec.num_classes:
         raise CheckpointError(f"{name}: it lists {len(classes)} class names for {spec.num_classes} outputs.")
+    _check_weights(name, spec, state, meta.get("weights_sha256"))
     return Checkpoint(
         path=source,
         spec=spec,
@@ -303,6 +282,40 @@ def _parse(source: Path, payload: Any) -> Checkpoint:
     )
 
 
+def _check_weights(name: str, spec: ModelSpec, state: dict[str, torch.Tensor], digest: Any) -> None:
+    """Refuse weights whose names or shapes are not the spec's, that fail their SHA-256, or are not finite.
+
+    The expected shapes come from the spec built on torch's "meta" device, which allocates
+    nothing: a description that claims a huge network costs nothing to check.
+    """
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in spec.build().state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        wrong = [
+            f"{k} is {format_shape(found[k])}, not {format_shape(expected[k])}"
+            for k in expected
+            if k in found and found[k] != expected[k]
+        ]
+        wrong += [f"{k} missing" for k in expected if k not in found]
+        wrong += [f"{k} unexpected" for k in found if k not in expected]
+        raise CheckpointError(
+            f"{name}: its weights do not fit the {spec.describe()} it describes ({'; '.join(wrong[:3])}). "
+            "The file is damaged or was not written by dataloupe; nothing was loaded."
+        )
+    if digest is not None and (not isinstance(digest, str) or weights_digest(state) != digest):
+        raise CheckpointError(
+            f"{name}: its weights do not match the SHA-256 stored with them, so the file was changed or "
+            "damaged on disk; nothing was loaded. Save the model again, or use another copy."
+        )
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(
+            f"{name}: its weights hold NaN or Inf ({', '.join(bad[:3])}): the model that was saved had "
+            "diverged, or the file is damaged; nothing was loaded."
+        )
+
+
 def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: bool = True) -> list[str]:
     """What differs between a checkpoint's spec and the one wanted, in words ("input shape 1×28×28, not 1×8×8")."""
     out = []
@@ -313,7 +326,7 @@ def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: boo
             f"hidden sizes {format_hidden(found.hidden) or 'none'}, not {format_hidden(expected.hidden) or 'none'}"
         )
     if found.input_shape != expected.input_shape:
-        out.append(f"input shape {_shape(found.input_shape)}, not {_shape(expected.input_shape)}")
+        out.append(f"input shape {format_shape(found.input_shape)}, not {format_shape(expected.input_shape)}")
     if found.num_classes != expected.num_classes:
         out.append(f"{found.num_classes} classes, not {expected.num_classes}")
     return out
@@ -329,10 +342,6 @@ def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture:
         )
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
-
-
 # ---------------------------------------------------------------------- evaluating a loaded model
 def evaluate_checkpoint(
     checkpoint: Checkpoint,
@@ -341,33 +350,25 @@ def evaluate_checkpoint(
     cancel: threading.Event | None = None,
     model: nn.Module | None = None,
 ) -> tuple[EvalResult, list[str]]:
-    """Accuracy of a checkpoint's model on ``handle``'s test split, through the checkpoint's own pipeline.
+    """:func:`core.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
 
     Returns the result and notes for the user (device fallback, a held-out test split,
     class names that differ). A dataset whose input shape or class count does not fit is
     refused with a :class:`CheckpointError`.
     """
-    from core.training import evaluate_on_test
+    from core.evaluation import evaluate_on_test
 
-    config = checkpoint.metrics.get("config")
-    config = config if isinstance(config, dict) else {}
     net = model if model is not None else checkpoint.build_model()
     try:
-        result, notes = evaluate_on_test(
+        return evaluate_on_test(
             net,
             checkpoint.spec,
             checkpoint.pipeline,
             handle,
             device,
             cancel,
-            seed=int(config.get("seed", 0)),
-            test_fraction=float(config.get("test_fraction", 0.2)),
+            classes=checkpoint.classes,
+            metrics=checkpoint.metrics,
         )
     except DataloupeError as e:
         raise CheckpointError(f"{checkpoint.path.name}: {e}") from None
-    if tuple(handle.classes) != checkpoint.classes:
-        notes.append(
-            f"class names differ: the checkpoint has {', '.join(checkpoint.classes[:5])}…, "
-            f"{handle.name} has {', '.join(handle.classes[:5])}…; compared by position"
-        )
-    return result, notes

@@ -1,35 +1,36 @@
 """One dataset handle for every source.
 
-``open_dataset(spec)`` reads a built-in torchvision dataset, the bundled digits, an
-image folder, IDX files or a CSV table, and returns a :class:`DatasetHandle`: its
-class names, its splits, and the :class:`~core.pipeline.Pipeline` that turns stored
-values into tensors. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
+Every reader in :mod:`core.readers` (a built-in torchvision dataset, the bundled digits,
+an image folder, IDX files or a CSV table) returns a :class:`DatasetHandle`, finished by
+:func:`build_handle`: its class names, its splits, and the :class:`~core.pipeline.Pipeline`
+that turns stored values into tensors. This module imports no reader. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
 ``(sample, label)``, with the integer ``targets`` of the split when they are known
 without decoding a sample.
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from core.errors import DatasetError
+from core.moments import MOMENT_SAMPLES, scaled_moments
 from core.pipeline import Pipeline
-from core.progress import ProgressCallback
-from core.sources import SPLITS, DatasetSpec
+from core.sources import SPLITS, DatasetSpec, Reader
+from core.stats import class_name
+from core.wording import format_shape
 
-MOMENT_SAMPLES = 2_000
-"""Samples read to estimate mean and std when a split is not held in memory."""
+if TYPE_CHECKING:
+    from core.readers.image_files import ImageFiles
 
 
 @dataclass
@@ -46,6 +47,8 @@ class SplitData:
     """All stored samples as one tensor (N×C×H×W or N×F) when the split is held in memory."""
     origin: str = ""
     """Where the split came from, for the screen: "t10k-images-idx3-ubyte.gz"."""
+    files: ImageFiles | None = None
+    """The image files behind the samples, when they are read from files one by one (image folders)."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,16 @@ class SampleInfo:
     """"torch.float32"."""
     min: float
     max: float
+    stored_shape: tuple[int, ...] | None = None
+    """The shape as stored, when the pipeline resized the sample; None when it did not."""
 
     @property
     def shape_text(self) -> str:
-        """The shape written 1×28×28."""
-        return "×".join(str(s) for s in self.shape) or "scalar"
-
-
-def format_shape(shape: tuple[int, ...] | torch.Size) -> str:
-    """A shape written 1×28×28."""
-    return "×".join(str(int(s)) for s in shape)
+        """The shape written 1×28×28, and "(resized from 3×480×640)" when the pipeline resized it."""
+        text = format_shape(self.shape)
+        if self.stored_shape is not None and tuple(self.stored_shape) != tuple(self.shape):
+            text += f" (resized from {format_shape(self.stored_shape)})"
+        return text
 
 
 class Split(Dataset):
@@ -123,6 +126,9 @@ class Split(Dataset):
         if sample is None or label is None:
             sample, label = self[index]
         values = sample.float()
+        stored_shape = None
+        if self.pipeline.resize is not None and self.pipeline.sample_type == "image":
+            stored_shape = tuple(self.raw(index)[0].shape)  # a cached read for image folders
         return SampleInfo(
             index=index % len(self),
             label=int(label),
@@ -131,11 +137,12 @@ class Split(Dataset):
             dtype=str(sample.dtype),
             min=float(values.min()) if values.numel() else 0.0,
             max=float(values.max()) if values.numel() else 0.0,
+            stored_shape=stored_shape,
         )
 
     def class_name(self, label: int) -> str:
         """Name of ``label``, or the number when it is outside the class list."""
-        return self.classes[label] if 0 <= label < len(self.classes) else f"#{label}"
+        return class_name(self.classes, label)
 
     def tensors(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor] | None:
         """The whole split as ``(X, y)`` on ``device``, scaled once; None when not held in memory."""
@@ -155,8 +162,8 @@ class DatasetHandle:
 
     name: str
     """Display name: "MNIST", "winequality-red.csv"."""
-    kind: Literal["builtin", "digits", "folder", "idx", "csv", "custom"]
-    """Which reader opened it."""
+    reader: Reader
+    """Which reader opened it (``custom``: :func:`from_datasets`)."""
     classes: list[str]
     """Class names; label ``k`` is ``classes[k]``."""
     splits: dict[str, SplitData]
@@ -171,6 +178,8 @@ class DatasetHandle:
     """Table columns used as features (CSV only)."""
     spec: DatasetSpec | None = None
     """What was asked for, to reopen it."""
+    loader: Any = None
+    """The user's own training ``DataLoader`` (``file.py:NAME``), iterated as it is for batches; or None."""
 
     def split(self, name: str, pipeline: Pipeline | None = None) -> Split:
         """Split ``name`` through ``pipeline`` (default: the handle's own)."""
@@ -193,11 +202,16 @@ class DatasetHandle:
         return len(self.classes)
 
     @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """Shape of the first training sample as the pipeline returns it."""
+    def stored_shape(self) -> tuple[int, ...]:
+        """Shape of the first training sample as stored."""
         split = self.split(self.default_split())
         x, _ = split.raw(0)
         return tuple(x.shape)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of the first training sample as the pipeline returns it (after any resize)."""
+        return self.pipeline.output_shape(self.stored_shape)
 
     @property
     def stored_dtype(self) -> torch.dtype:
@@ -211,8 +225,8 @@ class DatasetHandle:
         """A few lines about the dataset for the screen and the command line."""
         sizes = ", ".join(f"{name} {self.splits[name].length:,}" for name in self.split_names)
         lines = [
-            f"{self.name} ({self.kind}): {sizes} samples, {self.num_classes} classes, "
-            f"sample {format_shape(self.sample_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
+            f"{self.name} ({self.reader}): {sizes} samples, {self.num_classes} classes, "
+            f"sample {format_shape(self.stored_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
             f"from {self.location}" if self.location else "",
             f"transform: {self.pipeline.describe()}",
             *self.notes,
@@ -229,8 +243,8 @@ def collate_samples(batch: list[tuple[torch.Tensor, int]]):
         listed = ", ".join(format_shape(s) for s in sorted(shapes)[:4])
         raise DatasetError(
             f"the samples of one batch differ in shape ({listed}): a batch stacks its samples, so they "
-            "need one shape. Resize the images to one size first (for example with "
-            "torchvision.transforms.Resize), or keep images of one size in the folder."
+            "need one shape. Resize the images to one size: --resize 64 (shorter side to 64, then a "
+            "centre crop) or --resize 64x48 on the command line, or the resize field of the dataset pane."
         )
     return default_collate(batch)
 
@@ -262,107 +276,10 @@ def in_memory_split(x: torch.Tensor, y: np.ndarray, origin: str = "") -> SplitDa
     return SplitData(length=len(y), read=read, targets=y, array=x, origin=origin)
 
 
-MOMENT_CHUNK = 4_096
-"""Samples scaled at a time while measuring mean and std: memory stays small for any split size."""
-
-
-class _Moments:
-    """Running mean and sum of squared deviations per channel (or column), merged chunk by chunk.
-
-    Chan et al.'s pairwise update in float64: one pass, no float64 copy of the whole split.
-    """
-
-    def __init__(self, dims: tuple[int, ...]) -> None:
-        self.dims = dims
-        self.count = 0
-        self.mean: torch.Tensor | None = None
-        self.m2: torch.Tensor | None = None
-
-    def add(self, x: torch.Tensor) -> None:
-        x = x.to(torch.float64)
-        n = x.numel() // math.prod(x.shape[d] for d in range(x.ndim) if d not in self.dims)
-        mean = x.mean(dim=self.dims)
-        m2 = ((x - mean.view(_keep(x.ndim, self.dims, mean))) ** 2).sum(dim=self.dims)
-        if self.mean is None:
-            self.count, self.mean, self.m2 = n, mean, m2
-            return
-        total = self.count + n
-        delta = mean - self.mean
-        self.mean = self.mean + delta * (n / total)
-        self.m2 = self.m2 + m2 + delta**2 * (self.count * n / total)
-        self.count = total
-
-    def result(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Mean and unbiased standard deviation (as ``torch.std``)."""
-        assert self.mean is not None and self.m2 is not None
-        std = (self.m2 / max(self.count - 1, 1)).sqrt()
-        return tuple(float(v) for v in self.mean), tuple(float(v) for v in std)
-
-
-def _keep(ndim: int, dims: tuple[int, ...], stat: torch.Tensor) -> tuple[int, ...]:
-    """The shape that broadcasts a per-channel statistic back over the reduced dimensions."""
-    shape = [1] * ndim
-    kept = [d for d in range(ndim) if d not in dims]
-    for d, size in zip(kept, stat.shape, strict=True):
-        shape[d] = size
-    return tuple(shape)
-
-
-def _uint8_moments(array: torch.Tensor, scaler: Pipeline) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Exact mean and std of 8-bit images from a histogram of each channel: one ``bincount`` per
-    channel instead of scaling every pixel to float."""
-    channels = array.shape[1]
-    levels = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, channels, 1, 1)
-    value = scaler.batch(levels).to(torch.float64).view(256, channels)  # each stored level, scaled
-    means, stds = [], []
-    for c in range(channels):
-        hist = torch.bincount(array[:, c].reshape(-1), minlength=256).to(torch.float64)
-        n = float(hist.sum())
-        mean = float((hist * value[:, c]).sum() / n)
-        var = float((hist * (value[:, c] - mean) ** 2).sum() / max(n - 1, 1))
-        means.append(mean)
-        stds.append(math.sqrt(var))
-    return tuple(means), tuple(stds)
-
-
-def scaled_moments(
-    data: SplitData, pipeline: Pipeline, cancel: threading.Event | None = None
-) -> tuple[tuple[float, ...], tuple[float, ...], str]:
-    """Mean and std of the scaled values of a split, per channel or column, and how they were measured."""
-    scaler = pipeline.with_(mode="scaled", augment=False)
-    dims: tuple[int, ...] = (0,) if pipeline.kind == "table" else (0, 2, 3)
-    moments = _Moments(dims)
-    note = ""
-    if data.array is not None and data.array.dtype == torch.uint8 and pipeline.kind == "image":
-        mean, std = _uint8_moments(data.array, scaler)
-        return mean, std, note
-    if data.array is not None:
-        for start in range(0, len(data.array), MOMENT_CHUNK):
-            moments.add(scaler.batch(data.array[start : start + MOMENT_CHUNK]))
-    else:
-        n = data.length
-        take = np.unique(np.linspace(0, n - 1, min(n, MOMENT_SAMPLES)).astype(np.int64))
-        samples = []
-        for i in take:
-            if cancel is not None and cancel.is_set():
-                break
-            samples.append(scaler(data.read(int(i))[0]))
-        shapes = {tuple(s.shape) for s in samples}
-        if len(shapes) > 1:  # images of different sizes: pool each channel over every pixel
-            x = torch.cat([s.flatten(1) for s in samples], dim=1).T.reshape(-1, samples[0].shape[0], 1, 1)
-        else:
-            x = torch.stack(samples)
-        moments.add(x)
-        if len(take) < n:
-            note = f"mean/std estimated from {len(take):,} of {n:,} training samples"
-    mean, std = moments.result()
-    return mean, std, note
-
-
 def build_handle(
     *,
     name: str,
-    kind: str,
+    reader: str,
     classes: list[str],
     splits: dict[str, SplitData],
     pipeline: Pipeline,
@@ -371,16 +288,21 @@ def build_handle(
     feature_names: list[str] | None = None,
     spec: DatasetSpec | None = None,
     cancel: threading.Event | None = None,
+    moment_samples: int = MOMENT_SAMPLES,
 ) -> DatasetHandle:
     """Finish a handle: measure the training split's mean and std for ``Normalize``."""
     notes = list(notes or [])
     base = splits.get("train") or next(iter(splits.values()))
-    mean, std, note = scaled_moments(base, pipeline, cancel)
+    mean, std, note = scaled_moments(base, pipeline, cancel, moment_samples)  # stored images, before resize
     if note:
         notes.append(note)
+    if spec is not None and spec.resize is not None:
+        if pipeline.sample_type != "image":
+            raise DatasetError(f"{name}: --resize applies to images, and this is a table. Leave it out.")
+        pipeline = pipeline.with_(resize=spec.resize)
     return DatasetHandle(
         name=name,
-        kind=kind,  # type: ignore[arg-type]
+        reader=reader,  # type: ignore[arg-type]
         classes=classes,
         splits=splits,
         pipeline=pipeline.with_(mean=mean, std=std),
@@ -425,32 +347,4 @@ def from_datasets(
         )
     else:
         pipeline = Pipeline.for_images(first.shape[0], high=255.0 if first.dtype == torch.uint8 else 1.0)
-    return build_handle(name=name, kind="custom", classes=classes, splits=data, pipeline=pipeline)
-
-
-def open_dataset(
-    spec: DatasetSpec,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> DatasetHandle:
-    """Open the dataset ``spec`` names. Raises :class:`DatasetError` with a message for the user."""
-    kind = spec.kind()
-    if kind == "builtin":
-        if spec.source.lower() == "digits":
-            from core.readers.digits import open_digits
-
-            return open_digits(spec)
-        from core.readers.torchvision_builtin import open_builtin
-
-        return open_builtin(spec, progress=progress, cancel=cancel)
-    if kind == "csv":
-        from core.readers.table import open_csv
-
-        return open_csv(spec)
-    if kind == "idx":
-        from core.readers.idx import open_idx_folder
-
-        return open_idx_folder(spec)
-    from core.readers.image_folder import open_image_folder
-
-    return open_image_folder(spec, progress=progress, cancel=cancel)
+    return build_handle(name=name, reader="custom", classes=classes, splits=data, pipeline=pipeline)

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from core.errors import SettingsError
-
-DEVICES = ("auto", "cpu", "cuda")
-"""What a user may ask for."""
+from core.settings import DEVICES, one_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def choose_device(wanted: str = "auto") -> DeviceChoice:
     """The device for ``wanted`` in auto|cpu|cuda; CUDA asked for but absent gives the CPU and a notice."""
     wanted = (wanted or "auto").lower()
     if wanted not in DEVICES:
-        raise SettingsError(f"unknown device {wanted!r}: choose auto, cpu or cuda.")
+        raise SettingsError(f"unknown device {wanted!r}: choose {one_of(DEVICES)}.")
     if wanted == "cpu":
         device = torch.device("cpu")
         return DeviceChoice(device, "", describe_device(device))

@@ -12,49 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
 from core.errors import SettingsError
+from core.settings import ARCHITECTURES, Architecture, check_hidden, one_of
+from core.wording import format_shape
 
-Architecture = Literal["mlp", "cnn"]
-ARCHITECTURES: tuple[Architecture, ...] = ("mlp", "cnn")
-DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (64, 64, 64), "cnn": (64,)}
-"""Hidden sizes when none are given: the tutorials' 64-64-64 MLP, and one dense layer after the CNN's convolutions."""
 CNN_CHANNELS = (16, 32)
 """Output channels of the CNN's two convolution blocks (each 3×3 conv, ReLU, 2×2 max-pool)."""
-MAX_HIDDEN_LAYERS = 8
-"""More hidden layers than this is almost certainly a typo."""
-MAX_LAYER_WIDTH = 16_384
-"""Wider than this would not fit a terminal's patience."""
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """Hidden sizes written "64,64,64" (or "256", or "" for none) as a tuple; SettingsError when malformed."""
-    text = text.strip()
-    if not text:
-        return ()
-    sizes = []
-    for part in text.replace(" ", "").split(","):
-        if not part.isdigit() or int(part) <= 0:
-            raise SettingsError(
-                f"hidden sizes {text!r}: {part!r} is not a positive whole number; write them like 64,64,64 or 256."
-            )
-        sizes.append(int(part))
-    if len(sizes) > MAX_HIDDEN_LAYERS:
-        raise SettingsError(f"hidden sizes {text!r}: {len(sizes)} layers; use at most {MAX_HIDDEN_LAYERS}.")
-    if max(sizes) > MAX_LAYER_WIDTH:
-        raise SettingsError(
-            f"hidden sizes {text!r}: a layer of {max(sizes):,}; keep each ≤ {MAX_LAYER_WIDTH:,}."
-        )
-    return tuple(sizes)
-
-
-def format_hidden(hidden: tuple[int, ...]) -> str:
-    """(64, 64, 64) written "64,64,64"."""
-    return ",".join(str(h) for h in hidden)
 
 
 @dataclass(frozen=True)
@@ -72,22 +40,23 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
-            raise SettingsError(f"unknown model {self.architecture!r}: choose mlp or cnn.")
+            raise SettingsError(f"unknown model {self.architecture!r}: choose {one_of(ARCHITECTURES)}.")
         if self.num_classes < 2:
             raise SettingsError(
                 f"a classifier needs at least 2 classes; this dataset has {self.num_classes}."
             )
         if not self.input_shape or any(s <= 0 for s in self.input_shape):
             raise SettingsError(f"input shape {self.input_shape} is empty.")
+        check_hidden(tuple(self.hidden))  # the limits --hidden has, also for sizes read from a checkpoint
         if self.architecture == "cnn":
             if len(self.input_shape) != 3:
                 raise SettingsError(
-                    f"the CNN needs images (channels×height×width); these samples are {_shape(self.input_shape)}. "
+                    f"the CNN needs images (channels×height×width); these samples are {format_shape(self.input_shape)}. "
                     "Choose the MLP."
                 )
             if min(self.input_shape[1:]) < 4:
                 raise SettingsError(
-                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {_shape(self.input_shape)}."
+                    f"the CNN halves the image twice and needs at least 4×4 pixels; these are {format_shape(self.input_shape)}."
                 )
 
     @property
@@ -117,7 +86,7 @@ class ModelSpec:
             return "MLP " + "→".join(str(n) for n in (self.input_size, *self.hidden, self.num_classes))
         convs = " → ".join(f"conv{c}" for c in CNN_CHANNELS)
         dense = " → ".join(str(n) for n in (*self.hidden, self.num_classes))
-        return f"CNN {_shape(self.input_shape)} → {convs} → {dense}"
+        return f"CNN {format_shape(self.input_shape)} → {convs} → {dense}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only (for a checkpoint's JSON metadata)."""
@@ -135,10 +104,6 @@ class ModelSpec:
             input_shape=tuple(int(s) for s in d["input_shape"]),
             num_classes=int(d["num_classes"]),
         )
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
 
 
 def parameter_count(model: nn.Module) -> int:

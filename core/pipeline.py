@@ -17,6 +17,7 @@ Modes, as the tutorials name them:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -31,7 +32,7 @@ MODES: tuple[Mode, ...] = ("raw", "scaled", "normalized")
 class Pipeline:
     """How one dataset's stored samples become tensors."""
 
-    kind: Literal["image", "table"]
+    sample_type: Literal["image", "table"]
     """Images are C×H×W; table rows are 1-D feature vectors."""
     low: tuple[float, ...]
     """Smallest stored value: one per image channel, or one per table column."""
@@ -49,12 +50,16 @@ class Pipeline:
     """Image channels (1 grey, 3 RGB); ignored for tables."""
     pixel_name: str = "ToTensor()"
     """How the scaling step is named on screen."""
+    resize: str | None = None
+    """Images only, before anything else: "64" (shorter side to 64, centre crop 64×64) or "64x48" (W×H).
+
+    See :func:`core.sources.parse_resize`; a checkpoint stores it so evaluation resizes alike."""
 
     @classmethod
     def for_images(cls, channels: int = 1, high: float = 255.0, pixel_name: str = "ToTensor()") -> Pipeline:
         """The scaling pipeline of images stored 0..``high`` (mean and std are measured later)."""
         return cls(
-            kind="image",
+            sample_type="image",
             low=(0.0,) * channels,
             high=(float(high),) * channels,
             mean=(0.0,) * channels,
@@ -70,17 +75,14 @@ class Pipeline:
     # ------------------------------------------------------------------ applying
     def _view_shape(self, ndim: int, batched: bool) -> tuple[int, ...]:
         n = len(self.low)
-        if self.kind == "table":
+        if self.sample_type == "table":
             return (1, n) if batched else (n,)
         # per-channel constants broadcast over H and W
         shape = [n, 1, 1]
         return tuple([1] + shape) if batched else tuple(shape)
 
     def _consts(self, values: tuple[float, ...], like: torch.Tensor, batched: bool) -> torch.Tensor:
-        import torch
-
-        t = torch.tensor(values, dtype=torch.float32, device=like.device)
-        return t.view(self._view_shape(like.ndim, batched))
+        return _device_consts(values, like.device, self._view_shape(like.ndim, batched))
 
     def _scale(self, x: torch.Tensor, batched: bool) -> torch.Tensor:
         if self.mode == "raw":
@@ -88,7 +90,7 @@ class Pipeline:
         import torch
 
         x = x.to(torch.float32)
-        if self.kind == "image" and all(lo == 0 for lo in self.low) and len(set(self.high)) == 1:
+        if self.sample_type == "image" and all(lo == 0 for lo in self.low) and len(set(self.high)) == 1:
             # ToTensor's exact arithmetic: a single division by the maximum
             x = x / float(self.high[0])
         else:
@@ -105,8 +107,8 @@ class Pipeline:
 
     def __call__(self, raw: torch.Tensor) -> torch.Tensor:
         """Transform one stored sample (C×H×W or a feature vector)."""
-        x = raw
-        if self.augment and self.kind == "image":
+        x = self.resized(raw)
+        if self.augment and self.sample_type == "image":
             x = _augmenter(self.channels)(x)
         return self._scale(x, batched=False)
 
@@ -115,24 +117,49 @@ class Pipeline:
 
         Augmentation draws per-sample parameters, so it is applied one sample at a time.
         """
-        if self.augment and self.kind == "image":
+        raw = self.resized(raw)
+        if self.augment and self.sample_type == "image":
             import torch
 
             aug = _augmenter(self.channels)
             raw = torch.stack([aug(r) for r in raw])
         return self._scale(raw, batched=True)
 
+    def resized(self, raw: torch.Tensor) -> torch.Tensor:
+        """An image (C×H×W) or a stack (N×C×H×W) at the ``resize`` size, still in the stored dtype."""
+        if self.resize is None or self.sample_type != "image":
+            return raw
+        if tuple(raw.shape[-2:]) == self.output_size(tuple(raw.shape[-2:])):
+            return raw
+        return _resizer(self.resize)(raw)
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) an image of ``size`` has after this pipeline."""
+        if self.resize is None or self.sample_type != "image":
+            return size
+        from core.sources import resize_size
+
+        return resize_size(self.resize)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape a stored sample of ``shape`` (C×H×W or F) has after this pipeline."""
+        if self.resize is None or self.sample_type != "image" or len(shape) < 2:
+            return tuple(shape)
+        return (*shape[:-2], *self.output_size((shape[-2], shape[-1])))
+
     # ------------------------------------------------------------------ describing
     def describe(self) -> str:
         """The pipeline as the tutorials would write it, for the screen."""
         steps: list[str] = []
-        if self.augment and self.kind == "image":
+        if self.resize is not None and self.sample_type == "image":
+            steps.append(resize_text(self.resize))
+        if self.augment and self.sample_type == "image":
             steps.append("RandomAffine(degrees=10, translate=(0.1, 0.1))")
             if self.channels == 3:
                 steps.append("RandomHorizontalFlip()")
         if self.mode == "raw":
             steps.append("as stored (no scaling)")
-        elif self.kind == "image":
+        elif self.sample_type == "image":
             steps.append(self.pixel_name)
         else:
             steps.append("MinMaxScale(train min/max → 0..1)")
@@ -145,6 +172,15 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
+
+
+@functools.lru_cache(maxsize=64)
+def _device_consts(values: tuple[float, ...], device: torch.device, shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-channel constants on ``device``, made once: a batch scaled inside a CUDA graph may not copy
+    from the host, and the trainer scales every batch as it is drawn."""
+    import torch
+
+    return torch.tensor(values, dtype=torch.float32, device=device).view(shape)
 
 
 def _fmt(values: tuple[float, ...]) -> str:
@@ -169,3 +205,29 @@ def _augmenter(channels: int):
         aug = v2.Compose(steps)
         _AUGMENTERS[channels] = aug
     return aug
+
+
+def resize_text(resize: str) -> str:
+    """The resize step as torchvision writes it: "Resize(64) → CenterCrop(64)" or "Resize((48, 64))"."""
+    parts = [int(p) for p in resize.split("x")]
+    if len(parts) == 1:
+        return f"Resize({parts[0]}) → CenterCrop({parts[0]})"
+    return f"Resize(({parts[1]}, {parts[0]}))"
+
+
+_RESIZERS: dict[str, object] = {}
+
+
+def _resizer(resize: str):
+    """torchvision's v2 transform for ``resize`` (built once): antialiased, on uint8 or float tensors."""
+    fn = _RESIZERS.get(resize)
+    if fn is None:
+        from torchvision.transforms import v2
+
+        parts = [int(p) for p in resize.split("x")]
+        if len(parts) == 1:
+            fn = v2.Compose([v2.Resize(parts[0], antialias=True), v2.CenterCrop(parts[0])])
+        else:
+            fn = v2.Resize((parts[1], parts[0]), antialias=True)
+        _RESIZERS[resize] = fn
+    return fn

@@ -2,7 +2,9 @@
 
 One function, :func:`render`, turns one image into a :class:`TextImage`; :func:`render_grid`
 tiles many with a caption under each. Both work on numpy arrays (C×H×W, H×W or H×W×C),
-so this module needs neither torch nor any UI library. The app turns a ``TextImage``
+so this module needs neither torch nor any UI library. Table rows are drawn here too:
+:func:`render_features` lists one row's features with a bar each (the preview), and
+:func:`render_table_rows` draws several rows as one line each (a batch). The app turns a ``TextImage``
 into styled segments; a script prints :meth:`TextImage.to_ansi`.
 
 Half-block: every character cell shows two pixels, one above the other: ``▀`` with the
@@ -15,6 +17,7 @@ print(render(np.eye(16), 40, 20).to_ansi())"
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -321,4 +324,33 @@ def render_features(
         else:
             bar = " " * bar_width
         lines.append(f"{name:<{width}}  {float(value):>10.4g}  {bar}")
+    return lines
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+"""Low to high, one character per feature in :func:`render_table_rows`."""
+
+
+def render_table_rows(
+    x: np.ndarray,
+    unit: np.ndarray,
+    indices: Sequence[int],
+    labels: Sequence[int | str],
+    width: int,
+    ascii_only: bool = False,
+) -> list[str]:
+    """Several table rows, one line each: index, label, a strip of its features (low ▁ … █ high), values.
+
+    ``x`` holds the values shown (N×F) and ``unit`` the same rows scaled to 0..1 for the strip;
+    ``labels`` are label numbers or short class names; lines are cut at ``width`` characters.
+    """
+    ramp = ASCII_RAMP if ascii_only else SPARK
+    key = "low . @ high" if ascii_only else "low ▁ … █ high"
+    lines = [f"{'sample':>6} {'y':>2}  features, {key}"[:width]]
+    for k, (index, label) in enumerate(zip(indices, labels, strict=False)):
+        u = np.asarray(unit[k], dtype=np.float64)
+        cells = np.rint(np.clip(np.nan_to_num(u), 0.0, 1.0) * (len(ramp) - 1)).astype(int)
+        strip = "".join(ramp[c] if np.isfinite(v) else "?" for c, v in zip(cells, u, strict=True))
+        values = " ".join(f"{v:.3g}" for v in x[k])
+        lines.append(f"{index:>6} {label:>2}  {strip}  {values}"[:width])
     return lines

@@ -1,7 +1,7 @@
 """A checklist report written out: the class table, the balance summary and the checks, as plain
 text or as one JSON document. ``dataloupe check`` prints these; the tests read them.
 
-    python -c "from core.checks import run_checklist; from core.datasets import open_dataset; \\
+    python -c "from core.checks import run_checklist; from core.readers import open_dataset; \\
 from core.sources import DatasetSpec; from core.report import report_text; \\
 print(report_text(run_checklist(open_dataset(DatasetSpec('digits')))))"
 """

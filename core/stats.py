@@ -7,7 +7,7 @@ otherwise it reads labels in chunks, reporting partial counts as it goes so the
 chart can grow while it counts. :func:`split_labels` is the reading half of it, for the
 checks that also need the order of the labels (the checklist's "shuffled").
 
-    python -c "from core.datasets import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
 from core.stats import class_counts, balance_summary; h = open_dataset(DatasetSpec('digits')); \
 print(balance_summary(class_counts(h.split('train')), h.classes).majority_sentence())"
 """
@@ -16,13 +16,24 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from core.errors import DatasetError
 from core.progress import check_cancel
+
+
+def class_name(classes: Sequence[str], label: int) -> str:
+    """Name of ``label``: ``classes[label]``, or "#k" for a label past the class list (or negative)."""
+    return classes[label] if 0 <= label < len(classes) else f"#{label}"
+
+
+def class_names(classes: Sequence[str], width: int) -> tuple[str, ...]:
+    """``classes`` extended to ``width`` names, "#k" for each label past the list."""
+    return tuple(class_name(classes, k) for k in range(max(width, len(classes))))
+
 
 IMBALANCE_THRESHOLD = 1.5
 """Largest ÷ smallest class count above which a split counts as unbalanced."""
@@ -205,11 +216,7 @@ def balance_summary(counts, classes, threshold: float = IMBALANCE_THRESHOLD) -> 
     c = np.asarray(counts, dtype=np.int64)
     if len(c) < len(classes):  # classes with no sample at all still count, as zeros
         c = np.concatenate([c, np.zeros(len(classes) - len(c), np.int64)])
-    names = (
-        tuple(classes)
-        if len(classes) >= len(c)
-        else tuple(classes) + tuple(f"#{i}" for i in range(len(classes), len(c)))
-    )
+    names = class_names(classes, len(c))
     total = int(c.sum())
     if len(c) == 0 or total == 0:
         return BalanceSummary(tuple(int(v) for v in c), names, 0, len(c), 0, 0, math.nan, 0.0, 0.0, threshold)

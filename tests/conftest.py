@@ -108,7 +108,7 @@ def white_wine(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def digits():
     """The bundled digits, opened once per session."""
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
 
     return open_dataset(DatasetSpec("digits"))
@@ -117,7 +117,7 @@ def digits():
 @pytest.fixture(scope="session")
 def mnist_test(mnist_dir: Path):
     """The 10,000 real MNIST test images through the IDX reader (only a test split)."""
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
 
     return open_dataset(DatasetSpec(str(mnist_dir)))

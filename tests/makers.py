@@ -47,3 +47,51 @@ def serve_folder(folder: Path):
             server.shutdown()
 
     return running()
+
+
+TRAINING_PER_CLASS = (0.97, 0.99, 0.94, 0.91, 0.95, 0.97, 0.96, 0.94, 0.571, 0.88)
+"""Per-class test accuracy of the made-up run: class 8 is the weakest, at 57.1%."""
+
+
+def _result(accuracy: float):
+    """An evaluation of the made-up run: each class mostly right, some confused with the next one."""
+    from core.training import EvalResult
+
+    confusion = tuple(
+        tuple(30 if t == p else (3 if p == (t + 1) % 10 else 0) for p in range(10)) for t in range(10)
+    )
+    return EvalResult(accuracy, 0.3, TRAINING_PER_CLASS, confusion, 359)
+
+
+def training_snapshot(state: str = "running", **changes):
+    """A made-up ``TrainingSnapshot`` of digits: 100 epochs, at epoch 12, every figure in its widest form."""
+    from core.training import Evaluation, TrainingSnapshot
+
+    epochs = tuple(float(e) for e in range(1, 13))
+    fields = dict(
+        state=state,
+        step=1_234,
+        total_steps=36_000,
+        epoch=12,
+        epochs=100,
+        epoch_step=100,
+        steps_per_epoch=360,
+        samples_seen=5_000,
+        loss=0.2428,
+        loss_steps=tuple(range(0, 1_234, 10)),
+        loss_values=tuple(2.3 / (1 + k / 10) for k in range(0, 1_234, 10)),
+        accuracy_epochs=epochs,
+        train_accuracy=tuple(0.80 + 0.015 * k for k in range(12)),
+        test_accuracy=tuple(0.78 + 0.01 * k for k in range(12)),
+        latest=Evaluation(1_200, 12.0, _result(0.912), _result(0.894)),
+        samples_per_second=11_411.0,
+        elapsed=75.0,
+        eta=3_000.0,
+        eval_seconds=1.0,
+        gpu_memory=123_400_000,
+        device="cpu (1 thread)",
+        notes=("data held in memory on cpu, scaled once; batches by index permutation",),
+        classes=tuple(str(k) for k in range(10)),
+    )
+    fields.update(changes)
+    return TrainingSnapshot(**fields)

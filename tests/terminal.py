@@ -86,7 +86,13 @@ class Terminal:
         cwd: Path | None = None,
     ) -> Terminal:
         """Start ``command`` in a fresh window (in ``cwd``); the shell prints ``EXITED:<code>`` when it ends."""
-        variables = {"DATALOUPE_ROOT": str(self.root), "TERM": "xterm-256color", **(env or {})}
+        # a UTF-8 locale unless a test asks otherwise: under LANG=C the app draws in ASCII
+        variables = {
+            "DATALOUPE_ROOT": str(self.root),
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            **(env or {}),
+        }
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items())
         line = " ".join(shlex.quote(c) for c in command)
         shell = f"env {assignments} {line}; echo {EXIT_MARK}$?; sleep 600"

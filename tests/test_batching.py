@@ -253,7 +253,7 @@ def test_real_mnist_batches(mnist_test):
 
 
 def test_table_batches_red_wine(red_wine):
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
     s = BatchStepper(handle.split("train"), LoaderSettings()).step().summary
@@ -263,7 +263,7 @@ def test_table_batches_red_wine(red_wine):
 
 
 def test_balanced_sampler_evens_out_red_wine(red_wine):
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
     split = handle.split("train")

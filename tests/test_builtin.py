@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.datasets import open_dataset
 from core.errors import DatasetError, DownloadError
+from core.readers import open_dataset
 from core.sources import DatasetSpec
 
 from makers import serve_folder
@@ -44,7 +44,7 @@ def mnist_root(tmp_path: Path, mnist_dir: Path, *, compressed: bool) -> Path:
 def test_torchvision_mnist_opens_a_root_built_from_the_real_files(tmp_path, mnist_dir):
     root = mnist_root(tmp_path, mnist_dir, compressed=False)
     handle = open_dataset(DatasetSpec("mnist", root=root))
-    assert handle.kind == "builtin" and handle.name == "MNIST"
+    assert handle.reader == "builtin" and handle.name == "MNIST"
     assert handle.classes[7] == "7 - seven"  # torchvision's own class names
     test = handle.split("test")
     assert len(test) == 10_000

@@ -125,7 +125,8 @@ async def test_c_cancels_a_running_checklist_and_errors_become_messages():
                 what="focus",
             )
             assert app.query_one("#checklist-progress-row").display
-            assert "cancel" in screen_text(app)
+            # the footer is redrawn after the switch to the pane: wait for it, not for time
+            await wait_for(pilot, lambda: "cancel" in screen_text(app), what="the footer's cancel key")
             await pilot.press("c")
             await wait_for(
                 pilot,

@@ -41,6 +41,17 @@ def test_start_browse_and_quit_in_a_real_terminal(tmux):
     assert "Built-in" not in tmux.screen()  # the alternate screen is gone: the terminal is as it was
 
 
+def test_a_c_locale_draws_the_whole_screen_in_ascii(tmux):
+    tmux.start(["env", "-u", "LC_ALL", "-u", "LC_CTYPE", "LANG=C", str(DATALOUPE)])
+    screen = tmux.wait_for("sample 0 of 1,438")
+    assert screen.isascii() and "shape 1x8x8" in screen
+    tmux.keys("3")
+    screen = tmux.wait_for("## train")  # the balance chart's key, in ASCII
+    assert screen.isascii(), sorted({ch for ch in screen if ord(ch) > 127})
+    tmux.keys("q")
+    tmux.wait_for("EXITED:0", timeout=30)
+
+
 def test_bad_path_exits_2_with_a_message(tmux, tmp_path):
     tmux.start([str(DATALOUPE), str(tmp_path / "missing")])
     assert tmux.exit_code() == 2

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datasets import open_dataset
 from core.errors import DatasetError
+from core.readers import open_dataset
 from core.readers.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from core.sources import DatasetSpec
 
@@ -51,7 +51,7 @@ def small_idx_folder(folder: Path, n_train=20, n_test=10, compress=False) -> Pat
 def test_idx_folder_reads_both_splits(tmp_path, compress):
     folder = small_idx_folder(tmp_path / "idx", compress=compress)
     handle = open_dataset(DatasetSpec(str(folder)))
-    assert handle.kind == "idx"
+    assert handle.reader == "idx"
     assert handle.split_names == ["train", "test"]
     train = handle.split("train")
     assert len(train) == 20 and len(handle.split("test")) == 10

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from core.errors import SettingsError
-from core.models import MLP, ModelSpec, SmallCNN, format_hidden, parameter_count, parse_hidden
+from core.models import MLP, ModelSpec, SmallCNN, parameter_count
+from core.settings import format_hidden, parse_hidden
 
 
 def linear_sizes(model: nn.Module) -> list[tuple[int, int]]:

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torchvision import transforms
 
-from core.datasets import open_dataset
 from core.pipeline import Pipeline
+from core.readers import open_dataset
 from core.sources import DatasetSpec
 
 
@@ -127,10 +127,11 @@ def test_digits_read_directly_equal_scikit_learns_loader():
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_moments_equal_torch_over_the_whole_split(monkeypatch, dtype):
     """Measured by histogram (uint8) or in chunks (floats); torch's mean and std over everything is the oracle."""
-    import core.datasets as datasets
-    from core.datasets import in_memory_split, scaled_moments
+    import core.moments as moments
+    from core.datasets import in_memory_split
+    from core.moments import scaled_moments
 
-    monkeypatch.setattr(datasets, "MOMENT_CHUNK", 7)  # many chunks, the last one short
+    monkeypatch.setattr(moments, "MOMENT_CHUNK", 7)  # many chunks, the last one short
     gen = torch.Generator().manual_seed(0)
     if dtype == torch.uint8:
         x = torch.randint(0, 256, (50, 3, 5, 4), dtype=torch.uint8, generator=gen)
@@ -143,3 +144,13 @@ def test_moments_equal_torch_over_the_whole_split(monkeypatch, dtype):
     assert mean == pytest.approx(tuple(scaled.mean(dim=(0, 2, 3)).tolist()), abs=1e-12)
     assert std == pytest.approx(tuple(scaled.std(dim=(0, 2, 3)).tolist()), abs=1e-12)
     assert note == ""
+
+
+def test_datasets_imports_no_reader():
+    """Imports go one way: core.readers → the readers → core.datasets, never back (issue 11, item 4)."""
+    import subprocess
+    import sys
+
+    code = "import sys, core.datasets; print(sorted(m for m in sys.modules if m.startswith('core.readers')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -15,6 +15,7 @@ from core.render import (
     render,
     render_features,
     render_grid,
+    render_table_rows,
     resize_area,
     to_unit,
 )
@@ -112,3 +113,14 @@ def test_feature_rows():
     lines = render_features(["alcohol", "pH"], np.array([9.4, 3.51]), np.array([0.25, 1.0]), bar_width=4)
     assert lines[0].startswith("alcohol") and lines[0].endswith("█░░░")
     assert lines[1].endswith("████")
+
+
+def test_table_rows_one_line_per_sample_with_a_strip_low_to_high():
+    x = np.array([[1.0, 5.0, np.nan], [2.0, 3.0, 4.0]])
+    unit = np.array([[0.0, 1.0, np.nan], [0.5, 0.25, 1.0]])
+    lines = render_table_rows(x, unit, [7, 12], [0, 1], width=60)
+    assert lines[0].startswith("sample") and "low ▁ … █ high" in lines[0]
+    assert lines[1].split()[:3] == ["7", "0", "▁█?"]
+    assert lines[2].split()[:2] == ["12", "1"] and lines[2].endswith("2 3 4")
+    ascii_lines = render_table_rows(x, unit, [7, 12], [0, 1], width=14, ascii_only=True)
+    assert all(len(line) <= 14 for line in ascii_lines) and "@" in ascii_lines[1]

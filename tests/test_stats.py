@@ -132,7 +132,7 @@ def test_a_class_without_samples_makes_the_ratio_infinite():
 
 
 def _wine_counts(path, threshold):
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
 
     handle = open_dataset(DatasetSpec(str(path), threshold=threshold))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets import open_dataset
 from core.errors import DatasetError
+from core.readers import open_dataset
 from core.sources import DatasetSpec
 
 

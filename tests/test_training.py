@@ -1,7 +1,7 @@
 """The trainer: it learns the digits, both data paths see the same samples, it stops, pauses and fails cleanly.
 
-Runs use one torch thread: the test machines are shared, and two threads fighting other
-processes for two cores run many times slower.
+Runs use one torch thread, set once at import as the command line sets it at start-up: the test
+machines are shared, and two threads fighting other processes for two cores run many times slower.
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ import core.training as training_module
 from core import device as device_module
 from core.datasets import build_handle, from_datasets, in_memory_split
 from core.errors import SettingsError
+from core.evaluation import evaluate_model, evaluate_on_test, train_test_splits
 from core.pipeline import Pipeline
 from core.samplers import make_sampler
-from core.training import (
-    DIVERGED_LOSS,
-    DecimatedHistory,
-    TrainConfig,
-    TrainingRun,
-    evaluate_model,
-    train_test_splits,
-)
+from core.settings import TrainConfig
+from core.snapshots import DecimatedHistory
+from core.threads import set_threads
+from core.training import DIVERGED_LOSS, TrainingRun
 
-FAST = {"threads": 1, "batch_size": 32}
+set_threads(1)
+
+FAST = {"batch_size": 32, "device": "cpu"}
 """Settings every run here shares."""
 
 
@@ -49,14 +48,14 @@ def unbalanced_handle(n_major: int = 300, n_minor: int = 30, features: int = 6, 
         splits["test"] = in_memory_split(x.clone(), y.copy())
     pipeline = Pipeline("table", (-5.0,) * features, (8.0,) * features, (0.0,) * features, (1.0,) * features)
     return build_handle(
-        name="two-blobs", kind="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
+        name="two-blobs", reader="custom", classes=["major", "minor"], splits=splits, pipeline=pipeline
     )
 
 
 # ---------------------------------------------------------------------- learning
 def test_digits_reach_over_90_percent_test_accuracy_on_the_cpu_in_five_epochs(digits):
     reports = []
-    final = TrainingRun(digits, TrainConfig(epochs=5, device="cpu", **FAST), on_report=reports.append).run()
+    final = TrainingRun(digits, TrainConfig(epochs=5, **FAST), on_report=reports.append).run()
     assert final.state == "finished"
     assert final.latest is not None
     assert final.latest.test.accuracy > 0.90, final.summary()
@@ -155,6 +154,25 @@ def test_a_dataset_without_a_test_split_holds_out_a_stratified_fifth_and_says_so
     assert final.latest.test.samples == 66
 
 
+def test_evaluating_a_trained_model_holds_out_the_test_split_its_run_held_out():
+    """The one evaluation path (the app's and dataloupe eval's): the run's seed and test fraction, and a
+    note when the model's class names are not the dataset's."""
+    handle = unbalanced_handle(with_test=False)
+    run = TrainingRun(handle, TrainConfig(epochs=1, seed=3, test_fraction=0.3, **FAST))
+    final = run.run()
+    result, notes = evaluate_on_test(
+        run.model, run.spec, run.pipeline, handle, "cpu", classes=("big", "small"), metrics=run.metrics()
+    )
+    assert result.samples == final.latest.test.samples == 99  # 30% of 330, not the default 20%
+    assert result.confusion == final.latest.test.confusion
+    assert any("30% held out" in n and "seed 3" in n for n in notes)
+    assert any("class names differ" in n for n in notes)
+    _, same_names = evaluate_on_test(
+        run.model, run.spec, run.pipeline, handle, "cpu", classes=handle.classes, metrics=run.metrics()
+    )
+    assert not any("class names differ" in n for n in same_names)
+
+
 # ---------------------------------------------------------------------- stopping, pausing, sampling
 def test_cancel_stops_mid_epoch_within_one_step(digits):
     cancel = threading.Event()
@@ -234,13 +252,28 @@ def test_a_huge_learning_rate_stops_the_run_at_that_step_with_a_message(digits):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
-def test_a_nan_in_the_data_is_a_non_finite_loss():
+def test_a_nan_in_the_data_is_refused_before_training_naming_the_sample_and_column():
+    """The checklist's "finite" check runs before training (issue 10, item 2): no NaN loss to puzzle over."""
     handle = unbalanced_handle()
-    handle.splits["train"].array[5, 0] = float("nan")
+    handle.splits["train"].array[5, 3] = float("nan")
+    handle.feature_names = [f"f{k}" for k in range(6)]
+    with pytest.raises(SettingsError) as info:
+        TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).prepare()
+    assert "1 of 330 train samples hold NaN or Inf (first: sample 5) in f3" in str(info.value)
+    assert "NaN loss" in str(info.value)
+    assert DIVERGED_LOSS > 100
+
+
+def test_a_nan_read_through_a_dataloader_is_a_non_finite_loss():
+    """Data not held in memory is not scanned first; its first NaN still stops the run with a message."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g)
+    x[5, 0] = float("nan")
+    ds = TensorDataset(x, torch.arange(40) % 2)
+    handle = from_datasets("streamed", {"train": ds, "test": ds}, ["a", "b"], targets_known=False)
     final = TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).run()
     assert final.state == "diverged"
     assert "not a number" in final.message
-    assert DIVERGED_LOSS > 100
 
 
 class Faulty(nn.Module):
@@ -281,7 +314,7 @@ def test_gpu_out_of_memory_stops_the_run_and_frees_memory(digits, monkeypatch):
     final = run.run()
     assert final.state == "failed"
     assert "ran out of memory" in final.message and "smaller batch size" in final.message
-    assert freed and run._prepared.batches.tensors is None  # the held data is released
+    assert freed and run._prepared.batches.held is None  # the held data is released
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,14 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from core.errors import Cancelled, DataloupeError
-from core.progress import Progress, Throttle
 from core.sources import DatasetSpec
-from tui.messages import DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
+from core.stats import IMBALANCE_THRESHOLD
+from tui.ascii_filter import AsciiFilter
+from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
 from tui.panes.batches_pane import BatchesPane
@@ -30,6 +31,10 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.workers import ended_unheard, run_job, throttled
+
+CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
+"""What the dataset pane says after Esc stopped an open."""
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("1", "dataset", "Dataset", DatasetPane),
@@ -51,11 +56,15 @@ class AppOptions:
     split: str = "train"
     """Split to show first."""
     ascii: bool = False
-    """Draw samples with a pure-ASCII ramp instead of half-blocks."""
+    """Only 7-bit ASCII on screen: samples, charts, frames and every other line (--ascii, or a C locale)."""
     open_on_start: bool = True
     """Open ``spec`` as soon as the app starts."""
     start_pane: str = "preview"
     """Tab shown once the first dataset is open."""
+    watch: str | None = None
+    """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
+    stall_after: float | None = None
+    """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
 class DataloupeApp(App):
@@ -70,6 +79,7 @@ class DataloupeApp(App):
         "panes/checklist_pane.tcss",
         "panes/batches_pane.tcss",
         "panes/training_pane.tcss",
+        "panes/watch_pane.tcss",
     ]
     BINDINGS = [
         # One footer entry stands for all six pane keys ("1-6 pane"); the tab titles name each.
@@ -85,6 +95,8 @@ class DataloupeApp(App):
         ],
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        # A pane or form that gives Esc a meaning of its own leaves the field itself.
+        Binding("escape", "leave_field", "keys", show=False),
     ]
 
     handle = reactive(None, init=False)
@@ -93,26 +105,44 @@ class DataloupeApp(App):
     """The split every pane shows."""
     torch_ready = reactive(False, init=False)
     """Whether torch has been imported."""
+    imbalance_threshold: reactive[float] = reactive(IMBALANCE_THRESHOLD, init=False)
+    """Largest ÷ smallest class count above which a split is unbalanced: the balance pane's + and -
+    set it, and the checklist's "balanced" check uses the same value."""
+    loader_shuffles: reactive[bool | None] = reactive(None, init=False)
+    """Whether the loader set up in the batches pane draws in random order; None until the user has
+    looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Draw samples in ASCII."""
+        """Draw samples in ASCII (the preview's ``a`` turns it on and off)."""
+        self.ascii_screen = self.options.ascii
+        """Only 7-bit ASCII on screen, for the whole session: charts draw with ASCII glyphs, and a line
+        filter rewrites every other character (frames, tab bar, footer, ✓)."""
+        self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
         self.first_paint: float | None = None
         """Seconds from construction to the first screen."""
-        self.loader_shuffles: bool | None = None
-        """Whether the loader set up in the batches pane draws in random order; None until the user
-        has looked at one. The checklist reports it under "shuffled"."""
         self._drawn = False
         """The first screen has been drawn."""
         self._tabs_ready = False
         """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
+        self._open_request = 0
+        """Serial of the newest open; messages about older ones are dropped."""
+        self._open_job: Worker | None = None
+        """The worker of the newest open."""
+        self._opening: DatasetSpec = self.options.spec
+        """What the newest open asked for."""
+
+    def get_line_filters(self):
+        """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
+        filters = super().get_line_filters()
+        return [*filters, self._ascii_filter] if self.ascii_screen else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -145,6 +175,10 @@ class DataloupeApp(App):
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
+        if self.options.watch is not None:
+            from tui.screens.watch_screen import WatchScreen
+
+            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:
@@ -153,14 +187,27 @@ class DataloupeApp(App):
         tabs.active = pane_id
         self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
 
+    def action_leave_field(self) -> None:
+        """Esc in a text field: give the keys back to the pane, so 1-6 and q work again."""
+        focused = self.focused
+        if not isinstance(focused, Input):
+            return
+        holder = next((a for a in focused.ancestors if isinstance(a, Widget) and a.focusable), None)
+        if holder is not None:
+            holder.focus()
+        else:
+            self.screen.set_focus(None)
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if not self._tabs_ready:
             self._tabs_ready = True
             self._start_when_ready()
         pane_id = event.pane.id
-        # A late event from an earlier switch must not pull focus into a pane that is no longer shown.
+        # A late event from an earlier switch must not pull focus into a pane that is no longer shown,
+        # nor reach for one that is gone (the app is closing).
         if pane_id and event.tabbed_content.active == pane_id:
-            self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
+            for pane in self.query(f"#{pane_id}-pane").results(Pane):
+                pane.pane_activated()
 
     def panes(self) -> list[Pane]:
         return list(self.query(Pane))
@@ -198,16 +245,15 @@ class DataloupeApp(App):
 
     # ------------------------------------------------------------------ opening datasets
     def open_dataset(self, spec: DatasetSpec, split: str = "train") -> Worker:
-        """Open ``spec`` in a worker; the panes update when it is done."""
+        """Open ``spec`` in a worker; the panes update when it is done. A newer open supersedes it."""
+        self._open_request += 1
+        self._opening = spec
         self.query_one(DatasetPane).loading_started(spec)
-        return self._open_worker(spec, split)
+        self._open_job = self._open_worker(spec, split, self._open_request)
+        return self._open_job
 
     @work(thread=True, exclusive=True, group="open-dataset", exit_on_error=False)
-    def _open_worker(self, spec: DatasetSpec, split: str) -> None:
-        from textual.worker import get_current_worker
-
-        worker = get_current_worker()
-        cancel: threading.Event = worker.cancelled_event
+    def _open_worker(self, spec: DatasetSpec, split: str, request: int) -> None:
         t0 = time.perf_counter()
         if not self.torch_ready:
             import gc
@@ -218,62 +264,70 @@ class DataloupeApp(App):
             # all (0.1-0.3 s with the GIL held, a visible stall). Frozen, later collections skip them.
             gc.freeze()
             self.post_message(TorchReady(time.perf_counter() - t0))
-        from core.datasets import open_dataset
 
-        throttle = Throttle()
+        def job(cancel: threading.Event) -> DatasetOpened:
+            from core.readers import open_dataset
 
-        def progress(p: Progress) -> None:
-            if throttle.ready(final=p.fraction == 1.0):
-                self.post_message(DatasetProgress(p.what, p.fraction))
-
-        try:
+            progress = throttled(lambda p: self.post_message(DatasetProgress(p.what, p.fraction, request)))
             handle = open_dataset(spec, progress=progress, cancel=cancel)
-        except Cancelled:
-            self.post_message(DatasetFailed(spec, "Opening was cancelled."))
-            return
-        except DataloupeError as e:
-            self.post_message(DatasetFailed(spec, str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
-            self.log.error(f"opening {spec} failed", e)
-            self.post_message(DatasetFailed(spec, f"Could not open {spec.source}: {type(e).__name__}: {e}"))
-            return
-        if not cancel.is_set():
-            self.post_message(
-                DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0)
-            )
+            facts = DatasetFacts.read(handle)  # decodes a sample: here, not on the UI thread
+            seconds = time.perf_counter() - t0
+            return DatasetOpened(handle, spec, handle.default_split(split), seconds, facts, request)
+
+        def failed(text: str, error: bool) -> DatasetFailed:
+            return DatasetFailed(spec, text if error else CANCELLED_OPEN, not error, request)
+
+        run_job(self, job, failed, what=f"Opening {spec.source}")
 
     def cancel_open(self) -> None:
         """Stop opening (or downloading) a dataset."""
         self.workers.cancel_group(self, "open-dataset")
+
+    def _superseded(self, request: int | None) -> bool:
+        """A message about an open that a newer one replaced (None: not from an open worker)."""
+        return request is not None and request != self._open_request
 
     def on_torch_ready(self, message: TorchReady) -> None:
         self.torch_ready = True
         self._update_status()
 
     def on_dataset_progress(self, message: DatasetProgress) -> None:
-        self.query_one(DatasetPane).loading_progress(message.what, message.fraction)
+        if not self._superseded(message.request):
+            self.query_one(DatasetPane).loading_progress(message.what, message.fraction)
 
     def on_dataset_failed(self, message: DatasetFailed) -> None:
+        if self._superseded(message.request):
+            return  # a newer open is under way: its progress stays on screen
         self.query_one(DatasetPane).loading_failed(message.text)
+        if message.cancelled:
+            self.notify(message.text, severity="warning", timeout=6)
+            return
         self.notify(message.text, title="Could not open the dataset", severity="error", timeout=12)
         if self.query_one(TabbedContent).active != "dataset":
             self.action_show_pane("dataset")
 
     def on_dataset_opened(self, message: DatasetOpened) -> None:
+        if self._superseded(message.request):
+            return
         first = not self._opened_once
         self._opened_once = True
         self.handle = message.handle
         self.set_reactive(DataloupeApp.split, message.split)
         for pane in self.panes():
-            pane.show_dataset(message.handle, message.split)
+            pane.show_dataset(message.handle, message.split, message.facts)
         self.query_one(DatasetPane).loading_done(message.handle, message.seconds)
         self._update_status()
         if first and self.query_one(TabbedContent).active in ("dataset", ""):
             self.action_show_pane(self.options.start_pane)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Last line of defence: a worker that raised shows a message instead of a traceback."""
+        """An open that ended unheard ends its progress; a worker that raised shows a message, not a traceback."""
+        if event.worker is self._open_job and ended_unheard(event):
+            # cancelled before its thread began, or crashed before its job: nothing else will come
+            error = event.worker.error
+            text = CANCELLED_OPEN if error is None else f"Opening failed: {type(error).__name__}: {error}"
+            self.post_message(DatasetFailed(self._opening, text, error is None, self._open_request))
+            return
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             err = event.worker.error
             self.notify(

@@ -7,13 +7,32 @@ says that a newer copy replaces an older one still waiting in the queue.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
     from core.sources import DatasetSpec
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the panes show about an open dataset that takes decoding a sample to know.
+
+    Read by the worker that opened the dataset, so the UI thread never decodes a sample itself.
+    """
+
+    description: str
+    """A few lines about the dataset (``DatasetHandle.describe()``)."""
+    sample_shape: tuple[int, ...]
+    """Shape of one sample as the pipeline returns it."""
+
+    @classmethod
+    def read(cls, handle: DatasetHandle) -> DatasetFacts:
+        """Decode the first sample of ``handle`` (in a worker) and describe the dataset."""
+        return cls(handle.describe(), tuple(int(s) for s in handle.sample_shape))
 
 
 class TorchReady(Message):
@@ -28,8 +47,10 @@ class TorchReady(Message):
 class DatasetProgress(Message):
     """How far opening (or downloading) a dataset has come."""
 
-    def __init__(self, what: str, fraction: float | None) -> None:
+    def __init__(self, what: str, fraction: float | None, request: int | None = None) -> None:
         super().__init__()
+        self.request = request
+        """Which open this is about (a superseded open's reports are dropped); None: always shown."""
         self.what = what
         """What is being done: "downloading t10k-images-idx3-ubyte.gz"."""
         self.fraction = fraction
@@ -42,8 +63,18 @@ class DatasetProgress(Message):
 class DatasetOpened(Message):
     """A dataset has been opened; every pane should show it."""
 
-    def __init__(self, handle: DatasetHandle, spec: DatasetSpec, split: str, seconds: float) -> None:
+    def __init__(
+        self,
+        handle: DatasetHandle,
+        spec: DatasetSpec,
+        split: str,
+        seconds: float,
+        facts: DatasetFacts | None = None,
+        request: int | None = None,
+    ) -> None:
         super().__init__()
+        self.request = request
+        """Which open this answers (a superseded open's result is dropped); None: always shown."""
         self.handle = handle
         """The opened dataset."""
         self.spec = spec
@@ -52,23 +83,22 @@ class DatasetOpened(Message):
         """The split to show first."""
         self.seconds = seconds
         """How long opening took."""
+        self.facts = facts
+        """Its description and sample shape, read in the worker (None: the panes show less)."""
 
 
 class DatasetFailed(Message):
     """Opening a dataset failed; ``text`` says why and what to do."""
 
-    def __init__(self, spec: DatasetSpec, text: str) -> None:
+    def __init__(
+        self, spec: DatasetSpec, text: str, cancelled: bool = False, request: int | None = None
+    ) -> None:
         super().__init__()
+        self.request = request
+        """Which open this answers (a superseded open's failure is dropped); None: always shown."""
+        self.cancelled = cancelled
+        """The user cancelled it: not an error."""
         self.spec = spec
         """What was asked for."""
         self.text = text
         """The message for the user."""
-
-
-class WorkerCrashed(Message):
-    """A worker raised something unexpected; shown instead of a traceback."""
-
-    def __init__(self, where: str, error: Any) -> None:
-        super().__init__()
-        self.where = where
-        self.error = error

@@ -1,4 +1,4 @@
-"""One reader per kind of source; each returns a :class:`core.datasets.DatasetHandle`.
+"""One reader per kind of source; :func:`open_dataset` picks the one a spec names.
 
 - ``digits``: scikit-learn's bundled 8×8 digits (offline).
 - ``torchvision_builtin``: MNIST, Fashion-MNIST, KMNIST, CIFAR-10/100, SVHN, USPS through torchvision.
@@ -6,4 +6,54 @@
 - ``idx``: raw IDX files.
 - ``table``: a CSV table with a label column.
 - ``image_folder``: a folder of images in class sub-folders.
+- ``user_code``: a Dataset or DataLoader from the user's own code (``file.py:NAME``).
+
+Each reader builds a :class:`core.datasets.DatasetHandle` with ``core.datasets.build_handle``;
+imports go one way, from here to the readers to ``core.datasets``, never back.
+
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
 """
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from core.progress import ProgressCallback
+from core.sources import DatasetSpec
+
+if TYPE_CHECKING:  # the readers import torch; each is imported when its source is opened
+    from core.datasets import DatasetHandle
+
+
+def open_dataset(
+    spec: DatasetSpec,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetHandle:
+    """Open the dataset ``spec`` names. Raises :class:`~core.errors.DatasetError` with a message for the user."""
+    reader = spec.reader()
+    if reader == "digits":
+        from core.readers.digits import open_digits
+
+        return open_digits(spec)
+    if reader == "builtin":
+        from core.readers.torchvision_builtin import open_builtin
+
+        return open_builtin(spec, progress=progress, cancel=cancel)
+    if reader == "code":
+        from core.readers.user_code import open_user_code
+
+        return open_user_code(spec, progress=progress, cancel=cancel)
+    if reader == "csv":
+        from core.readers.table import open_csv
+
+        return open_csv(spec)
+    if reader == "idx":
+        from core.readers.idx import open_idx_folder
+
+        return open_idx_folder(spec)
+    from core.readers.image_folder import open_image_folder
+
+    return open_image_folder(spec, progress=progress, cancel=cancel)

@@ -14,10 +14,8 @@ import torch
 
 from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
 from core.pipeline import Pipeline
+from core.settings import HOLDOUT_SEED, TEST_FRACTION
 from core.sources import DatasetSpec
-
-TEST_FRACTION = 0.2
-SEED = 0
 
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +41,7 @@ def open_digits(spec: DatasetSpec | None = None) -> DatasetHandle:
     """Load the digits and split them 80/20, stratified, with a fixed seed."""
     images_np, targets = load_digits_arrays()
     images = torch.from_numpy(images_np.astype(np.float32)).unsqueeze(1)  # N×1×8×8, 0..16
-    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, SEED)
+    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     splits = {
         "train": in_memory_split(images[train_idx], targets[train_idx], "load_digits()"),
         "test": in_memory_split(images[test_idx], targets[test_idx], "load_digits()"),
@@ -51,13 +49,13 @@ def open_digits(spec: DatasetSpec | None = None) -> DatasetHandle:
     pipeline = Pipeline.for_images(1, high=16.0, pixel_name="Scale(÷16 → 0..1)")
     return build_handle(
         name="digits",
-        kind="digits",
+        reader="digits",
         classes=[str(d) for d in range(10)],
         splits=splits,
         pipeline=pipeline,
         notes=[
             f"test split: {len(test_idx):,} of {len(targets):,} ({TEST_FRACTION:.0%} of each class) held out "
-            f"by dataloupe, stratified, seed {SEED}",
+            f"by dataloupe, stratified, seed {HOLDOUT_SEED}",
             "stored values are whole numbers 0..16 (scikit-learn's load_digits)",
         ],
         location="scikit-learn (bundled, offline)",

@@ -19,6 +19,7 @@ from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.readers.files import read_bytes
 from core.sources import IDX_NAMES, DatasetSpec, find_idx_file
+from core.wording import format_shape
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
@@ -58,7 +59,7 @@ def read_idx(path: Path, expect_magic: int | None = None) -> np.ndarray:
     need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     have = len(data) - header
     if have < need:
-        shape = "×".join(map(str, dims))
+        shape = format_shape(dims)
         raise DatasetError(
             f"{path}: truncated: the header promises {shape} values ({need:,} bytes) but only "
             f"{have:,} bytes follow. The file is incomplete; download or copy it again."
@@ -113,7 +114,7 @@ def open_idx_folder(spec: DatasetSpec) -> DatasetHandle:
     pipeline = Pipeline.for_images(1)
     return build_handle(
         name=folder.name or str(folder),
-        kind="idx",
+        reader="idx",
         classes=[str(c) for c in range(n_classes)],
         splits=splits,
         pipeline=pipeline,

@@ -21,11 +21,9 @@ from core.datasets import DatasetHandle, build_handle, in_memory_split, stratifi
 from core.errors import DatasetError
 from core.pipeline import Pipeline
 from core.readers.files import read_bytes
+from core.settings import HOLDOUT_SEED, TEST_FRACTION
 from core.sources import DatasetSpec
 from core.wording import plural
-
-TEST_FRACTION = 0.2
-SEED = 0
 
 
 def detect_separator(header_line: str) -> str:
@@ -105,7 +103,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         label_cells.append(row[li].strip())
 
     targets, classes, label_note = _labels(path, label_col, label_cells, spec.threshold, body)
-    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, SEED)
+    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
     xt = torch.from_numpy(x)
     splits = {
         "train": in_memory_split(xt[train_idx], targets[train_idx], path.name),
@@ -116,7 +114,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         low = np.nan_to_num(np.nanmin(train_x, axis=0), nan=0.0) if len(train_x) else np.zeros(x.shape[1])
         high = np.nan_to_num(np.nanmax(train_x, axis=0), nan=1.0) if len(train_x) else np.ones(x.shape[1])
     pipeline = Pipeline(
-        kind="table",
+        sample_type="table",
         low=tuple(float(v) for v in low),
         high=tuple(float(v) for v in high),
         mean=(0.0,) * len(features),
@@ -125,13 +123,13 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
     notes = [
         f"label: column {label_col!r}{label_note}; {len(features)} feature columns, separator {sep!r}",
         f"test split: {len(test_idx):,} of {len(targets):,} rows ({TEST_FRACTION:.0%} of each class) held out "
-        f"by dataloupe, stratified, seed {SEED}",
+        f"by dataloupe, stratified, seed {HOLDOUT_SEED}",
     ]
     if missing:
         notes.append(f"{plural(missing, 'empty cell')} read as NaN")
     return build_handle(
         name=path.name,
-        kind="csv",
+        reader="csv",
         classes=classes,
         splits=splits,
         pipeline=pipeline,
@@ -146,6 +144,14 @@ def _labels(
     path: Path, column: str, cells: list[str], threshold: float | None, body
 ) -> tuple[np.ndarray, list[str], str]:
     """Integer targets 0..C-1, class names, and a note on how the label was read."""
+    missing = [r for r, cell in enumerate(cells) if _non_finite(cell)]
+    if missing:
+        r = missing[0]
+        raise DatasetError(
+            f"{path}, line {body[r][0]}: the label column {column!r} holds {cells[r]!r}, which is not a class "
+            f"({len(missing):,} row{'s' if len(missing) != 1 else ''} like it). Every row needs a label: fill "
+            "those labels or drop the rows."
+        )
     if threshold is not None:
         values = np.empty(len(cells))
         for r, cell in enumerate(cells):
@@ -181,3 +187,11 @@ def _labels(
     uniq_s = sorted(set(cells))
     index_s = {v: k for k, v in enumerate(uniq_s)}
     return np.array([index_s[c] for c in cells], dtype=np.int64), uniq_s, ""
+
+
+def _non_finite(cell: str) -> bool:
+    """Whether a label cell reads as NaN or ±Inf ("nan", "inf", "-Infinity")."""
+    try:
+        return not math.isfinite(float(cell))
+    except ValueError:
+        return False

@@ -161,7 +161,7 @@ def open_builtin(
     pipeline = Pipeline.for_images(channels)
     return build_handle(
         name=info.title,
-        kind="builtin",
+        reader="builtin",
         classes=classes,
         splits=splits,
         pipeline=pipeline,

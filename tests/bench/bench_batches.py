@@ -44,9 +44,10 @@ def median_ms(fn, repeat: int = 30) -> float:
 
 def bench_core(mnist: Path) -> None:
     from core.batching import BatchStepper, LoaderSettings
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
-    from tui.panes.batches_pane import BatchJob, _draw
+    from tui.panes.batch_job import BatchJob
+    from tui.panes.batch_job import draw as _draw
 
     t0 = time.perf_counter()
     handle = open_dataset(DatasetSpec(str(mnist)))

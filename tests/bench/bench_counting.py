@@ -78,7 +78,8 @@ def main() -> None:
     import torchvision
     from torchvision.transforms import ToTensor
 
-    from core.datasets import Split, open_dataset
+    from core.datasets import Split
+    from core.readers import open_dataset
     from core.sources import DatasetSpec
     from core.stats import class_counts
 

@@ -81,7 +81,7 @@ def torch_at_first_paint() -> None:
 def render_times() -> None:
     import numpy as np
 
-    from core.datasets import open_dataset
+    from core.readers import open_dataset
     from core.render import render, render_grid
     from core.sources import DatasetSpec
     from tui.widgets.sample_view import to_strips

@@ -4,7 +4,7 @@
     dataloupe check wine.csv --threshold 4.5 --json
     dataloupe check mnist --root ~/data --strict && python train.py
 
-Plain text (no escape codes unless stdout is a terminal), or one JSON document with
+Plain text (no escape codes unless stdout is a terminal and NO_COLOR is unset), or one JSON document with
 ``--json``. Exit code 0 when no check fails; 1 with ``--strict`` when one warns; 2 when
 one fails or the input cannot be used.
 """
@@ -20,10 +20,17 @@ from core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
 from core.errors import SettingsError
 from core.pipeline import MODES
 from core.stats import IMBALANCE_THRESHOLD
-from tui.cli.common import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import (
+    StderrProgress,
+    add_dataset_arguments,
+    end_output_quietly,
+    open_for_command,
+    spec_from_args,
+)
+from tui.terminal import no_color
 
 COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m"}
-"""ANSI colours of the verdicts, used only when stdout is a terminal."""
+"""ANSI colours of the verdicts, used only when stdout is a terminal and ``NO_COLOR`` is unset."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,11 +105,22 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.done()
-    if args.json:
-        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
-    elif sys.stdout.isatty():
-        width = min(shutil.get_terminal_size().columns, 120)
-        print(report_text(report, width, paint=lambda verdict, text: f"{COLOURS[verdict]}{text}\x1b[0m"))
-    else:
-        print(report_text(report))
+    if handle.reader == "code" and not args.json:
+        for note in handle.notes:  # how the labels were read; that a stream was sampled
+            print(f"note: {note}")
+    try:
+        if args.json:
+            print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+        elif sys.stdout.isatty():
+            width = min(shutil.get_terminal_size().columns, 120)
+            if no_color():
+                print(report_text(report, width))
+            else:
+                paint = lambda verdict, text: f"{COLOURS[verdict]}{text}\x1b[0m"  # noqa: E731
+                print(report_text(report, width, paint=paint))
+        else:
+            print(report_text(report))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        end_output_quietly()  # `dataloupe check … | head`: the exit code still says how the check went
     return report.exit_code(strict=args.strict)

@@ -16,13 +16,15 @@ import os
 import sys
 
 from core.errors import DataloupeError
-from tui.cli.common import add_dataset_arguments, spec_from_args
+from core.threads import set_threads
+from tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("tui.cli.check", "run the data checklist and print the class table"),
     "batches": ("tui.cli.batches", "print DataLoader batches as training sees them"),
     "train": ("tui.cli.train", "train a small model without the app"),
     "eval": ("tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
+    "watch": ("tui.cli.watch", "watch training runs from their logs (TensorBoard, CSV, JSON Lines)"),
 }
 """Sub-command → (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``."""
 
@@ -59,7 +61,11 @@ def app_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--ascii", action="store_true", help="draw samples with ASCII characters only")
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        help="draw the whole screen with 7-bit ASCII characters (the default when the locale is not UTF-8)",
+    )
     return parser
 
 
@@ -79,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(parser)
         args = parser.parse_args(argv[1:])
         try:
+            set_threads(getattr(args, "threads", 0))  # once, before any work: never from a worker
             return int(module.run(args))
+        except BrokenPipeError:
+            end_output_quietly()  # `dataloupe train … | head`: the reader has what it wanted
+            return 0
         except DataloupeError as e:
             return fail(str(e))
         except KeyboardInterrupt:
@@ -93,15 +103,19 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     args = app_parser().parse_args(argv)
-    spec = spec_from_args(args)
     try:
-        spec.kind()  # a path that does not exist fails here, before the app starts
+        spec = spec_from_args(args)
+        spec.reader()  # a path that does not exist fails here, before the app starts
     except DataloupeError as e:
         return fail(str(e))
 
     from tui.app import AppOptions, build_app
+    from tui.terminal import locale_is_utf8
 
-    app = build_app(AppOptions(spec=spec, split=args.split, ascii=args.ascii))
+    set_threads()  # once, before the app's workers start (the training pane's among them)
+
+    ascii_only = args.ascii or not locale_is_utf8()
+    app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))
     app.run()
     return app.return_code or 0
 

@@ -14,6 +14,7 @@ import argparse
 import json
 from typing import Any
 
+from core.settings import DEVICES
 from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 BAR_WIDTH = 20
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "checkpoint", metavar="CHECKPOINT", help="a file written by dataloupe train --save or the app"
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
+    parser.add_argument("--device", choices=DEVICES, default=DEVICES[0], help=f"default: {DEVICES[0]}")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 

@@ -19,10 +19,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import Worker
 
-from core.stats import IMBALANCE_THRESHOLD, BalanceSummary, PartialCounts, balance_summary, class_counts
-from tui.panes.base import Pane
+from core.stats import (
+    BalanceSummary,
+    PartialCounts,
+    balance_summary,
+    class_counts,
+    class_names,
+)
+from tui.panes.base import Pane, show_fraction
 from tui.widgets.class_chart import ChartData, ClassChart
+from tui.workers import ended_unheard, run_job, throttled
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -95,13 +103,13 @@ class BalancePane(Pane):
         """Counts of splits still being counted."""
         self.compare = True
         """Chart train and test side by side (as shares) instead of the shown split alone."""
-        self.threshold = IMBALANCE_THRESHOLD
-        """Largest ÷ smallest above which the warning shows."""
         self.counting = False
         """A counting worker is running."""
         self.stopped_text = ""
         """Why counting stopped early, shown until the next count."""
         self._counted_handle: DatasetHandle | None = None
+        self._worker: Worker | None = None
+        """The newest counting worker."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="balance-top"):
@@ -123,8 +131,13 @@ class BalancePane(Pane):
         self.compare = not self.compare
         self.redraw()
 
+    @property
+    def threshold(self) -> float:
+        """Largest ÷ smallest above which the warning shows: the app's, shared with the checklist."""
+        return self.app.imbalance_threshold
+
     def action_threshold(self, direction: int) -> None:
-        self.threshold = max(1.0, self.threshold + direction * THRESHOLD_STEP)
+        self.app.imbalance_threshold = max(1.0, self.threshold + direction * THRESHOLD_STEP)
         self.redraw()
 
     def action_cancel(self) -> None:
@@ -167,7 +180,7 @@ class BalancePane(Pane):
         todo.sort(key=lambda n: n != self.split_name)
         self.stopped_text = ""
         self._set_counting(True)
-        self._count_worker(handle, todo)
+        self._worker = self._count_worker(handle, todo)
 
     def action_recount(self) -> None:
         """Count again what a cancel left uncounted."""
@@ -177,35 +190,33 @@ class BalancePane(Pane):
 
     @work(thread=True, exclusive=True, group="balance-count", exit_on_error=False)
     def _count_worker(self, handle: DatasetHandle, names: list[str]) -> None:
-        from textual.worker import get_current_worker
-
-        from core.errors import Cancelled, DataloupeError
-        from core.progress import Throttle
-
-        cancel: threading.Event = get_current_worker().cancelled_event
         for name in names:
-            throttle = Throttle()
 
-            def partial(p: PartialCounts, name: str = name, throttle: Throttle = throttle) -> None:
-                if throttle.ready(final=p.done == p.total):
-                    self.post_message(self.Counting(handle, name, p))
-
-            try:
+            def job(cancel: threading.Event, name: str = name) -> BalancePane.Counted:
+                partial = throttled(
+                    lambda p: self.post_message(self.Counting(handle, name, p)),
+                    is_final=lambda p: p.done == p.total,
+                )
                 counts = class_counts(
                     handle.split(name), handle.num_classes, on_partial=partial, cancel=cancel
                 )
-            except Cancelled:
-                self.post_message(self.Stopped(handle, f"counting {name} was cancelled", error=False))
+                return self.Counted(handle, name, tuple(int(c) for c in counts))
+
+            stopped = f"counting {name} was cancelled"
+            failed = lambda text, error: self.Stopped(handle, text, error)  # noqa: E731
+            if not run_job(self, job, failed, what=f"counting {name}", cancelled=stopped):
                 return
-            except DataloupeError as e:
-                self.post_message(self.Stopped(handle, str(e), error=True))
-                return
-            except Exception as e:  # noqa: BLE001 - a dataset that cannot be read is shown, not raised
-                self.post_message(
-                    self.Stopped(handle, f"counting {name} failed: {type(e).__name__}: {e}", True)
-                )
-                return
-            self.post_message(self.Counted(handle, name, tuple(int(c) for c in counts)))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._worker and ended_unheard(event) and self.handle is not None:
+            # cancelled before its thread began: no Stopped will come, so stop waiting here
+            error = event.worker.error
+            text = (
+                "counting was cancelled"
+                if error is None
+                else f"counting failed: {type(error).__name__}: {error}"
+            )
+            self.on_balance_pane_stopped(self.Stopped(self.handle, text, error is not None))
 
     def on_balance_pane_counting(self, message: Counting) -> None:
         if message.handle is self.handle and message.split not in self.counts:
@@ -275,7 +286,7 @@ class BalancePane(Pane):
             chart.show(None)
             return
         counts, done = shown
-        classes = _extend(classes, len(counts))
+        classes = class_names(classes, len(counts))
         both_done = done and (other_counts is None or other_counts[1])
         so_far = "" if (both_done if self.compare else done) else " (so far)"
         if self.compare and other_counts is not None:
@@ -284,7 +295,9 @@ class BalancePane(Pane):
             )
             width = max(len(counts), len(other_counts[0]))
             series = tuple((name, _shares(c, width)) for name, c in pairs)
-            chart.show(ChartData(_extend(classes, width), series, f"% of each split, train and test{so_far}"))
+            chart.show(
+                ChartData(class_names(classes, width), series, f"% of each split, train and test{so_far}")
+            )
         else:
             values = tuple(float(c) for c in counts)
             chart.show(
@@ -305,7 +318,7 @@ class BalancePane(Pane):
             columns.append(f"{other} %")
         table.add_columns(*columns)
         other_total = sum(other_counts[0]) if other_counts else 0
-        for k, name in enumerate(_extend(classes, len(counts))):
+        for k, name in enumerate(class_names(classes, len(counts))):
             row = [Text(name), _right(f"{counts[k]:,}"), _right(f"{counts[k] / total:.1%}" if total else "–")]
             if other_counts is not None:
                 oc = other_counts[0]
@@ -322,7 +335,7 @@ class BalancePane(Pane):
             label.update("counting labels…  c cancels")
             return
         name, p = current
-        self.query_one("#balance-progress", ProgressBar).update(total=p.total, progress=p.done)
+        show_fraction(self.query_one("#balance-progress", ProgressBar), p.done, p.total)
         label.update(f"{name}: {p.done:,} of {p.total:,} labels · c cancels")
 
     def _draw_summary(self, shown: tuple[tuple[int, ...], bool] | None) -> None:
@@ -357,11 +370,6 @@ class BalancePane(Pane):
 def _right(text: str) -> Text:
     """A table cell aligned right, for numbers."""
     return Text(text, justify="right")
-
-
-def _extend(classes: tuple[str, ...], width: int) -> tuple[str, ...]:
-    """Class names for ``width`` counts: a label past the class list is named "#k"."""
-    return classes + tuple(f"#{k}" for k in range(len(classes), width))
 
 
 def _shares(counts: tuple[int, ...], width: int) -> tuple[float, ...]:

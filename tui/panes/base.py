@@ -7,7 +7,27 @@ from typing import TYPE_CHECKING
 from textual.containers import Vertical
 
 if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
+
     from core.datasets import DatasetHandle
+    from tui.messages import DatasetFacts
+
+
+def show_fraction(
+    bar: ProgressBar, done: float | None, total: float | None = 1.0, finished: bool = False
+) -> None:
+    """Show ``done`` of ``total`` units of work on ``bar`` (a fraction by default), never a full bar
+    while work goes on.
+
+    A report that a stage is complete (the files are read; the samples are still measured) and an
+    unknown amount both make the bar indeterminate, until the whole work is ``finished``.
+    """
+    if finished:
+        bar.update(total=total or 1.0, progress=total or 1.0)
+    elif done is None or not total or done >= total:
+        bar.update(total=None)
+    else:
+        bar.update(total=total, progress=max(0.0, done))
 
 
 class Pane(Vertical):
@@ -16,12 +36,15 @@ class Pane(Vertical):
 
     handle: DatasetHandle | None = None
     """The dataset shown, or None before one is open."""
+    facts: DatasetFacts | None = None
+    """Its description and sample shape, read by the worker that opened it."""
     split_name: str = "train"
     """The split shown."""
 
-    def show_dataset(self, handle: DatasetHandle, split: str) -> None:
+    def show_dataset(self, handle: DatasetHandle, split: str, facts: DatasetFacts | None = None) -> None:
         """A dataset was opened; show ``split`` of it."""
         self.handle = handle
+        self.facts = facts
         self.split_name = split
         self.dataset_changed()
 
@@ -33,6 +56,11 @@ class Pane(Vertical):
 
     def dataset_changed(self) -> None:
         """Redraw for the current ``handle`` and ``split_name``; override in each pane."""
+
+    @property
+    def is_shown(self) -> bool:
+        """True when this pane's tab is the one on screen (a hidden pane defers its work until shown)."""
+        return self.is_mounted and all(node.display for node in self.ancestors_with_self)
 
     def pane_activated(self) -> None:
         """The pane's tab was opened; by default focus its first focusable widget."""

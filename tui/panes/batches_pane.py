@@ -14,7 +14,7 @@ the latest batch, never a backlog of stale ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -29,20 +29,17 @@ from textual.worker import Worker, WorkerState
 
 from core.batching import WORKERS_REASON, LoaderSettings
 from tui.panes.base import Pane
+from tui.panes.batch_job import BatchJob, add_move, draw, info_text, move_and_build
 from tui.screens.jump_screen import JumpScreen
 from tui.widgets.loader_settings import LoaderSettingsForm
-from tui.widgets.sample_view import SampleView, text_strips, to_strips
+from tui.widgets.sample_view import SampleView
+from tui.workers import run_job
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from core.batching import Batch, BatchStepper, BatchSummary
-    from core.datasets import DatasetHandle
+    from core.batching import BatchStepper, BatchSummary
 
 HISTORY = 1_000
 """Batches remembered in :attr:`BatchesPane.shown` (for tests and the benchmark)."""
-BAR = 8
-"""Widest bar of the per-batch label histogram, in cells."""
 HELP = (
     "Keys: n next batch (into a new epoch after the last) · e new epoch: a fresh pass over the loader, "
     "which reshuffles · g go to batch N · t normalization on/off · a augmentation on/off (images) · "
@@ -51,46 +48,6 @@ HELP = (
     "with replacement. Batches are numbered from 0, epochs from 1.\n" + WORKERS_REASON
 )
 """What the help key shows."""
-
-
-@dataclass(frozen=True)
-class BatchJob:
-    """What one worker run does: everything it needs, read on the UI thread."""
-
-    generation: int
-    """Which settings and dataset this job belongs to; a newer generation makes older results stale."""
-    handle: DatasetHandle
-    """The open dataset."""
-    split_name: str
-    """The split the loader reads."""
-    settings: LoaderSettings
-    """The loader settings a new stepper is built with."""
-    stepper: BatchStepper | None
-    """The stepper to continue, or None to build a new one from ``settings``."""
-    moves: tuple[tuple[str, int], ...]
-    """("step", k), ("epoch", 0) or ("jump", n), in the order they were asked for."""
-    normalize: bool
-    """Normalize(mean, std) after scaling."""
-    augment: bool
-    """Random rotation and shift (images only)."""
-    cols: int
-    """Width of the sample grid, in cells."""
-    rows: int
-    """Height of the visible sample grid, in cells: tiles shrink so a whole batch fits when it can."""
-    ascii: bool
-    """Draw with the ASCII ramp instead of half-blocks."""
-
-
-def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
-    """Queue a move, adding a step to the steps queued just before it ("next" ×12 is one step of 12).
-
-    Nothing else is dropped: passing over batches decodes nothing, and the steps before a jump or a
-    new epoch decide which epoch it lands in, exactly as pressing the keys one by one would.
-    """
-    if kind == "step" and moves and moves[-1][0] == "step":
-        moves[-1] = ("step", moves[-1][1] + value)
-    else:
-        moves.append((kind, value))
 
 
 class BatchesPane(Pane):
@@ -190,6 +147,11 @@ class BatchesPane(Pane):
         # from now on the checklist knows how this loader orders the samples
         self.app.loader_shuffles = self.settings.effective_sampler != "sequential"
         if self._stale:
+            # on the first visit the grid has no size until the pane is laid out: build after that
+            self.call_after_refresh(self._reset_if_stale)
+
+    def _reset_if_stale(self) -> None:
+        if self._stale and self.is_shown:
             self._request_reset()
 
     @property
@@ -203,11 +165,8 @@ class BatchesPane(Pane):
         self._stepper = None
         self.summary = None
         self._stale = True
-        if self._visible():
+        if self.is_shown:
             self._request_reset()
-
-    def _visible(self) -> bool:
-        return self.is_mounted and all(node.display for node in self.ancestors_with_self)
 
     def _request_reset(self) -> None:
         if self.handle is None or self.split_name not in self.handle.splits:
@@ -236,8 +195,8 @@ class BatchesPane(Pane):
         self.focus()
 
     def on_resize(self) -> None:
-        if self.summary is not None:
-            self._redraw = True
+        if self.summary is not None or self.busy:
+            self._redraw = True  # a batch built for the old size is drawn again for the new one
             self._kick()
 
     # ------------------------------------------------------------------ actions
@@ -276,7 +235,7 @@ class BatchesPane(Pane):
         self._kick()
 
     def action_augment(self) -> None:
-        if self.handle is not None and self.handle.pipeline.kind != "image":
+        if self.handle is not None and self.handle.pipeline.sample_type != "image":
             self.app.notify(
                 "Augmentation applies to images only; table rows are unchanged.", severity="warning"
             )
@@ -316,6 +275,7 @@ class BatchesPane(Pane):
             cols=max(8, self.query_one("#batch-grid-scroll").scrollable_content_region.width),
             rows=max(4, self.query_one("#batch-grid-scroll").scrollable_content_region.height),
             ascii=bool(getattr(self.app, "ascii", False)),
+            info_cols=max(20, self.query_one("#batch-info-scroll").scrollable_content_region.width),
         )
         self._moves.clear()
         self._reset = self._redraw = False
@@ -324,22 +284,20 @@ class BatchesPane(Pane):
     @work(thread=True, exclusive=True, group="batches", exit_on_error=False)
     def _build_worker(self, job: BatchJob) -> None:
         """Apply the job's moves to the stepper, build the one batch they end on, draw it. Touches no widget."""
-        from core.errors import DataloupeError
+        built: list[BatchStepper | None] = [job.stepper]  # the stepper to go on with, even if drawing fails
 
-        stepper = job.stepper
-        try:
-            stepper, batch = _run_job(job)
-            strips = _draw(batch, job)
-            info = _info_text(batch.summary, stepper, job)
-        except DataloupeError as e:
-            self.post_message(self.Failed(job.generation, stepper, str(e)))
-            return
-        except Exception as e:  # noqa: BLE001 - shown as a message, never a traceback
-            self.post_message(
-                self.Failed(job.generation, stepper, f"Cannot build the batch: {type(e).__name__}: {e}")
-            )
-            return
-        self.post_message(self.Built(job.generation, stepper, batch.summary, strips, info))
+        def build(cancel: threading.Event) -> BatchesPane.Built:
+            stepper, batch = move_and_build(job)
+            built[0] = stepper
+            strips, info = draw(batch, job), info_text(batch.summary, stepper, job)
+            return self.Built(job.generation, stepper, batch.summary, strips, info)
+
+        run_job(
+            self,
+            build,
+            lambda text, _: self.Failed(job.generation, built[0], text),
+            what="Building the batch",
+        )
 
     def on_batches_pane_built(self, message: Built) -> None:
         if message.generation != self._generation:
@@ -374,142 +332,3 @@ class BatchesPane(Pane):
         ):
             self._worker = None
             self._kick()  # everything pressed meanwhile, as one job
-
-
-# ---------------------------------------------------------------------- worker side (pure)
-def _run_job(job: BatchJob) -> tuple[BatchStepper, Batch]:
-    from core.batching import BatchStepper
-
-    handle = job.handle
-    pipeline = handle.pipeline.with_(
-        mode="normalized" if job.normalize else "scaled",
-        augment=job.augment and handle.pipeline.kind == "image",
-    )
-    stepper = job.stepper
-    if stepper is None:
-        stepper = BatchStepper(handle.split(job.split_name, pipeline), job.settings, handle.num_classes)
-        stepper.advance(1)
-    stepper.set_pipeline(pipeline)
-    for kind, value in job.moves:
-        if kind == "step":
-            stepper.advance(value)
-        elif kind == "epoch":
-            stepper.new_epoch()
-            stepper.advance(1)
-        elif kind == "jump":
-            stepper.seek(value)
-    return stepper, stepper.build()
-
-
-def _draw(batch: Batch, job: BatchJob) -> list[Strip]:
-    """The batch's samples as a grid with their labels, or its table rows, one strip per line."""
-    from core.render import grid_layout, render_grid
-
-    summary = batch.summary
-    x = batch.x.detach().cpu().numpy()
-    if job.handle.pipeline.kind == "table":
-        pipeline = job.handle.pipeline
-        unit = x * _consts(pipeline.std, 1.0) + _consts(pipeline.mean, 0.0) if job.normalize else x
-        return text_strips(feature_rows(x, unit, summary, job.cols, job.ascii))
-    images = [x[k] for k in range(len(x))]
-    captions = [summary.class_name(y) for y in summary.labels]
-    height, width = images[0].shape[-2:]
-    layout = grid_layout(int(height), int(width), job.cols, job.rows, count=len(images))
-    image = render_grid(
-        images, captions, job.cols, job.rows, "ascii" if job.ascii else "blocks", layout=layout
-    )
-    return to_strips(image)
-
-
-def _consts(values: tuple[float, ...], fallback: float) -> np.ndarray:
-    import numpy as np
-
-    return np.asarray([v or fallback for v in values], dtype=np.float32)
-
-
-SPARK = "▁▂▃▄▅▆▇█"
-ASCII_SPARK = " .:-=+*#%@"
-
-
-def feature_rows(
-    x: np.ndarray, unit: np.ndarray, summary: BatchSummary, width: int, ascii: bool
-) -> list[str]:
-    """Table batches, one line per sample: its index, label, a strip of its features (low ▁ … █ high), values."""
-    import numpy as np
-
-    ramp = ASCII_SPARK if ascii else SPARK
-    key = "low . @ high" if ascii else "low ▁ … █ high"
-    lines = [f"{'sample':>6} {'y':>2}  features, {key}"[:width]]
-    for k, (index, label) in enumerate(zip(summary.indices, summary.labels, strict=False)):
-        u = np.asarray(unit[k], dtype=np.float64)
-        cells = np.rint(np.clip(np.nan_to_num(u), 0.0, 1.0) * (len(ramp) - 1)).astype(int)
-        strip = "".join(ramp[c] if np.isfinite(v) else "?" for c, v in zip(cells, u, strict=True))
-        values = " ".join(f"{v:.3g}" for v in x[k])
-        lines.append(f"{index:>6} {label:>2}  {strip}  {values}"[:width])
-    return lines
-
-
-def _info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Text:
-    """Position, shapes, statistics, labels and the class table, for the info column."""
-    t = Text()
-    t.append(f"epoch {summary.epoch}", style="bold")
-    t.append(" · ")
-    t.append(f"batch {summary.index:,}", style="bold")
-    t.append(f" of {summary.batches:,}\n")
-    if summary.is_last_smaller:
-        t.append(
-            f"last batch: {summary.size} samples, smaller than {summary.batch_size}\n", style="bold yellow"
-        )
-    elif summary.is_last:
-        t.append("last batch of the epoch\n", style="yellow")
-    t.append("X ", style="dim")
-    t.append(f"{summary.x_shape_text}\n  {summary.x_dtype}\n")
-    t.append("y ", style="dim")
-    t.append(f"{summary.y_shape_text}\n  {summary.y_dtype}\n")
-    t.append("min ", style="dim")
-    t.append(f"{summary.x_min:.4g}")
-    t.append("  max ", style="dim")
-    t.append(f"{summary.x_max:.4g}\n")
-    t.append("mean ", style="dim")
-    t.append(f"{summary.x_mean:.4g}")
-    t.append("  std ", style="dim")
-    t.append(f"{summary.x_std:.4g}\n")
-    if summary.nonfinite:
-        t.append(f"{summary.nonfinite:,} NaN/inf values left out\n", style="bold red")
-    t.append("labels ", style="dim")
-    t.append(" ".join(str(y) for y in summary.labels) + "\n")
-    t.append("transform ", style="dim")
-    t.append(summary.pipeline + "\n")
-    t.append("loader ", style="dim")
-    t.append(stepper.settings.describe() + "\n\n")
-    t.append_text(_class_table(summary))
-    legend = summary.legend()
-    if legend:
-        t.append("\n" + legend, style="dim")
-    return t
-
-
-def _class_table(summary: BatchSummary) -> Text:
-    """Per class: a bar of its count in this batch, its share of this epoch so far, its share of the split."""
-    rows = list(enumerate(summary.count_rows()))
-    if len(rows) > 12:  # the classes in this batch first, then the largest in the split
-        rows = sorted(rows, key=lambda r: (-r[1][1], -(r[1][3] or 0.0)))[:12]
-    biggest = max((count for _, (_, count, _, _) in rows), default=0) or 1
-    t = Text()
-    t.append(f"{'class':<6}{'this batch':<{BAR + 5}}{'epoch':>6}{'split':>7}\n", style="dim")
-    for k, (name, count, share, data_share) in rows:
-        label = name if len(name) <= 5 else str(k)  # long names: the number, with the legend below
-        bar = "█" * round(BAR * count / biggest) if count else ""
-        t.append(f"{label:<6}")
-        t.append(f"{bar:<{BAR}}", style="cyan")
-        t.append(f"{count:>4} ")
-        t.append(f"{share:>6.1%}")
-        t.append(f"{data_share:>7.1%}\n" if data_share is not None else f"{'?':>7}\n", style="dim")
-    if len(summary.histogram) > 12:
-        t.append(f"… {len(summary.histogram) - 12} more classes\n", style="dim")
-    seen = sum(summary.epoch_counts)
-    t.append(
-        f"epoch: {seen:,} samples in {summary.epoch_batches:,} batches so far ({summary.sampler} sampler)\n",
-        style="dim",
-    )
-    return t

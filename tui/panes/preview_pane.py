@@ -19,6 +19,7 @@ from core.pipeline import MODES
 from tui.panes.base import Pane
 from tui.screens.jump_screen import JumpScreen
 from tui.widgets.sample_view import SampleView, text_strips, to_strips
+from tui.workers import run_job
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle, SampleInfo
@@ -178,16 +179,15 @@ class PreviewPane(Pane):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _render_worker(self, request: PreviewRequest) -> None:
-        from textual.worker import get_current_worker
+        def job(cancel: threading.Event) -> PreviewPane.Rendered:
+            return self.Rendered(request, *self._draw(request, cancel))
 
-        cancel: threading.Event = get_current_worker().cancelled_event
-        try:
-            strips, info, count = self._draw(request, cancel)
-        except Exception as e:  # noqa: BLE001 - shown, not raised
-            strips = text_strips([f"Cannot draw sample {request.index}:", f"{type(e).__name__}: {e}"])
-            info, count = Text(""), 1
-        if not cancel.is_set():
-            self.post_message(self.Rendered(request, strips, info, count))
+        def failed(text: str, error: bool) -> PreviewPane.Rendered | None:
+            # drawn where the sample would be: the pane shows what it could not draw, and why
+            strips = text_strips([f"Cannot draw sample {request.index}:", text])
+            return self.Rendered(request, strips, Text(""), 1) if error else None
+
+        run_job(self, job, failed, what="Drawing")
 
     def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
         """Read and render on the worker thread. Pure: touches no widget."""
@@ -197,7 +197,7 @@ class PreviewPane(Pane):
         split = handle.split(request.split, handle.pipeline.with_(mode=request.mode))
         n = len(split)
         style = "ascii" if request.ascii else "blocks"
-        if handle.pipeline.kind == "table":
+        if handle.pipeline.sample_type == "table":
             x, label = split[request.index]
             raw, _ = split.raw(request.index)
             unit = handle.pipeline.with_(mode="scaled")(raw).numpy()
@@ -234,14 +234,16 @@ class PreviewPane(Pane):
         n = len(split)
         lines = Text()
         if count > 1:
-            lines.append(f"samples {info.index:,}–{(info.index + count - 1) % n:,}", style="bold")
+            lines.append(samples_range(info.index, count, n), style="bold")
             lines.append(f" of {n:,}\n")
             lines.append("first: ", style="dim")
         else:
             lines.append(f"sample {info.index:,}", style="bold")
             lines.append(f" of {n:,}\n")
         lines.append("label ", style="dim")
-        lines.append(f"{info.label} ({info.class_name})\n", style="bold")
+        # "label 1" for digits, whose names are the numbers; "label 1 (high (> 4.5))" otherwise
+        named = f" ({info.class_name})" if info.class_name != str(info.label) else ""
+        lines.append(f"{info.label}{named}\n", style="bold")
         lines.append("shape ", style="dim")
         lines.append(f"{info.shape_text}\n")
         lines.append("dtype ", style="dim")
@@ -264,3 +266,11 @@ class PreviewPane(Pane):
         self.last_info = message.info
         if message.request.grid:
             self.per_page = message.count
+
+
+def samples_range(first: int, count: int, n: int) -> str:
+    """ "samples 10–29", or "samples 349–358 and 0–1" for a page that wraps past the last sample."""
+    last = first + count - 1
+    if last < n:
+        return f"samples {first:,}–{last:,}"
+    return f"samples {first:,}–{n - 1:,} and 0–{last % n:,}"

@@ -10,16 +10,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from core.batching import SAMPLER_NAMES, LoaderSettings
 from core.errors import SettingsError
+from tui.widgets.toggles import Checkbox
 
 
 class LoaderSettingsForm(Horizontal):
     """One row of loader settings; numbers apply on enter or when the field is left, switches at once."""
 
-    BINDINGS = [Binding("escape", "leave", "back to keys", show=False)]
+    # Shown: while a number field has the keys, letters and digits are typed, and the footer would be blank.
+    BINDINGS = [
+        Binding("escape", "leave", "back to keys"),
+        Binding("tab", "app.focus_next", "next field"),
+    ]
 
     class Changed(Message):
         """The user changed a setting, and the new settings are valid."""

@@ -6,6 +6,11 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from tui.terminal import app_glyphs
+
+LINE_COLOUR = "cyan"
+"""plotext colour of the loss line."""
+
 
 class LossChart(PlotextPlot):
     """Smoothed training loss against the step; fed a bounded, decimated history."""
@@ -19,14 +24,15 @@ class LossChart(PlotextPlot):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.plt.title("training loss (smoothed)")
-        self.plt.xlabel("step")
+        # the unit is in the title: an x label would take a row from the line
+        self.plt.title("training loss (smoothed) by step")
 
     def show(self, steps: Sequence[float], losses: Sequence[float]) -> None:
         """Plot ``losses`` against ``steps`` (a few hundred points at most)."""
         self.plt.clear_data()
         if steps:
-            self.plt.plot(list(steps), list(losses), marker="braille")
+            marker = app_glyphs(self.app).lines[0]
+            self.plt.plot(list(steps), list(losses), marker=marker, color=LINE_COLOUR)
         self.points = len(steps)
         self.updates += 1
         self.refresh()

@@ -1,8 +1,8 @@
 """The training form: model, hidden sizes (with the parameter count), optimizer, learning rate, epochs,
 batch size, sampler, device, seed, and the checkpoint file to save to or load from.
 
-torch is not imported here at module level; the config is built by ``core.training`` when a
-run starts, by which time the dataset worker has loaded torch.
+Its defaults and choices come from :mod:`core.settings`, which imports no torch, so the form
+draws before torch has loaded. Only the parameter count needs ``core.models`` (torch).
 """
 
 from __future__ import annotations
@@ -17,29 +17,38 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
 from core.errors import SettingsError
+from core.settings import (
+    ARCHITECTURES,
+    DEFAULT_HIDDEN,
+    DEFAULT_LR,
+    DEVICES,
+    OPTIMIZERS,
+    TRAIN_SAMPLERS,
+    TrainConfig,
+    format_hidden,
+    parse_hidden,
+)
 from tui.panes.base import Pane
 
 if TYPE_CHECKING:
     from core.models import ModelSpec
-    from core.training import TrainConfig
 
-FORM_DEFAULTS: dict[str, Any] = {
-    "model": "mlp",
-    "hidden": "64,64,64",
-    "optimizer": "adam",
-    "lr": "0.001",
-    "epochs": "5",
-    "batch_size": "64",
-    "sampler": "random",
-    "device": "auto",
-    "seed": "0",
-}
-"""What the form shows first: TrainConfig's defaults, written out here so the form needs no torch
-(``tests/test_training_pane.py`` checks that they agree)."""
-DEFAULT_HIDDEN_TEXT = {"mlp": "64,64,64", "cnn": "64"}
+DEFAULT_HIDDEN_TEXT = {model: format_hidden(sizes) for model, sizes in DEFAULT_HIDDEN.items()}
 """Hidden sizes put in when the model changes and the field still holds the other model's default."""
-DEFAULT_LR_TEXT = {"adam": "0.001", "sgd": "0.01"}
+DEFAULT_LR_TEXT = {optimizer: f"{lr:g}" for optimizer, lr in DEFAULT_LR.items()}
 """Learning rate put in when the optimizer changes and the field still holds the other one's default."""
+CHOICE_LABELS = {
+    "mlp": "MLP (the tutorials')",
+    "cnn": "small CNN (images)",
+    "adam": "Adam",
+    "sgd": "SGD (momentum 0.9)",
+    "random": "random",
+    "balanced": "class-balanced",
+    "auto": "auto (CUDA if there)",
+    "cpu": "cpu",
+    "cuda": "cuda",
+}
+"""How each choice of :mod:`core.settings` reads in the form's menus."""
 DEFAULT_CHECKPOINT = "dataloupe-model.pt"
 """File saved to and loaded from, relative to the working folder."""
 
@@ -58,41 +67,43 @@ class TrainSettings(VerticalScroll):
         """Classes of the open dataset."""
 
     def compose(self) -> ComposeResult:
-        d = FORM_DEFAULTS
+        d = TrainConfig()
         with Horizontal(classes="row"):
             yield Label("Model", classes="field-label")
             yield Select(
-                [("MLP (the tutorials')", "mlp"), ("small CNN (images)", "cnn")],
-                value=d["model"],
+                _options(ARCHITECTURES),
+                value=d.model,
                 allow_blank=False,
                 compact=True,
                 id="train-model",
             )
         with Horizontal(classes="row"):
             yield Label("Hidden", classes="field-label")
-            yield Input(d["hidden"], placeholder="64,64,64 or 256", compact=True, id="train-hidden")
+            yield Input(
+                format_hidden(d.hidden), placeholder="64,64,64 or 256", compact=True, id="train-hidden"
+            )
             yield Static("", id="param-count")
         with Horizontal(classes="row"):
             yield Label("Optimizer", classes="field-label")
             yield Select(
-                [("Adam", "adam"), ("SGD (momentum 0.9)", "sgd")],
-                value=d["optimizer"],
+                _options(OPTIMIZERS),
+                value=d.optimizer,
                 allow_blank=False,
                 compact=True,
                 id="train-optimizer",
             )
             yield Label("lr", classes="field-label-short")
-            yield Input(d["lr"], compact=True, id="train-lr")
+            yield Input(f"{d.lr:g}", compact=True, id="train-lr")
         with Horizontal(classes="row"):
             yield Label("Epochs", classes="field-label")
-            yield Input(d["epochs"], compact=True, id="train-epochs")
+            yield Input(str(d.epochs), compact=True, id="train-epochs")
             yield Label("batch", classes="field-label-short")
-            yield Input(d["batch_size"], compact=True, id="train-batch")
+            yield Input(str(d.batch_size), compact=True, id="train-batch")
         with Horizontal(classes="row"):
             yield Label("Sampler", classes="field-label")
             yield Select(
-                [("random", "random"), ("class-balanced", "balanced")],
-                value=d["sampler"],
+                _options(TRAIN_SAMPLERS),
+                value=d.sampler,
                 allow_blank=False,
                 compact=True,
                 id="train-sampler",
@@ -100,14 +111,14 @@ class TrainSettings(VerticalScroll):
         with Horizontal(classes="row"):
             yield Label("Device", classes="field-label")
             yield Select(
-                [("auto (CUDA if there)", "auto"), ("cpu", "cpu"), ("cuda", "cuda")],
-                value=d["device"],
+                _options(DEVICES),
+                value=d.device,
                 allow_blank=False,
                 compact=True,
                 id="train-device",
             )
             yield Label("seed", classes="field-label-short")
-            yield Input(d["seed"], compact=True, id="train-seed")
+            yield Input(str(d.seed), compact=True, id="train-seed")
         with Horizontal(classes="row"):
             yield Label("Checkpoint", classes="field-label")
             yield Input(DEFAULT_CHECKPOINT, compact=True, id="train-checkpoint")
@@ -133,24 +144,21 @@ class TrainSettings(VerticalScroll):
 
     def hidden(self) -> tuple[int, ...]:
         """The hidden sizes typed; SettingsError when malformed."""
-        from core.models import parse_hidden
-
         return parse_hidden(self._text("hidden"))
 
     def config(self, **extra: Any) -> TrainConfig:
         """The settings as a TrainConfig (plus ``extra`` fields); SettingsError naming a bad field."""
-        from core.training import TrainConfig
-
+        d = TrainConfig()
         config = TrainConfig(
             model=self._choice("model"),
             hidden=self.hidden(),
             optimizer=self._choice("optimizer"),
-            lr=self._number("lr", "Learning rate", float, "0.001"),
-            epochs=self._number("epochs", "Epochs", int, "5"),
-            batch_size=self._number("batch", "Batch size", int, "64"),
+            lr=self._number("lr", "Learning rate", float, f"{d.lr:g}"),
+            epochs=self._number("epochs", "Epochs", int, str(d.epochs)),
+            batch_size=self._number("batch", "Batch size", int, str(d.batch_size)),
             sampler=self._choice("sampler"),
             device=self._choice("device"),
-            seed=self._number("seed", "Seed", int, "0"),
+            seed=self._number("seed", "Seed", int, str(d.seed)),
             **extra,
         )
         config.validate()
@@ -211,3 +219,8 @@ class TrainSettings(VerticalScroll):
         pane = next((a for a in self.ancestors if isinstance(a, Pane)), None)
         if pane is not None:
             pane.focus()
+
+
+def _options(choices: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(label, value) pairs for a Select over ``choices``."""
+    return [(CHOICE_LABELS.get(choice, choice), choice) for choice in choices]

@@ -1,0 +1,80 @@
+"""What every log reader returns: new points, the run's total steps when it says, and problems.
+
+A reader is polled again and again; each :meth:`LogReader.read` returns only what was
+written since the last call. A problem (garbage, a missing column) is kept in
+``reader.problem`` as a message that names the file and says what was expected; the
+reader goes on with whatever else it can read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Point = tuple[str, int, float, float | None]
+"""(tag, step, value, wall-clock time or None when the format has no time)."""
+
+
+@dataclass
+class Batch:
+    """What one read found."""
+
+    points: list[Point] = field(default_factory=list)
+    """New points, in file order."""
+    total_steps: int | None = None
+    """The run's planned number of steps, when the log says (the Trainer's ``max_steps``)."""
+    more: bool = False
+    """The reader stopped early (a large backlog): call again soon."""
+
+
+class LogReader:
+    """Base of the readers: one log source (a file, or a folder of event files) of one run."""
+
+    format = "?"
+    """Short name of the format: "tensorboard", "csv", "jsonl", "trainer_state"."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        """The file (or event folder) read."""
+        self.problem: str | None = None
+        """What is wrong with the source now, for the user; None when it reads fine."""
+
+    def read(self) -> Batch:
+        """New points since the last call; never raises for bad content (see ``problem``)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release open files."""
+
+
+def as_number(value: object) -> float | None:
+    """A JSON/CSV value as a float, or None when it is not a number (bools are not numbers here).
+
+    "nan", "inf" and "-inf" count as numbers: a run that diverged must show it."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def as_step(value: object) -> int | None:
+    """A step number, or None when ``value`` is not a whole, finite number."""
+    number = as_number(value)
+    if number is None or not math.isfinite(number):
+        return None
+    return int(number)
+
+
+def shown(path: Path) -> str:
+    """A path as messages show it."""
+    return str(path)

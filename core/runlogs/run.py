@@ -1,0 +1,230 @@
+"""One training run read from its logs: tags, timing, NaNs, and an immutable snapshot of it all.
+
+:class:`Run` holds the readers of one run and a :class:`~core.runlogs.series.TagSeries`
+per tag. :meth:`Run.poll` takes what was written since the last poll; :meth:`Run.snapshot`
+returns a :class:`RunSnapshot`, a frozen value that can cross to the screen's thread.
+
+    python -c "from core.runlogs import Run; from core.runlogs.jsonl import JsonlReader as R; \
+r = Run('demo', R('run.jsonl')); r.poll(); print(r.snapshot())"
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from core.runlogs.base import LogReader
+from core.runlogs.series import CHART_POINTS, TagSeries, TagSummary
+from core.wording import duration, plural
+
+STALL_AFTER = 600.0
+"""Seconds without a new point after which a run is called stalled (10 minutes)."""
+RATE_SAMPLE_EVERY = 1.0
+"""Seconds between two (time, step) samples kept for steps per second."""
+RATE_WINDOW = 120
+"""Samples kept: the rate is measured over the last two minutes or so of the run."""
+
+Columns = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+"""(steps, raw values, smoothed values) of one tag, a few hundred points at most."""
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A run at one moment, as the screen and the headless report show it."""
+
+    name: str
+    """Its name in the run list (the path relative to the folder watched)."""
+    path: str
+    """The file or folder it is read from."""
+    format: str
+    """"tensorboard", "csv", "jsonl" or "trainer_state"."""
+    tags: tuple[TagSummary, ...]
+    """Every tag, in the order first seen."""
+    columns: dict[str, Columns]
+    """Chart data per tag (a fresh dict in every snapshot; never changed after)."""
+    points: int
+    """Points read in all."""
+    last_step: int | None
+    """Highest step read."""
+    last_point_at: float | None
+    """Unix time of the latest point (its own time, or the file's when the format has none)."""
+    seconds_since_last: float | None
+    """Seconds from the latest point to the snapshot."""
+    stalled: bool
+    """No new point for longer than the threshold, and the run has not reached its total."""
+    steps_per_second: float | None
+    """Recent speed, when two points far enough apart in time are known."""
+    total_steps: int | None
+    """Planned steps, when the log says."""
+    eta: float | None
+    """Seconds to ``total_steps`` at the recent speed."""
+    first_bad: tuple[str, int] | None
+    """(tag, step) of the first NaN or infinite value."""
+    problems: tuple[str, ...]
+    """Messages about this run's files."""
+
+    @property
+    def finished(self) -> bool:
+        """The run reached its planned total."""
+        return (
+            self.total_steps is not None and self.last_step is not None and self.last_step >= self.total_steps
+        )
+
+    @property
+    def healthy(self) -> bool:
+        """No NaN and not stalled (the headless command's exit code)."""
+        return self.first_bad is None and not self.stalled
+
+
+class Run:
+    """One run: readers (usually one) feeding a series per tag."""
+
+    def __init__(self, name: str, reader: LogReader, limit: int = CHART_POINTS) -> None:
+        self.name = name
+        """Name in the run list."""
+        self.reader = reader
+        """The source of its points."""
+        self.limit = limit
+        """Chart points per tag."""
+        self.series: dict[str, TagSeries] = {}
+        """Tag → its series, in first-seen order."""
+        self.points = 0
+        """Points accepted in all."""
+        self.last_step: int | None = None
+        self.last_point_at: float | None = None
+        self.total_steps: int | None = None
+        self.more = False
+        """The last poll left a backlog."""
+        self._rate: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+
+    def use_reader(self, reader: LogReader) -> None:
+        """Read from another file from now on (the Trainer's newest checkpoint); old points stay."""
+        self.reader.close()
+        self.reader = reader
+
+    def poll(self, now: float | None = None) -> int:
+        """Read what was written since the last poll; the number of new points."""
+        batch = self.reader.read()
+        self.more = batch.more
+        if batch.total_steps:
+            self.total_steps = batch.total_steps
+        if not batch.points:
+            return 0
+        file_time = None
+        new = 0
+        top_step, top_wall = self.last_step, None
+        for tag, step, value, wall in batch.points:
+            series = self.series.get(tag)
+            if series is None:
+                series = self.series[tag] = TagSeries(tag, self.limit)
+            if not series.add(step, value):
+                continue
+            new += 1
+            if wall is None:
+                if file_time is None:
+                    file_time = _mtime(self.reader.path) or (now or time.time())
+                wall = file_time
+            if top_step is None or step > top_step:
+                top_step = step
+                if top_wall is None or wall >= top_wall:
+                    top_wall = wall
+                self._sample(wall, step)
+            if self.last_point_at is None or wall > self.last_point_at:
+                self.last_point_at = wall
+        self.points += new
+        self.last_step = top_step
+        return new
+
+    def _sample(self, wall: float, step: int) -> None:
+        """Keep (time, step) samples about a second apart; points of the same moment make one sample."""
+        if self._rate and wall <= self._rate[-1][0]:
+            self._rate[-1] = (self._rate[-1][0], step)
+        elif len(self._rate) >= 2 and wall - self._rate[-2][0] < RATE_SAMPLE_EVERY:
+            self._rate[-1] = (wall, step)
+        else:
+            self._rate.append((wall, step))
+
+    def steps_per_second(self) -> float | None:
+        """Steps per second over the recent samples, or None when they span no time."""
+        if len(self._rate) < 2:
+            return None
+        (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
+        if t1 - t0 <= 0 or s1 <= s0:
+            return None
+        return (s1 - s0) / (t1 - t0)
+
+    def snapshot(self, now: float | None = None, stall_after: float = STALL_AFTER) -> RunSnapshot:
+        """The run as an immutable value."""
+        now = time.time() if now is None else now
+        tags = tuple(s.summary() for s in self.series.values())
+        since = None if self.last_point_at is None else max(0.0, now - self.last_point_at)
+        rate = self.steps_per_second()
+        eta = None
+        if rate and self.total_steps and self.last_step is not None:
+            eta = max(0.0, (self.total_steps - self.last_step) / rate)
+        bad = [(t.first_bad_step, t.tag) for t in tags if t.first_bad_step is not None]
+        first_bad = (min(bad)[1], min(bad)[0]) if bad else None
+        finished = (
+            self.total_steps is not None and self.last_step is not None and self.last_step >= self.total_steps
+        )
+        return RunSnapshot(
+            name=self.name,
+            path=str(self.reader.path),
+            format=self.reader.format,
+            tags=tags,
+            columns={tag: s.columns() for tag, s in self.series.items()},
+            points=self.points,
+            last_step=self.last_step,
+            last_point_at=self.last_point_at,
+            seconds_since_last=since,
+            stalled=since is not None and since > stall_after and not finished,
+            steps_per_second=rate,
+            total_steps=self.total_steps,
+            eta=eta,
+            first_bad=first_bad,
+            problems=(self.reader.problem,) if self.reader.problem else (),
+        )
+
+    def close(self) -> None:
+        """Release the reader's files."""
+        self.reader.close()
+
+
+def describe(run: RunSnapshot, since: float | None = None) -> str:
+    """One line about a run: points, step, time since its last point, speed, ETA, stalled, NaN.
+
+    ``since`` overrides the snapshot's own "seconds since the last point" (a screen that
+    redraws between snapshots passes the time as it is now)."""
+    parts = [plural(run.points, "point")]
+    if run.last_step is not None:
+        total = f"/{run.total_steps:,}" if run.total_steps else ""
+        parts.append(f"step {run.last_step:,}{total}")
+    since = run.seconds_since_last if since is None else since
+    if since is not None:
+        parts.append(f"last point {duration(since)} ago")
+    if run.steps_per_second:
+        parts.append(f"{run.steps_per_second:,.1f} steps/s")
+    if run.eta is not None and not run.finished:
+        parts.append(f"ETA {duration(run.eta)}")
+    if run.finished:
+        parts.append("finished")
+    elif run.stalled:
+        parts.append("STALLED")
+    if run.first_bad:
+        parts.append(f"NaN in {run.first_bad[0]} from step {run.first_bad[1]:,}")
+    return " · ".join(parts)
+
+
+def _mtime(path: os.PathLike[str] | str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def is_finite(value: float | None) -> bool:
+    """Whether ``value`` is a finite number."""
+    return value is not None and math.isfinite(value)

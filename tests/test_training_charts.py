@@ -1,0 +1,136 @@
+"""The training pane's charts and status lines at 80×24 and 60×20, in colour, without colour, and in ASCII.
+
+Issue 9: item 10 (legend off the lines, no wasted rows, no toasts after a run, the summary and the
+ETA whole), item 11 (a chart too small for its classes says so and names the size) and item 15
+(train and test differ by marker without colour). Snapshots are made up, so no test waits on torch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from textual.widgets._toast import Toast
+
+from core.wording import pack_line
+from tui.app import AppOptions, build_app
+from tui.panes.training_pane import TrainingPane
+from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.confusion_view import ConfusionView
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.per_class_chart import PerClassChart
+
+from conftest import settle, wait_for
+from makers import training_snapshot as snapshot
+
+BRAILLE = re.compile("[\u2801-\u28ff]")
+CLASSES = tuple(str(k) for k in range(10))
+
+
+def lines(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+async def training_pane(app, pilot) -> TrainingPane:
+    await settle(app, pilot)
+    await pilot.press("6")
+    await pilot.pause()
+    return app.query_one(TrainingPane)
+
+
+async def test_at_80x24_the_eta_and_the_summary_are_whole_and_no_toast_covers_the_charts():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.running = True
+        pane.show_view(1)
+        pane.post_message(TrainingPane.Progress(snapshot()))
+        await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
+        screen = flat(" ".join(lines(app)))
+        assert "ETA 50 min 00 s" in screen and "GPU 123.4 MB" in screen  # the unit is on screen
+        assert "1 min 15 s" in screen
+        final = snapshot("stopped", eta=None)
+        pane.post_message(TrainingPane.Finished(final, None))
+        await wait_for(pilot, lambda: not pane.running)
+        await pilot.pause(0.3)
+        assert "weakest class 8 at 57.1%" in final.summary()
+        assert flat(final.summary()) in flat(" ".join(lines(app)))  # not cut at "weakest class 8 at"
+        assert not list(app.query(Toast))  # neither the summary nor an implementation note as a toast
+
+
+async def test_the_key_is_in_the_title_and_no_row_is_spent_on_axis_labels():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.show_view(1)
+        pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
+        await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
+        await pilot.pause()
+        chart = app.query_one(AccuracyChart)
+        rows = chart.render().plain.splitlines()
+        assert "train" in rows[0] and "test" in rows[0]
+        for row in rows[1:]:  # the legend no longer sits on the lines
+            assert "train" not in row and "test" not in row and "sample" not in row, row
+        assert "epoch" in rows[0] and "epoch" not in " ".join(rows[1:])  # no x-label row under the ticks
+        assert re.fullmatch(r"[\s\d.]+", rows[-1])  # the last row holds the tick labels
+        low, high = chart.y_range
+        values = [100 * a for a in (*snapshot().train_accuracy, *snapshot().test_accuracy)]
+        assert min(values) - 10 < low <= min(values) and max(values) <= high < max(values) + 10
+        loss_rows = app.query_one(LossChart).render().plain.splitlines()
+        assert "step" in loss_rows[0] and "step" not in " ".join(loss_rows[1:])
+
+
+async def test_at_60x20_the_class_view_names_the_size_it_needs_instead_of_dropping_classes():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.show_view(2)
+        pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
+        await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10, what="the bars")
+        await pilot.pause(0.2)
+        screen = flat(" ".join(lines(app)))
+        chart, confusion = app.query_one(PerClassChart), app.query_one(ConfusionView)
+        # either every class is on screen, or the chart says how big the terminal must be
+        shown = chart.render().plain
+        assert "Make the terminal at least" in shown and re.search(r"at least \d+×\d+", shown)
+        assert not confusion.fits and re.search(r"at least \d+×\d+ to see it", screen)
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.3)
+        assert confusion.fits and chart.too_small() is None
+        rendered = chart.render().plain
+        assert all(f"{k}┤" in rendered for k in CLASSES)  # all ten bars
+
+
+async def test_without_colour_train_and_test_differ_by_marker(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        pane = await training_pane(app, pilot)
+        pane.show_view(1)
+        pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
+        await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
+        await pilot.pause()
+        plot = "\n".join(app.query_one(AccuracyChart).render().plain.splitlines()[1:])
+        assert BRAILLE.search(plot) and "•" in plot  # train in braille, test in dots
+
+
+async def test_in_ascii_the_series_use_ascii_markers():
+    app = build_app(AppOptions(ascii=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.show_view(1)
+        pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
+        await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
+        await pilot.pause()
+        plot = "\n".join(app.query_one(AccuracyChart).render().plain.splitlines()[1:])
+        assert "*" in plot and "o" in plot and not BRAILLE.search(plot)
+
+
+def test_pack_line_breaks_between_parts_only():
+    parts = ["epoch 12/100", "loss 0.2428", "ETA 20.2 s"]
+    assert pack_line(parts, 80) == "epoch 12/100 · loss 0.2428 · ETA 20.2 s"
+    assert pack_line(parts, 30) == "epoch 12/100 · loss 0.2428\nETA 20.2 s"

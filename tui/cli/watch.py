@@ -1,0 +1,155 @@
+"""``dataloupe watch PATH``: watch training runs from their logs, live, in the app, or print them once.
+
+PATH is a TensorBoard log folder, a Lightning ``metrics.csv``, a ``.jsonl`` file of metrics,
+a Hugging Face ``trainer_state.json`` (or its output folder), or a folder of several runs.
+``--once`` prints each run's latest and best value per tag, the step and time of its last
+point, and any NaN, then exits: 0 when all is well, 1 when a run has a NaN or is stalled,
+2 when the path holds no logs.
+
+    dataloupe watch lightning_logs/             # the app, live
+    dataloupe watch runs/ --once --json         # one JSON object for scripts
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import SettingsError
+
+DEFAULT_STALL_MINUTES = 10.0
+"""Minutes without a new point before a run is called stalled."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """PATH, --once, --json and --stall-after."""
+    parser.add_argument(
+        "path", type=Path, metavar="PATH", help="a log file, a run folder or a folder of runs"
+    )
+    parser.add_argument("--once", action="store_true", help="print the runs once and exit instead of the app")
+    parser.add_argument("--json", action="store_true", help="with --once: one JSON object instead of text")
+    parser.add_argument(
+        "--stall-after",
+        type=float,
+        default=DEFAULT_STALL_MINUTES,
+        metavar="MIN",
+        help=f"minutes without a new point before a run is stalled (default {DEFAULT_STALL_MINUTES:g})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """The app on PATH, or with ``--once`` a report; see the module's docstring for exit codes."""
+    if args.stall_after <= 0:
+        raise SettingsError(f"--stall-after {args.stall_after:g}: give a number of minutes above 0.")
+    if args.json and not args.once:
+        raise SettingsError("--json goes with --once (the app cannot print JSON); add --once.")
+    from core.runlogs import Watch
+
+    stall = args.stall_after * 60
+    if not args.once:
+        from tui.app import AppOptions, build_app
+
+        app = build_app(AppOptions(open_on_start=False, watch=str(args.path), stall_after=stall))
+        app.run()
+        return app.return_code or 0
+    watch = Watch(args.path, stall_after=stall)
+    try:
+        snapshot = watch.read_all()
+    finally:
+        watch.close()
+    if args.json:
+        print(json.dumps(as_record(snapshot), indent=None))
+    else:
+        print(as_text(snapshot))
+        for problem in snapshot.problems:
+            print(f"dataloupe: {problem}", file=sys.stderr)
+    if not snapshot.runs:
+        return 2
+    return 0 if snapshot.healthy else 1
+
+
+def _number(value: float | None) -> float | str | None:
+    """A value for JSON: NaN and infinities as the strings "nan", "inf", "-inf" (JSON has no such numbers)."""
+    if value is None or math.isfinite(value):
+        return value
+    return str(value)
+
+
+def as_record(snapshot) -> dict[str, Any]:
+    """The ``--json`` object: every run with its tags, and the problems."""
+    runs = []
+    for r in snapshot.runs:
+        runs.append(
+            {
+                "name": r.name,
+                "path": r.path,
+                "format": r.format,
+                "points": r.points,
+                "last_step": r.last_step,
+                "last_point_at": r.last_point_at,
+                "seconds_since_last": None
+                if r.seconds_since_last is None
+                else round(r.seconds_since_last, 1),
+                "stalled": r.stalled,
+                "steps_per_second": r.steps_per_second,
+                "total_steps": r.total_steps,
+                "eta_seconds": r.eta,
+                "first_nan": {"tag": r.first_bad[0], "step": r.first_bad[1]} if r.first_bad else None,
+                "tags": {
+                    t.tag: {
+                        "points": t.points,
+                        "last": _number(t.last_value),
+                        "last_step": t.last_step,
+                        "best": _number(t.best_value),
+                        "best_step": t.best_step,
+                        "better": {"min": "lower", "max": "higher"}.get(t.direction or ""),
+                        "first_nan_step": t.first_bad_step,
+                    }
+                    for t in r.tags
+                },
+                "problems": list(r.problems),
+            }
+        )
+    return {
+        "path": snapshot.root,
+        "runs": runs,
+        "healthy": snapshot.healthy,
+        "problems": list(snapshot.problems),
+    }
+
+
+def _value(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.6g}"
+
+
+def as_text(snapshot) -> str:
+    """The plain-text report: a block per run, a row per tag."""
+    from core.runlogs.run import describe
+
+    lines: list[str] = []
+    for r in snapshot.runs:
+        lines.append(f"{r.name} ({r.format}: {r.path})")
+        lines.append("  " + describe(r))
+        if r.tags:
+            width = max(12, *(len(t.tag) for t in r.tags))
+            lines.append(f"  {'tag':<{width}}  {'last':>12}  {'at step':>9}  {'best':>12}  {'at step':>9}")
+            for t in r.tags:
+                best = _value(t.best_value) if t.direction else "-"
+                best_step = f"{t.best_step:,}" if t.best_step is not None else "-"
+                nan = f"  NaN from step {t.first_bad_step:,}" if t.first_bad_step is not None else ""
+                last_step = f"{t.last_step:,}" if t.last_step is not None else "-"
+                lines.append(
+                    f"  {t.tag:<{width}}  {_value(t.last_value):>12}  {last_step:>9}  {best:>12}  {best_step:>9}{nan}"
+                )
+        lines.append("")
+    if not snapshot.runs:
+        lines.append(f"no runs under {snapshot.root}")
+    return "\n".join(lines).rstrip()
