@@ -135,6 +135,10 @@ class Terminal:
         """Send keys by tmux name (``Tab``, ``C-u``, ``Enter``) or as literal characters."""
         self._tmux("send-keys", "-t", self.name, *keys)
 
+    def type(self, text: str) -> None:
+        """Send ``text`` as literal characters (no word in it is read as a key name)."""
+        self._tmux("send-keys", "-t", self.name, "-l", text)
+
     def wait_until(self, predicate: Callable[[str], bool], timeout: float = 60.0, what: str = "") -> str:
         """Poll the screen until ``predicate(screen)`` holds; return that screen, or fail showing the last one."""
         deadline = time.monotonic() + timeout
