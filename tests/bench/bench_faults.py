@@ -37,6 +37,18 @@ def temps(folder: Path) -> list[Path]:
     return sorted(folder.glob(".*.dataloupe-*.tmp"))
 
 
+def writing(folder: Path, before: set[Path]) -> bool:
+    """Whether a new checkpoint is being written: a temporary file not in ``before``, past the few bytes
+    of the check that the folder is writable."""
+    for path in set(temps(folder)) - before:
+        try:
+            if path.stat().st_size > 4096:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=30)
@@ -55,6 +67,7 @@ def main() -> int:
         loads = most_temps = hit_save = 0
         for i in range(args.kills):
             before = target.stat().st_mtime_ns
+            existing = set(temps(folder))  # left by the previous kill: this run's save removes them
             process = subprocess.Popen(
                 [sys.executable, "-m", "tui", *TRAIN, "--save", str(target)],
                 stdout=subprocess.DEVNULL,
@@ -64,9 +77,11 @@ def main() -> int:
             started = time.perf_counter()
             if i % 2 == 0:
                 time.sleep(rng.uniform(0.6 * whole, 1.05 * whole))
-            else:  # wait for the save to begin, then strike within it
+            else:  # wait for the save's bytes to appear, then strike within it
                 while (
-                    not temps(folder) and process.poll() is None and time.perf_counter() - started < 3 * whole
+                    not writing(folder, existing)
+                    and process.poll() is None
+                    and time.perf_counter() - started < 3 * whole
                 ):
                     time.sleep(0.002)
                 time.sleep(rng.uniform(0, 0.15))
@@ -75,7 +90,7 @@ def main() -> int:
             process.send_signal(signal.SIGKILL)
             process.wait()
             left = temps(folder)
-            during_save = bool(left) or bool(left_before_kill)
+            during_save = bool((set(left) | set(left_before_kill)) - existing)
             hit_save += during_save
             most_temps = max(most_temps, len(left))
             evaluated = dataloupe("eval", str(target), "digits", "--device", "cpu", env=env)
