@@ -426,6 +426,7 @@ class TrainingRun:
             eta=eta,
             eval_seconds=self._eval_seconds,
             gpu_memory=memory_in_use(prep.choice.device),
+            data=prep.data,
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),
