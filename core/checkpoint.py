@@ -112,6 +112,7 @@ def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
         augment=False,
         channels=int(d.get("channels", 1)),
         pixel_name=str(d.get("pixel_name", "ToTensor()")),
+        resize=d.get("resize"),
     )
 
 

@@ -335,14 +335,14 @@ def render_table_rows(
     x: np.ndarray,
     unit: np.ndarray,
     indices: Sequence[int],
-    labels: Sequence[int],
+    labels: Sequence[int | str],
     width: int,
     ascii_only: bool = False,
 ) -> list[str]:
     """Several table rows, one line each: index, label, a strip of its features (low ▁ … █ high), values.
 
     ``x`` holds the values shown (N×F) and ``unit`` the same rows scaled to 0..1 for the strip;
-    lines are cut at ``width`` characters.
+    ``labels`` are label numbers or short class names; lines are cut at ``width`` characters.
     """
     ramp = ASCII_RAMP if ascii_only else SPARK
     key = "low . @ high" if ascii_only else "low ▁ … █ high"

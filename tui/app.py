@@ -16,11 +16,13 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from core.progress import Progress
 from core.sources import DatasetSpec
+from core.stats import IMBALANCE_THRESHOLD
+from tui.ascii_filter import AsciiFilter
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -29,8 +31,10 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
-from tui.terminal import AsciiFilter
-from tui.workers import run_job, throttled
+from tui.workers import ended_unheard, run_job, throttled
+
+CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
+"""What the dataset pane says after Esc stopped an open."""
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
     ("1", "dataset", "Dataset", DatasetPane),
@@ -91,6 +95,8 @@ class DataloupeApp(App):
         ],
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        # A pane or form that gives Esc a meaning of its own leaves the field itself.
+        Binding("escape", "leave_field", "keys", show=False),
     ]
 
     handle = reactive(None, init=False)
@@ -99,6 +105,9 @@ class DataloupeApp(App):
     """The split every pane shows."""
     torch_ready = reactive(False, init=False)
     """Whether torch has been imported."""
+    imbalance_threshold: reactive[float] = reactive(IMBALANCE_THRESHOLD, init=False)
+    """Largest ÷ smallest class count above which a split is unbalanced: the balance pane's + and -
+    set it, and the checklist's "balanced" check uses the same value."""
     loader_shuffles: reactive[bool | None] = reactive(None, init=False)
     """Whether the loader set up in the batches pane draws in random order; None until the user has
     looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
@@ -108,7 +117,10 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        """Draw samples in ASCII (the preview's ``a`` turns it on and off)."""
+        self.ascii_screen = self.options.ascii
+        """Only 7-bit ASCII on screen, for the whole session: charts draw with ASCII glyphs, and a line
+        filter rewrites every other character (frames, tab bar, footer, ✓)."""
         self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
@@ -120,11 +132,17 @@ class DataloupeApp(App):
         """The tab bar has announced its initial tab."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
+        self._open_request = 0
+        """Serial of the newest open; messages about older ones are dropped."""
+        self._open_job: Worker | None = None
+        """The worker of the newest open."""
+        self._opening: DatasetSpec = self.options.spec
+        """What the newest open asked for."""
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
         filters = super().get_line_filters()
-        return [*filters, self._ascii_filter] if self.ascii else filters
+        return [*filters, self._ascii_filter] if self.ascii_screen else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -169,14 +187,27 @@ class DataloupeApp(App):
         tabs.active = pane_id
         self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
 
+    def action_leave_field(self) -> None:
+        """Esc in a text field: give the keys back to the pane, so 1-6 and q work again."""
+        focused = self.focused
+        if not isinstance(focused, Input):
+            return
+        holder = next((a for a in focused.ancestors if isinstance(a, Widget) and a.focusable), None)
+        if holder is not None:
+            holder.focus()
+        else:
+            self.screen.set_focus(None)
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if not self._tabs_ready:
             self._tabs_ready = True
             self._start_when_ready()
         pane_id = event.pane.id
-        # A late event from an earlier switch must not pull focus into a pane that is no longer shown.
+        # A late event from an earlier switch must not pull focus into a pane that is no longer shown,
+        # nor reach for one that is gone (the app is closing).
         if pane_id and event.tabbed_content.active == pane_id:
-            self.query_one(f"#{pane_id}-pane", Pane).pane_activated()
+            for pane in self.query(f"#{pane_id}-pane").results(Pane):
+                pane.pane_activated()
 
     def panes(self) -> list[Pane]:
         return list(self.query(Pane))
@@ -214,12 +245,15 @@ class DataloupeApp(App):
 
     # ------------------------------------------------------------------ opening datasets
     def open_dataset(self, spec: DatasetSpec, split: str = "train") -> Worker:
-        """Open ``spec`` in a worker; the panes update when it is done."""
+        """Open ``spec`` in a worker; the panes update when it is done. A newer open supersedes it."""
+        self._open_request += 1
+        self._opening = spec
         self.query_one(DatasetPane).loading_started(spec)
-        return self._open_worker(spec, split)
+        self._open_job = self._open_worker(spec, split, self._open_request)
+        return self._open_job
 
     @work(thread=True, exclusive=True, group="open-dataset", exit_on_error=False)
-    def _open_worker(self, spec: DatasetSpec, split: str) -> None:
+    def _open_worker(self, spec: DatasetSpec, split: str, request: int) -> None:
         t0 = time.perf_counter()
         if not self.torch_ready:
             import gc
@@ -234,36 +268,47 @@ class DataloupeApp(App):
         def job(cancel: threading.Event) -> DatasetOpened:
             from core.readers import open_dataset
 
-            handle = open_dataset(spec, progress=throttled(self._post_open_progress), cancel=cancel)
+            progress = throttled(lambda p: self.post_message(DatasetProgress(p.what, p.fraction, request)))
+            handle = open_dataset(spec, progress=progress, cancel=cancel)
             facts = DatasetFacts.read(handle)  # decodes a sample: here, not on the UI thread
-            return DatasetOpened(handle, spec, handle.default_split(split), time.perf_counter() - t0, facts)
+            seconds = time.perf_counter() - t0
+            return DatasetOpened(handle, spec, handle.default_split(split), seconds, facts, request)
 
         def failed(text: str, error: bool) -> DatasetFailed:
-            return DatasetFailed(spec, text if error else "Opening was cancelled.")
+            return DatasetFailed(spec, text if error else CANCELLED_OPEN, not error, request)
 
         run_job(self, job, failed, what=f"Opening {spec.source}")
-
-    def _post_open_progress(self, p: Progress) -> None:
-        self.post_message(DatasetProgress(p.what, p.fraction))
 
     def cancel_open(self) -> None:
         """Stop opening (or downloading) a dataset."""
         self.workers.cancel_group(self, "open-dataset")
+
+    def _superseded(self, request: int | None) -> bool:
+        """A message about an open that a newer one replaced (None: not from an open worker)."""
+        return request is not None and request != self._open_request
 
     def on_torch_ready(self, message: TorchReady) -> None:
         self.torch_ready = True
         self._update_status()
 
     def on_dataset_progress(self, message: DatasetProgress) -> None:
-        self.query_one(DatasetPane).loading_progress(message.what, message.fraction)
+        if not self._superseded(message.request):
+            self.query_one(DatasetPane).loading_progress(message.what, message.fraction)
 
     def on_dataset_failed(self, message: DatasetFailed) -> None:
+        if self._superseded(message.request):
+            return  # a newer open is under way: its progress stays on screen
         self.query_one(DatasetPane).loading_failed(message.text)
+        if message.cancelled:
+            self.notify(message.text, severity="warning", timeout=6)
+            return
         self.notify(message.text, title="Could not open the dataset", severity="error", timeout=12)
         if self.query_one(TabbedContent).active != "dataset":
             self.action_show_pane("dataset")
 
     def on_dataset_opened(self, message: DatasetOpened) -> None:
+        if self._superseded(message.request):
+            return
         first = not self._opened_once
         self._opened_once = True
         self.handle = message.handle
@@ -276,7 +321,13 @@ class DataloupeApp(App):
             self.action_show_pane(self.options.start_pane)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Last line of defence: a worker that raised shows a message instead of a traceback."""
+        """An open that ended unheard ends its progress; a worker that raised shows a message, not a traceback."""
+        if event.worker is self._open_job and ended_unheard(event):
+            # cancelled before its thread began, or crashed before its job: nothing else will come
+            error = event.worker.error
+            text = CANCELLED_OPEN if error is None else f"Opening failed: {type(error).__name__}: {error}"
+            self.post_message(DatasetFailed(self._opening, text, error is None, self._open_request))
+            return
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             err = event.worker.error
             self.notify(

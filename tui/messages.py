@@ -47,8 +47,10 @@ class TorchReady(Message):
 class DatasetProgress(Message):
     """How far opening (or downloading) a dataset has come."""
 
-    def __init__(self, what: str, fraction: float | None) -> None:
+    def __init__(self, what: str, fraction: float | None, request: int | None = None) -> None:
         super().__init__()
+        self.request = request
+        """Which open this is about (a superseded open's reports are dropped); None: always shown."""
         self.what = what
         """What is being done: "downloading t10k-images-idx3-ubyte.gz"."""
         self.fraction = fraction
@@ -68,8 +70,11 @@ class DatasetOpened(Message):
         split: str,
         seconds: float,
         facts: DatasetFacts | None = None,
+        request: int | None = None,
     ) -> None:
         super().__init__()
+        self.request = request
+        """Which open this answers (a superseded open's result is dropped); None: always shown."""
         self.handle = handle
         """The opened dataset."""
         self.spec = spec
@@ -85,8 +90,14 @@ class DatasetOpened(Message):
 class DatasetFailed(Message):
     """Opening a dataset failed; ``text`` says why and what to do."""
 
-    def __init__(self, spec: DatasetSpec, text: str) -> None:
+    def __init__(
+        self, spec: DatasetSpec, text: str, cancelled: bool = False, request: int | None = None
+    ) -> None:
         super().__init__()
+        self.request = request
+        """Which open this answers (a superseded open's failure is dropped); None: always shown."""
+        self.cancelled = cancelled
+        """The user cancelled it: not an error."""
         self.spec = spec
         """What was asked for."""
         self.text = text

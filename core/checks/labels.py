@@ -28,7 +28,8 @@ def check_numeric(f: Facts) -> CheckResult:
     for s in f.stored.values():
         if s.array is not None:
             dtypes.add(s.array.dtype)
-        dtypes.update(x.dtype for x in s.items)
+        if s.digest is not None:
+            dtypes.update(s.digest.dtypes)
     bad = sorted(str(d).replace("torch.", "") for d in dtypes if d == torch.bool or d.is_complex)
     if bad:
         return CheckResult(

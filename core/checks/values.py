@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
-from core.checks.samples import StoredSamples
+from core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
 from core.progress import check_cancel
 from core.wording import format_shape
 
@@ -25,51 +23,20 @@ RAW_MAGNITUDE = 10.0
 """Values past this size are unscaled (pixels 0..255, digits 0..16, raw table columns): a fail."""
 
 
-@dataclass(frozen=True)
-class ValueStats:
-    """The range of the values a model sees, over the finite values looked at."""
-
-    low: float
-    """Smallest value."""
-    high: float
-    """Largest value."""
-    mean: float
-    """Mean of the values."""
-    std: float
-    """Standard deviation of the values."""
-    count: int
-    """Finite values looked at."""
-
-
 def value_stats(
     stored: StoredSamples, pipeline: Pipeline, cancel: threading.Event | None = None
 ) -> ValueStats | None:
-    """Min, max, mean and std of ``stored`` after ``pipeline``, in chunks; None when there are no values."""
-    import torch
+    """Min, max, mean and std of ``stored`` after ``pipeline``, in bounded chunks; None when there are no values.
 
-    low, high, total, total_sq, count = math.inf, -math.inf, 0.0, 0.0, 0
+    Samples read one by one were measured as they were read, through the same pipeline.
+    """
+    if stored.array is None:
+        return stored.digest.values if stored.digest is not None else None
+    acc = ValueAccumulator()
     for part in stored.chunks():
         check_cancel(cancel)
-        if isinstance(part, list):
-            if not part:
-                continue
-            x = torch.cat([pipeline(item).reshape(-1).to(torch.float64) for item in part])
-        else:
-            x = pipeline.batch(part).reshape(-1).to(torch.float64)
-        finite = torch.isfinite(x)
-        if not bool(finite.all()):
-            x = x[finite]
-        if not x.numel():
-            continue
-        low, high = min(low, float(x.min())), max(high, float(x.max()))
-        total += float(x.sum())
-        total_sq += float((x * x).sum())
-        count += x.numel()
-    if not count:
-        return None
-    mean = total / count
-    std = math.sqrt(max(total_sq / count - mean * mean, 0.0))
-    return ValueStats(low, high, mean, std, count)
+        acc.add(pipeline.batch(part))
+    return acc.result()
 
 
 INFINITE = 1e38
@@ -149,21 +116,16 @@ def finite_result(
         first = None
         columns = None
         offset = 0
-        for part in s.chunks():
+        if s.digest is not None:  # read one by one: measured as it was read
+            hits = np.flatnonzero(s.digest.nonfinite)
+            bad, first = len(hits), (int(s.indices[hits[0]]) if len(hits) else None)
+        for part in s.chunks() if s.array is not None and s.array.is_floating_point() else ():
             check_cancel(cancel)
-            flags = [
-                x.is_floating_point() and not bool(torch.isfinite(x).all())
-                for x in (part if isinstance(part, list) else [part])
-            ]
-            if isinstance(part, list):
-                hits = np.flatnonzero(flags)
-            elif flags[0]:
-                hits = np.flatnonzero((~torch.isfinite(part).reshape(len(part), -1).all(dim=1)).numpy())
-                if part.ndim == 2:  # a table: which columns
-                    cols = (~torch.isfinite(part)).any(dim=0).numpy()
-                    columns = cols if columns is None else columns | cols
-            else:
-                hits = np.zeros(0, np.int64)
+            bad_values = ~torch.isfinite(part)
+            hits = np.flatnonzero(bad_values.reshape(len(part), -1).any(dim=1).numpy())
+            if part.ndim == 2 and len(hits):  # a table: which columns
+                cols = bad_values.any(dim=0).numpy()
+                columns = cols if columns is None else columns | cols
             if len(hits) and first is None:
                 first = int(s.indices[offset + int(hits[0])])
             bad += len(hits)
@@ -200,9 +162,9 @@ def check_shapes(f: Facts) -> CheckResult:
     shapes: Counter[tuple[int, ...]] = Counter()
     for s in f.stored.values():
         if s.array is not None:
-            shapes[tuple(s.array.shape[1:])] += s.total
-        else:
-            shapes.update(tuple(x.shape) for x in s.items)
+            shapes[f.pipeline.output_shape(tuple(s.array.shape[1:]))] += s.total
+        elif s.digest is not None:
+            shapes.update(f.pipeline.output_shape(shape) for shape in s.digest.shapes)
     stored = tuple(f.stored.values())
     written = ", ".join(f"{format_shape(shape)} ({n:,})" for shape, n in shapes.most_common(4))
     if len(shapes) > 1:
@@ -213,7 +175,10 @@ def check_shapes(f: Facts) -> CheckResult:
             with_note(
                 f"samples come in {len(shapes)} shapes: {written}{more}; a batch cannot stack them", *stored
             ),
-            "resize every sample to one shape in the transform (for images: Resize((H, W)))",
+            "Resize the images to one size: --resize 64 (shorter side to 64, then a centre crop) or "
+            "--resize 64x48 (exactly W×H), or the resize field of the dataset pane"
+            if f.pipeline.sample_type == "image"
+            else "make every sample one shape in the dataset",
         )
     if not shapes:
         return CheckResult("shapes", "warn", "no samples to look at", "check that the dataset is not empty")

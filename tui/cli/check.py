@@ -20,7 +20,13 @@ from core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
 from core.errors import SettingsError
 from core.pipeline import MODES
 from core.stats import IMBALANCE_THRESHOLD
-from tui.cli.common import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
+from tui.cli.common import (
+    StderrProgress,
+    add_dataset_arguments,
+    end_output_quietly,
+    open_for_command,
+    spec_from_args,
+)
 from tui.terminal import no_color
 
 COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m"}
@@ -99,14 +105,22 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.done()
-    if args.json:
-        print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
-    elif sys.stdout.isatty():
-        width = min(shutil.get_terminal_size().columns, 120)
-        if no_color():
-            print(report_text(report, width))
+    if handle.reader == "code" and not args.json:
+        for note in handle.notes:  # how the labels were read; that a stream was sampled
+            print(f"note: {note}")
+    try:
+        if args.json:
+            print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+        elif sys.stdout.isatty():
+            width = min(shutil.get_terminal_size().columns, 120)
+            if no_color():
+                print(report_text(report, width))
+            else:
+                paint = lambda verdict, text: f"{COLOURS[verdict]}{text}\x1b[0m"  # noqa: E731
+                print(report_text(report, width, paint=paint))
         else:
-            print(report_text(report, width, paint=lambda verdict, text: f"{COLOURS[verdict]}{text}\x1b[0m"))
-    else:
-        print(report_text(report))
+            print(report_text(report))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        end_output_quietly()  # `dataloupe check … | head`: the exit code still says how the check went
     return report.exit_code(strict=args.strict)

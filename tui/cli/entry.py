@@ -17,7 +17,7 @@ import sys
 
 from core.errors import DataloupeError
 from core.threads import set_threads
-from tui.cli.common import add_dataset_arguments, spec_from_args
+from tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("tui.cli.check", "run the data checklist and print the class table"),
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             set_threads(getattr(args, "threads", 0))  # once, before any work: never from a worker
             return int(module.run(args))
+        except BrokenPipeError:
+            end_output_quietly()  # `dataloupe train … | head`: the reader has what it wanted
+            return 0
         except DataloupeError as e:
             return fail(str(e))
         except KeyboardInterrupt:
@@ -100,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     args = app_parser().parse_args(argv)
-    spec = spec_from_args(args)
     try:
+        spec = spec_from_args(args)
         spec.reader()  # a path that does not exist fails here, before the app starts
     except DataloupeError as e:
         return fail(str(e))

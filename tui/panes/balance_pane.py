@@ -19,18 +19,18 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import Worker
 
 from core.stats import (
-    IMBALANCE_THRESHOLD,
     BalanceSummary,
     PartialCounts,
     balance_summary,
     class_counts,
     class_names,
 )
-from tui.panes.base import Pane
+from tui.panes.base import Pane, show_fraction
 from tui.widgets.class_chart import ChartData, ClassChart
-from tui.workers import run_job, throttled
+from tui.workers import ended_unheard, run_job, throttled
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -103,13 +103,13 @@ class BalancePane(Pane):
         """Counts of splits still being counted."""
         self.compare = True
         """Chart train and test side by side (as shares) instead of the shown split alone."""
-        self.threshold = IMBALANCE_THRESHOLD
-        """Largest ÷ smallest above which the warning shows."""
         self.counting = False
         """A counting worker is running."""
         self.stopped_text = ""
         """Why counting stopped early, shown until the next count."""
         self._counted_handle: DatasetHandle | None = None
+        self._worker: Worker | None = None
+        """The newest counting worker."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="balance-top"):
@@ -131,8 +131,13 @@ class BalancePane(Pane):
         self.compare = not self.compare
         self.redraw()
 
+    @property
+    def threshold(self) -> float:
+        """Largest ÷ smallest above which the warning shows: the app's, shared with the checklist."""
+        return self.app.imbalance_threshold
+
     def action_threshold(self, direction: int) -> None:
-        self.threshold = max(1.0, self.threshold + direction * THRESHOLD_STEP)
+        self.app.imbalance_threshold = max(1.0, self.threshold + direction * THRESHOLD_STEP)
         self.redraw()
 
     def action_cancel(self) -> None:
@@ -175,7 +180,7 @@ class BalancePane(Pane):
         todo.sort(key=lambda n: n != self.split_name)
         self.stopped_text = ""
         self._set_counting(True)
-        self._count_worker(handle, todo)
+        self._worker = self._count_worker(handle, todo)
 
     def action_recount(self) -> None:
         """Count again what a cancel left uncounted."""
@@ -201,6 +206,17 @@ class BalancePane(Pane):
             failed = lambda text, error: self.Stopped(handle, text, error)  # noqa: E731
             if not run_job(self, job, failed, what=f"counting {name}", cancelled=stopped):
                 return
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._worker and ended_unheard(event) and self.handle is not None:
+            # cancelled before its thread began: no Stopped will come, so stop waiting here
+            error = event.worker.error
+            text = (
+                "counting was cancelled"
+                if error is None
+                else f"counting failed: {type(error).__name__}: {error}"
+            )
+            self.on_balance_pane_stopped(self.Stopped(self.handle, text, error is not None))
 
     def on_balance_pane_counting(self, message: Counting) -> None:
         if message.handle is self.handle and message.split not in self.counts:
@@ -319,7 +335,7 @@ class BalancePane(Pane):
             label.update("counting labels…  c cancels")
             return
         name, p = current
-        self.query_one("#balance-progress", ProgressBar).update(total=p.total, progress=p.done)
+        show_fraction(self.query_one("#balance-progress", ProgressBar), p.done, p.total)
         label.update(f"{name}: {p.done:,} of {p.total:,} labels · c cancels")
 
     def _draw_summary(self, shown: tuple[tuple[int, ...], bool] | None) -> None:

@@ -7,8 +7,27 @@ from typing import TYPE_CHECKING
 from textual.containers import Vertical
 
 if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
+
     from core.datasets import DatasetHandle
     from tui.messages import DatasetFacts
+
+
+def show_fraction(
+    bar: ProgressBar, done: float | None, total: float | None = 1.0, finished: bool = False
+) -> None:
+    """Show ``done`` of ``total`` units of work on ``bar`` (a fraction by default), never a full bar
+    while work goes on.
+
+    A report that a stage is complete (the files are read; the samples are still measured) and an
+    unknown amount both make the bar indeterminate, until the whole work is ``finished``.
+    """
+    if finished:
+        bar.update(total=total or 1.0, progress=total or 1.0)
+    elif done is None or not total or done >= total:
+        bar.update(total=None)
+    else:
+        bar.update(total=total, progress=max(0.0, done))
 
 
 class Pane(Vertical):

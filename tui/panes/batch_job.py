@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.strip import Strip
 
+from core.wording import plural
 from tui.widgets.sample_view import text_strips, to_strips
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class BatchJob:
     """Height of the visible sample grid, in cells: tiles shrink so a whole batch fits when it can."""
     ascii: bool
     """Draw with the ASCII ramp instead of half-blocks."""
+    info_cols: int = 42
+    """Width of the info column, in cells: the labels line is cut to it."""
 
 
 def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
@@ -71,7 +74,7 @@ def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
 
 
 def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
-    from core.batching import BatchStepper
+    from core.batching.user_loader import stepper_for
 
     handle = job.handle
     pipeline = handle.pipeline.with_(
@@ -80,7 +83,7 @@ def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
     )
     stepper = job.stepper
     if stepper is None:
-        stepper = BatchStepper(handle.split(job.split_name, pipeline), job.settings, handle.num_classes)
+        stepper = stepper_for(handle, handle.split(job.split_name, pipeline), job.settings)
         stepper.advance(1)
     stepper.set_pipeline(pipeline)
     for kind, value in job.moves:
@@ -103,7 +106,9 @@ def draw(batch: Batch, job: BatchJob) -> list[Strip]:
     if job.handle.pipeline.sample_type == "table":
         pipeline = job.handle.pipeline
         unit = x * _consts(pipeline.std, 1.0) + _consts(pipeline.mean, 0.0) if job.normalize else x
-        return text_strips(render_table_rows(x, unit, summary.indices, summary.labels, job.cols, job.ascii))
+        return text_strips(
+            render_table_rows(x, unit, summary.indices, label_words(summary), job.cols, job.ascii)
+        )
     images = [x[k] for k in range(len(x))]
     captions = [summary.class_name(y) for y in summary.labels]
     height, width = images[0].shape[-2:]
@@ -121,12 +126,16 @@ def _consts(values: tuple[float, ...], fallback: float) -> np.ndarray:
 
 
 def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Text:
-    """Position, shapes, statistics, labels and the class table, for the info column."""
+    """Position, shapes, statistics, labels and the class table, for the info column.
+
+    One line each, so that the class table of ten classes fits under them at 80×24; the loader
+    settings are not repeated (the form above shows them, the position line the sampler).
+    """
     t = Text()
     t.append(f"epoch {summary.epoch}", style="bold")
     t.append(" · ")
     t.append(f"batch {summary.index:,}", style="bold")
-    t.append(f" of {summary.batches:,}\n")
+    t.append(f" of {summary.batches:,} · {summary.sampler}\n")
     if summary.is_last_smaller:
         t.append(
             f"last batch: {summary.size} samples, smaller than {summary.batch_size}\n", style="bold yellow"
@@ -134,27 +143,22 @@ def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Te
     elif summary.is_last:
         t.append("last batch of the epoch\n", style="yellow")
     t.append("X ", style="dim")
-    t.append(f"{summary.x_shape_text}\n  {summary.x_dtype}\n")
+    t.append(f"{summary.x_shape_text} {summary.x_dtype}\n")
     t.append("y ", style="dim")
-    t.append(f"{summary.y_shape_text}\n  {summary.y_dtype}\n")
-    t.append("min ", style="dim")
-    t.append(f"{summary.x_min:.4g}")
-    t.append("  max ", style="dim")
-    t.append(f"{summary.x_max:.4g}\n")
-    t.append("mean ", style="dim")
-    t.append(f"{summary.x_mean:.4g}")
-    t.append("  std ", style="dim")
+    t.append(f"{summary.y_shape_text} {summary.y_dtype}\n")
+    for name, value in (("min", summary.x_min), ("max", summary.x_max), ("mean", summary.x_mean)):
+        t.append(f"{name} ", style="dim")
+        t.append(f"{value:.4g}  ")
+    t.append("std ", style="dim")
     t.append(f"{summary.x_std:.4g}\n")
     if summary.nonfinite:
         t.append(f"{summary.nonfinite:,} NaN/inf values left out\n", style="bold red")
     t.append("labels ", style="dim")
-    t.append(" ".join(str(y) for y in summary.labels) + "\n")
+    t.append(_one_line(label_words(summary), job.info_cols - len("labels ")) + "\n")
     t.append("transform ", style="dim")
     t.append(summary.pipeline + "\n")
-    t.append("loader ", style="dim")
-    t.append(stepper.settings.describe() + "\n\n")
     t.append_text(class_table(summary))
-    legend = summary.legend()
+    legend = summary.legend() if any(len(c) > SHORT_NAME for c in summary.classes) else ""
     if legend:
         t.append("\n" + legend, style="dim")
     return t
@@ -178,9 +182,27 @@ def class_table(summary: BatchSummary) -> Text:
         t.append(f"{data_share:>7.1%}\n" if data_share is not None else f"{'?':>7}\n", style="dim")
     if len(summary.histogram) > 12:
         t.append(f"… {len(summary.histogram) - 12} more classes\n", style="dim")
-    seen = sum(summary.epoch_counts)
-    t.append(
-        f"epoch: {seen:,} samples in {summary.epoch_batches:,} batches so far ({summary.sampler} sampler)\n",
-        style="dim",
-    )
+    seen = plural(sum(summary.epoch_counts), "sample")
+    t.append(f"epoch so far: {seen} in {plural(summary.epoch_batches, 'batch', 'batches')}\n", style="dim")
     return t
+
+
+SHORT_NAME = 3
+"""Class names this short are written for labels ("3".."9" quality scores, "cat"); longer ones as
+their number, with the legend under the class table."""
+
+
+def label_words(summary: BatchSummary) -> list[str]:
+    """The batch's labels as words: class names when they are short, else the label numbers."""
+    if summary.classes and max(len(c) for c in summary.classes) <= SHORT_NAME:
+        return [summary.class_name(y) for y in summary.labels]
+    return [str(y) for y in summary.labels]
+
+
+def _one_line(words: list[str], width: int) -> str:
+    """``words`` joined by spaces, cut to ``width`` cells with "… (n)" saying how many there are."""
+    text = " ".join(words)
+    if len(text) <= width:
+        return text
+    tail = f" … ({len(words)})"
+    return text[: max(0, width - len(tail))].rsplit(" ", 1)[0] + tail

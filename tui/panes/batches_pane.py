@@ -147,6 +147,11 @@ class BatchesPane(Pane):
         # from now on the checklist knows how this loader orders the samples
         self.app.loader_shuffles = self.settings.effective_sampler != "sequential"
         if self._stale:
+            # on the first visit the grid has no size until the pane is laid out: build after that
+            self.call_after_refresh(self._reset_if_stale)
+
+    def _reset_if_stale(self) -> None:
+        if self._stale and self.is_shown:
             self._request_reset()
 
     @property
@@ -190,8 +195,8 @@ class BatchesPane(Pane):
         self.focus()
 
     def on_resize(self) -> None:
-        if self.summary is not None:
-            self._redraw = True
+        if self.summary is not None or self.busy:
+            self._redraw = True  # a batch built for the old size is drawn again for the new one
             self._kick()
 
     # ------------------------------------------------------------------ actions
@@ -270,6 +275,7 @@ class BatchesPane(Pane):
             cols=max(8, self.query_one("#batch-grid-scroll").scrollable_content_region.width),
             rows=max(4, self.query_one("#batch-grid-scroll").scrollable_content_region.height),
             ascii=bool(getattr(self.app, "ascii", False)),
+            info_cols=max(20, self.query_one("#batch-info-scroll").scrollable_content_region.width),
         )
         self._moves.clear()
         self._reset = self._redraw = False

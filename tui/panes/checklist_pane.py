@@ -17,14 +17,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
+from textual.worker import Worker
 
-from tui.panes.base import Pane
-from tui.workers import run_job, throttled
+from tui.panes.base import Pane, show_fraction
+from tui.workers import ended_unheard, run_job, throttled
 
 if TYPE_CHECKING:
     from core.checks import ChecklistReport
     from core.datasets import DatasetHandle
 
+CANCELLED = "The checklist was cancelled; r runs it again."
+"""Shown where the results go after c."""
 VERDICT_STYLES = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 """How each verdict's symbol is coloured."""
 
@@ -41,8 +44,10 @@ class ChecklistPane(Pane):
     class Progressed(Message):
         """How far the checklist has come; a newer report replaces an older one."""
 
-        def __init__(self, what: str, fraction: float | None) -> None:
+        def __init__(self, run: int, what: str, fraction: float | None) -> None:
             super().__init__()
+            self.run = run
+            """Which run reports (an earlier run's reports are dropped)."""
             self.what = what
             """What is being done: "reading train samples"."""
             self.fraction = fraction
@@ -54,8 +59,10 @@ class ChecklistPane(Pane):
     class Finished(Message):
         """The checklist has run to the end."""
 
-        def __init__(self, handle: DatasetHandle, report: ChecklistReport) -> None:
+        def __init__(self, run: int, handle: DatasetHandle, report: ChecklistReport) -> None:
             super().__init__()
+            self.run = run
+            """Which run finished (an earlier run's result is dropped)."""
             self.handle = handle
             """The dataset checked."""
             self.report = report
@@ -64,8 +71,10 @@ class ChecklistPane(Pane):
     class Stopped(Message):
         """The checklist stopped early: cancelled, or the dataset could not be read."""
 
-        def __init__(self, handle: DatasetHandle, text: str, error: bool) -> None:
+        def __init__(self, run: int, handle: DatasetHandle, text: str, error: bool) -> None:
             super().__init__()
+            self.run = run
+            """Which run stopped (an earlier run's stop is dropped)."""
             self.handle = handle
             """The dataset that was being checked."""
             self.text = text
@@ -81,8 +90,12 @@ class ChecklistPane(Pane):
         """Transform the checks see (raw, scaled, normalized); None: the dataset's own."""
         self.running = False
         """A checklist worker is running."""
-        self._checked: tuple[DatasetHandle, str | None, bool | None] | None = None
-        """(handle, mode) of the last run started, so a split change does not re-run it."""
+        self._checked: tuple | None = None
+        """:meth:`_key` of the last run started, so a split change does not re-run it."""
+        self._run = 0
+        """Serial of the newest run; messages from earlier runs are dropped."""
+        self._worker: Worker | None = None
+        """The newest run's worker."""
 
     def compose(self) -> ComposeResult:
         yield Static("Open a dataset to check it (key 1).", id="checklist-header")
@@ -134,48 +147,70 @@ class ChecklistPane(Pane):
 
     # ------------------------------------------------------------------ running
     def _key(self) -> tuple:
-        """What a checklist result depends on: the dataset, the transform, and whether the loader shuffles."""
-        return (self.handle, self.mode, self.app.loader_shuffles)
+        """What a result depends on: the dataset, the transform, whether the loader shuffles, the
+        imbalance threshold (the balance pane's + and - set it for both)."""
+        return (self.handle, self.mode, self.app.loader_shuffles, self.app.imbalance_threshold)
 
     def run_checklist(self) -> None:
         """Run every check on the open dataset in a worker (a running one is cancelled)."""
         handle = self.handle
         assert handle is not None
         self._checked = self._key()
+        self._run += 1
         self._set_running(True)
         self._draw_header()
         self.query_one("#checklist-progress-label", Static).update("starting…")
-        self._check_worker(handle, self.mode, self.app.loader_shuffles)
+        self._worker = self._check_worker(
+            self._run, handle, self.mode, self.app.loader_shuffles, self.app.imbalance_threshold
+        )
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
-    def _check_worker(self, handle: DatasetHandle, mode: str | None, loader_shuffles: bool | None) -> None:
+    def _check_worker(
+        self,
+        run: int,
+        handle: DatasetHandle,
+        mode: str | None,
+        loader_shuffles: bool | None,
+        threshold: float,
+    ) -> None:
         def job(cancel: threading.Event) -> ChecklistPane.Finished:
             from core.checks import run_checklist
 
             pipeline = handle.pipeline.with_(mode=mode) if mode else None
-            progress = throttled(lambda p: self.post_message(self.Progressed(p.what, p.fraction)))
+            progress = throttled(lambda p: self.post_message(self.Progressed(run, p.what, p.fraction)))
             report = run_checklist(
-                handle, loader_shuffles=loader_shuffles, pipeline=pipeline, progress=progress, cancel=cancel
+                handle,
+                loader_shuffles=loader_shuffles,
+                pipeline=pipeline,
+                threshold=threshold,
+                progress=progress,
+                cancel=cancel,
             )
-            return self.Finished(handle, report)
+            return self.Finished(run, handle, report)
 
         run_job(
             self,
             job,
-            lambda text, error: self.Stopped(handle, text, error),
+            lambda text, error: self.Stopped(run, handle, text, error),
             what="The checklist",
-            cancelled="The checklist was cancelled; r runs it again.",
+            cancelled=CANCELLED,
         )
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._worker and ended_unheard(event) and self.handle is not None:
+            # cancelled before its thread began: no Stopped will come, so stop waiting here
+            error = event.worker.error
+            text = CANCELLED if error is None else f"The checklist failed: {type(error).__name__}: {error}"
+            self.on_checklist_pane_stopped(self.Stopped(self._run, self.handle, text, error is not None))
+
     def on_checklist_pane_progressed(self, message: Progressed) -> None:
-        if not self.running:
+        if not self.running or message.run != self._run:
             return
-        bar = self.query_one("#checklist-progress", ProgressBar)
-        bar.update(total=1.0 if message.fraction is not None else None, progress=message.fraction or 0.0)
+        show_fraction(self.query_one("#checklist-progress", ProgressBar), message.fraction)
         self.query_one("#checklist-progress-label", Static).update(f"{message.what} · c cancels")
 
     def on_checklist_pane_finished(self, message: Finished) -> None:
-        if message.handle is not self.handle or self._checked != self._key():
+        if message.run != self._run or message.handle is not self.handle:
             return  # an older run finishing after a newer one started
         self.report = message.report
         self._set_running(False)
@@ -183,8 +218,8 @@ class ChecklistPane(Pane):
         self.query_one("#checklist-results", Static).update(results_table(message.report))
 
     def on_checklist_pane_stopped(self, message: Stopped) -> None:
-        if message.handle is not self.handle:
-            return
+        if message.run != self._run or message.handle is not self.handle:
+            return  # an earlier run, cancelled when this one started
         self._set_running(False)
         self._checked = None  # run again when next shown
         self.query_one("#checklist-results", Static).update(Text(message.text, style="italic"))
@@ -211,10 +246,13 @@ class ChecklistPane(Pane):
         if self.running:
             out.append("\nchecking…", style="italic")
         elif report is not None:
-            tally = {v: sum(r.verdict == v for r in report.results) for v in ("pass", "warn", "fail")}
+            from core.report import verdict_line
+
+            # "verdict: fail (1 fail, 2 warn, 6 pass)", as ``dataloupe check`` ends
+            head, _, tally = verdict_line(report).partition(" (")
             out.append("\n")
-            out.append(f"{report.verdict}", style=VERDICT_STYLES[report.verdict])
-            out.append(f": {tally['fail']} fail, {tally['warn']} warn, {tally['pass']} pass · ")
+            out.append(head, style=VERDICT_STYLES[report.verdict])
+            out.append(f" ({tally} · ")
             out.append(f"{report.seconds:.2f} s", style="dim")
         self.query_one("#checklist-header", Static).update(out)
 

@@ -234,14 +234,16 @@ class PreviewPane(Pane):
         n = len(split)
         lines = Text()
         if count > 1:
-            lines.append(f"samples {info.index:,}–{(info.index + count - 1) % n:,}", style="bold")
+            lines.append(samples_range(info.index, count, n), style="bold")
             lines.append(f" of {n:,}\n")
             lines.append("first: ", style="dim")
         else:
             lines.append(f"sample {info.index:,}", style="bold")
             lines.append(f" of {n:,}\n")
         lines.append("label ", style="dim")
-        lines.append(f"{info.label} ({info.class_name})\n", style="bold")
+        # "label 1" for digits, whose names are the numbers; "label 1 (high (> 4.5))" otherwise
+        named = f" ({info.class_name})" if info.class_name != str(info.label) else ""
+        lines.append(f"{info.label}{named}\n", style="bold")
         lines.append("shape ", style="dim")
         lines.append(f"{info.shape_text}\n")
         lines.append("dtype ", style="dim")
@@ -264,3 +266,11 @@ class PreviewPane(Pane):
         self.last_info = message.info
         if message.request.grid:
             self.per_page = message.count
+
+
+def samples_range(first: int, count: int, n: int) -> str:
+    """ "samples 10–29", or "samples 349–358 and 0–1" for a page that wraps past the last sample."""
+    last = first + count - 1
+    if last < n:
+        return f"samples {first:,}–{last:,}"
+    return f"samples {first:,}–{n - 1:,} and 0–{last % n:,}"

@@ -1,7 +1,8 @@
 """The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
 
-The run is a thread worker that calls :class:`core.training.TrainingRun` with the worker's
-cancel event and a pause event. It never touches a widget: every snapshot crosses as a
+The run is a thread worker (:mod:`tui.panes.training_jobs`, with save, load and evaluate) that
+calls :class:`core.training.TrainingRun` with the worker's cancel event and a pause event. It
+never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
 and the charts are redrawn from the latest snapshot a few times a second at most.
 Three views share the space: settings, curves (loss; train vs test accuracy) and
@@ -13,32 +14,30 @@ classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, ProgressBar, Static
+from textual.worker import Worker
 
 from core.errors import DataloupeError
-from core.wording import duration, size
-from tui.panes.base import Pane
+from core.wording import duration, pack_line, size
+from tui.panes.base import Pane, show_fraction
+from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 from tui.widgets.train_settings import TrainSettings
-from tui.workers import run_job
+from tui.workers import ended_unheard
 
 if TYPE_CHECKING:
-    from core.checkpoint import Checkpoint
-    from core.models import ModelSpec
-    from core.pipeline import Pipeline
+    from core.datasets import DatasetHandle
     from core.training import EvalResult, TrainConfig, TrainingSnapshot
 
 VIEWS: tuple[tuple[str, str], ...] = (
@@ -63,40 +62,6 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
-
-
-def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
-    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
-    lines: list[str] = []
-    line = ""
-    for part in parts:
-        candidate = f"{line}{sep}{part}" if line else part
-        if line and len(candidate) > width:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    return "\n".join([*lines, line])
-
-
-@dataclass(frozen=True)
-class CurrentModel:
-    """The model the pane holds: trained here or loaded from a checkpoint; saved and evaluated as is."""
-
-    model: Any
-    """The torch module, on the CPU."""
-    spec: ModelSpec
-    """How to rebuild it."""
-    pipeline: Pipeline
-    """The transform it was trained through."""
-    classes: tuple[str, ...]
-    """Class names of its outputs."""
-    metrics: dict[str, Any]
-    """What it reached (stored in checkpoints)."""
-    dataset: str
-    """The dataset it learned from."""
-    source: str
-    """"trained here" or the checkpoint's path."""
 
 
 class TrainingPane(Pane):
@@ -153,12 +118,14 @@ class TrainingPane(Pane):
             """The model read from a checkpoint, for a load."""
 
     class CheckpointFailed(Message):
-        """A save, load or evaluation was refused; the current model is unchanged."""
+        """A save, load or evaluation was refused or cancelled; the current model is unchanged."""
 
-        def __init__(self, text: str, ask_path: bool = False) -> None:
+        def __init__(self, text: str, cancelled: bool = False, ask_path: bool = False) -> None:
             super().__init__()
             self.text = text
             """Why, and what to do."""
+            self.cancelled = cancelled
+            """The user stopped it (x): nothing to report but that."""
             self.ask_path = ask_path
             """A save failed: ask for another path (the model is kept)."""
 
@@ -193,7 +160,14 @@ class TrainingPane(Pane):
         """Set while the run should wait between two steps."""
         self.view = 0
         """Index into :data:`VIEWS` of the view shown."""
+        self.job: str | None = None
+        """The save, load or evaluation in progress ("saving", "loading", "evaluating"), or None.
+        One at a time: two jobs never use one model at once."""
+        self.run_dataset: DatasetHandle | None = None
+        """The dataset of the run shown (running or ended), or None when none is shown."""
         self._charts_dirty = False
+        self._run_worker: Worker | None = None
+        self._job_worker: Worker | None = None
         self._notes_shown: set[str] = set()
         """Notes about runs already shown as a toast this session."""
 
@@ -234,8 +208,41 @@ class TrainingPane(Pane):
             return
         if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
             self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
-        if not self.running:
-            self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training")
+        earlier = self.run_dataset
+        if earlier is None or earlier is handle:
+            if not self.running and self.snapshot is None:
+                self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training")
+            return
+        # a run belongs to its dataset: a running one is labelled as the earlier dataset's, an ended one cleared
+        if self.running:
+            if self.snapshot is not None:
+                self._show_snapshot(self.snapshot)  # redrawn with the label
+            return
+        self._clear_run()
+        kept = f" · the model trained on {earlier.name} stays loaded (s saves it)" if self.current else ""
+        self.query_one("#run-state", Static).update(f"dataset: {handle.name} · r starts training{kept}")
+
+    def _clear_run(self) -> None:
+        """Forget the run shown: status, progress and charts."""
+        self.snapshot = None
+        self.run_dataset = None
+        self._charts_dirty = False
+        show_fraction(self.query_one("#epoch-progress", ProgressBar), 0.0)
+        self.query_one("#run-stats", Static).update("no run yet · r starts one")
+        loss, accuracy = self.query_one(LossChart), self.query_one(AccuracyChart)
+        if (
+            loss.points or accuracy.points
+        ):  # plotext redraws the whole figure: only when there is a run to clear
+            loss.show([], [])
+            accuracy.show([], [], [])
+            self._show_classes((), None)
+
+    def _earlier(self) -> str:
+        """ " on digits (the earlier dataset)" while the run shown is not on the open dataset, else ""."""
+        run = self.run_dataset
+        if run is None or run is self.handle:
+            return ""
+        return f" on {run.name} (the earlier dataset)"
 
     # ------------------------------------------------------------------ views
     def _view_tabs(self) -> Text:
@@ -277,40 +284,15 @@ class TrainingPane(Pane):
             return
         self.running = True
         self.pause_event.clear()
-        self.snapshot = None
+        self._clear_run()
+        self.run_dataset = self.handle
         self.query_one("#run-state", Static).update(
             f"starting: {self.handle.name}, {config.model}, lr {config.lr:g}…"
         )
         self.query_one("#run-stats", Static).update("")
         if self.view == 0:
             self.show_view(1)
-        self._train_worker(self.handle, config, self.pause_event)
-
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train_worker(self, handle, config: TrainConfig, pause: threading.Event) -> None:
-        def on_report(snapshot: TrainingSnapshot) -> None:
-            if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
-                self.post_message(self.Progress(snapshot))
-
-        def job(cancel: threading.Event) -> TrainingPane.Finished:
-            from core.training import TrainingRun
-
-            training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
-            final = training.run()  # a stop ends the run early with its final snapshot, not an error
-            trained = None
-            if training.model is not None and training.spec is not None and training.pipeline is not None:
-                trained = CurrentModel(
-                    model=training.model,
-                    spec=training.spec,
-                    pipeline=training.pipeline,
-                    classes=tuple(handle.classes),
-                    metrics=training.metrics(),
-                    dataset=handle.name,
-                    source="trained here",
-                )
-            return self.Finished(final, trained)
-
-        run_job(self, job, lambda text, _: self.Failed(text), what="Training", keep_if_cancelled=True)
+        self._run_worker = start_training(self, self.handle, config, self.pause_event)
 
     def action_pause(self) -> None:
         if not self.running:
@@ -324,10 +306,32 @@ class TrainingPane(Pane):
             self.query_one("#run-state", Static).update("pausing… (p resumes, x stops)")
 
     def action_stop(self) -> None:
-        if not self.running:
-            return
-        self.query_one("#run-state", Static).update("stopping…")
-        self.workers.cancel_group(self, "training")  # sets the cancel event; the run ends at the next step
+        if self.running:
+            self.query_one("#run-state", Static).update("stopping…")
+            self.workers.cancel_group(
+                self, "training"
+            )  # sets the cancel event; the run ends at the next step
+        elif self.job == "evaluating":
+            self.query_one("#run-state", Static).update("stopping the evaluation…")
+            self.workers.cancel_group(self, "checkpoint")
+        elif self.job is not None:
+            self.app.notify(
+                f"{self.job.capitalize()} cannot be stopped; it ends in a moment.", severity="warning"
+            )
+        else:
+            self.app.notify("No run to stop: r starts one.", severity="warning")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that ended without a word (cancelled before it began) ends what waits for it."""
+        if event.worker is self._run_worker and ended_unheard(event):
+            self._run_worker = None
+            self.running = False
+            self.pause_event.clear()
+            self.query_one("#run-state", Static).update("stopped before the first step · r starts a run")
+        elif event.worker is self._job_worker and ended_unheard(event):
+            self._job_worker = None
+            job, self.job = self.job, None
+            self.query_one("#run-state", Static).update(f"{job or 'the job'} was cancelled before it began")
 
     # ------------------------------------------------------------------ messages from the run
     def on_training_pane_progress(self, message: Progress) -> None:
@@ -335,22 +339,25 @@ class TrainingPane(Pane):
 
     def on_training_pane_finished(self, message: Finished) -> None:
         self.running = False
+        self._run_worker = None
         self.pause_event.clear()
         final = message.snapshot
         self._show_snapshot(final)
         self._redraw_charts()
         if message.trained is not None and final.step > 0:
             self.current = message.trained
-        self.query_one("#run-state", Static).update(final.summary())
+        summary = f"run{self._earlier()}: {final.summary()}" if self._earlier() else final.summary()
+        self.query_one("#run-state", Static).update(summary)
         # the summary stays on the status line; a toast over the charts only when the run went wrong
         title = {"diverged": "Training stopped: the loss blew up", "failed": "Training failed"}.get(
             final.state
         )
         if title is not None:
-            self.app.notify(final.summary(), title=title, severity="error", timeout=10)
+            self.app.notify(summary, title=title, severity="error", timeout=10)
 
     def on_training_pane_failed(self, message: Failed) -> None:
         self.running = False
+        self._run_worker = None
         self.pause_event.clear()
         self.query_one("#run-state", Static).update(f"✗ {message.text}")
         self.app.notify(message.text, title="Training failed", severity="error", timeout=10)
@@ -359,7 +366,8 @@ class TrainingPane(Pane):
         first = self.snapshot is None
         self.snapshot = s
         bar = self.query_one("#epoch-progress", ProgressBar)
-        bar.update(total=max(1, s.steps_per_epoch), progress=s.epoch_step)
+        # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
+        show_fraction(bar, s.epoch_fraction, finished=s.ended)
         parts = [f"epoch {s.epoch}/{s.epochs}"]
         if s.loss is not None:
             parts.append(f"loss {s.loss:.4f}")
@@ -377,7 +385,8 @@ class TrainingPane(Pane):
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
             self.query_one("#run-state", Static).update(
-                f"{state} · step {s.step:,}/{s.total_steps:,} · {s.samples_per_second:,.0f} samples/s"
+                f"{state}{self._earlier()} · step {s.step:,}/{s.total_steps:,} · "
+                f"{s.samples_per_second:,.0f} samples/s"
             )
         if first:
             for note in s.notes:
@@ -401,9 +410,10 @@ class TrainingPane(Pane):
         if view == "settings" and not s.ended:
             self._charts_dirty = True  # draw when the charts are shown, not while hidden
 
-    def _show_classes(self, classes: tuple[str, ...], result: EvalResult) -> None:
-        self.query_one(PerClassChart).show(classes, result.per_class)
-        self.query_one(ConfusionView).show(classes, result.confusion)
+    def _show_classes(self, classes: tuple[str, ...], result: EvalResult | None) -> None:
+        """Per-class accuracy and the confusion matrix of ``result`` (None: clear them)."""
+        self.query_one(PerClassChart).show(classes, result.per_class if result else ())
+        self.query_one(ConfusionView).show(classes, result.confusion if result else ())
 
     # ------------------------------------------------------------------ save, load, evaluate
     def action_save(self) -> None:
@@ -412,6 +422,8 @@ class TrainingPane(Pane):
             return
         if self.current is None:
             self.app.notify("No model to save yet: r trains one.", severity="warning")
+            return
+        if self._refuse_while_busy("saving"):
             return
         path = self.query_one(TrainSettings).checkpoint_path()
         resolved = path.expanduser().resolve()
@@ -428,35 +440,25 @@ class TrainingPane(Pane):
         self._confirm_replace = None
         self._written.add(resolved)
         self.query_one("#run-state", Static).update(f"saving to {path}…")
-        self._save_worker(self.current, path)
+        self._start_job("saving", start_save(self, self.current, path))
 
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _save_worker(self, current: CurrentModel, path: Path) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-            from core.checkpoint import save_checkpoint
+    def _refuse_while_busy(self, wanted: str) -> bool:
+        """True (and says why) when a save, load or evaluation is still running: one job at a time."""
+        if self.job is None:
+            return False
+        hint = " (x stops it)" if self.job == "evaluating" else ""
+        self.app.notify(f"Wait until {self.job} ends{hint} before {wanted}.", severity="warning")
+        return True
 
-            written = save_checkpoint(
-                path,
-                current.model,
-                current.spec,
-                current.classes,
-                current.pipeline,
-                current.metrics,
-                current.dataset,
-            )
-            return self.CheckpointDone(f"saved {current.spec.describe()} to {written}")
-
-        run_job(
-            self,
-            job,
-            lambda text, _: self.CheckpointFailed(text, ask_path=True),
-            what="Saving",
-            keep_if_cancelled=True,
-        )
+    def _start_job(self, job: str, worker: Worker) -> None:
+        self.job = job
+        self._job_worker = worker
 
     def action_load(self) -> None:
         if self.running:
             self.app.notify("Wait for the run to end (or x stops it) before loading.", severity="warning")
+            return
+        if self._refuse_while_busy("loading"):
             return
         settings = self.query_one(TrainSettings)
         try:
@@ -466,32 +468,7 @@ class TrainingPane(Pane):
             return
         path = settings.checkpoint_path()
         self.query_one("#run-state", Static).update(f"loading {path}…")
-        self._load_worker(path, expect)
-
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _load_worker(self, path: Path, expect: ModelSpec) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-            from core.checkpoint import load_checkpoint
-
-            checkpoint: Checkpoint = load_checkpoint(path, expect)
-            loaded = CurrentModel(
-                model=checkpoint.build_model(),
-                spec=checkpoint.spec,
-                pipeline=checkpoint.pipeline,
-                classes=checkpoint.classes,
-                metrics=checkpoint.metrics,
-                dataset=checkpoint.dataset,
-                source=str(checkpoint.path),
-            )
-            return self.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
-
-        run_job(
-            self,
-            job,
-            lambda text, _: self.CheckpointFailed(text),
-            what=f"Loading {path}",
-            keep_if_cancelled=True,
-        )
+        self._start_job("loading", start_load(self, path, expect))
 
     def action_evaluate(self) -> None:
         if self.running:
@@ -503,42 +480,24 @@ class TrainingPane(Pane):
         if self.handle is None:
             self.app.notify("Open a dataset first (key 1).", severity="error")
             return
+        if self._refuse_while_busy("evaluating"):
+            return
         device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
-        self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}…")
-        self._evaluate_worker(self.current, self.handle, device)
-
-    @work(thread=True, exclusive=True, group="checkpoint", exit_on_error=False)
-    def _evaluate_worker(self, current: CurrentModel, handle, device: str) -> None:
-        def job(cancel: threading.Event) -> TrainingPane.Evaluated:
-            from core.evaluation import evaluate_on_test
-
-            result, notes = evaluate_on_test(
-                current.model,
-                current.spec,
-                current.pipeline,
-                handle,
-                device,
-                cancel,
-                classes=current.classes,
-                metrics=current.metrics,
-            )
-            where = (
-                "loaded from " + Path(current.source).name
-                if current.source != "trained here"
-                else current.source
-            )
-            what = f"{current.spec.describe()} ({where}) on {handle.name}"
-            return self.Evaluated(result, notes, tuple(handle.classes), what)
-
-        run_job(self, job, lambda text, _: self.CheckpointFailed(text), what="Evaluation")
+        self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}… (x stops it)")
+        self._start_job("evaluating", start_evaluate(self, self.current, self.handle, device))
 
     def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
+        self.job = self._job_worker = None
         if message.loaded is not None:
             self.current = message.loaded
         self.query_one("#run-state", Static).update(message.text)
         self.app.notify(message.text, timeout=6)
 
     def on_training_pane_checkpoint_failed(self, message: CheckpointFailed) -> None:
+        self.job = self._job_worker = None
+        if message.cancelled:
+            self.query_one("#run-state", Static).update(message.text)
+            return
         kept = (
             f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
         )
@@ -549,6 +508,7 @@ class TrainingPane(Pane):
         self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
 
     def on_training_pane_evaluated(self, message: Evaluated) -> None:
+        self.job = self._job_worker = None
         result = message.result
         text = f"test accuracy {result.accuracy:.1%} on {result.samples:,} samples: {message.what}"
         self.query_one("#run-state", Static).update(text)

@@ -20,7 +20,11 @@ from tui.widgets.toggles import Checkbox
 class LoaderSettingsForm(Horizontal):
     """One row of loader settings; numbers apply on enter or when the field is left, switches at once."""
 
-    BINDINGS = [Binding("escape", "leave", "back to keys", show=False)]
+    # Shown: while a number field has the keys, letters and digits are typed, and the footer would be blank.
+    BINDINGS = [
+        Binding("escape", "leave", "back to keys"),
+        Binding("tab", "app.focus_next", "next field"),
+    ]
 
     class Changed(Message):
         """The user changed a setting, and the new settings are valid."""

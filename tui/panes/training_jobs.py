@@ -1,0 +1,162 @@
+"""What the training pane runs in workers: the training run, and saving, loading and evaluating its model.
+
+Each ``start_*`` function starts one thread worker on the pane and returns it; the worker posts
+the pane's own messages (``Finished``, ``CheckpointDone``, ``Evaluated``, …) through
+:func:`tui.workers.run_job` and never touches a widget. Save, load and evaluate share the
+"checkpoint" group; the pane starts one at a time, so two jobs never use one model at once.
+
+    worker = start_evaluate(pane, pane.current, pane.handle, "cpu")
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.workers import Failed, Job, run_job
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from core.datasets import DatasetHandle
+    from core.models import ModelSpec
+    from core.pipeline import Pipeline
+    from core.training import TrainConfig, TrainingSnapshot
+    from tui.panes.training_pane import TrainingPane
+
+
+@dataclass(frozen=True)
+class CurrentModel:
+    """The model the pane holds: trained here or loaded from a checkpoint; saved and evaluated as is."""
+
+    model: Any
+    """The torch module, on the CPU."""
+    spec: ModelSpec
+    """How to rebuild it."""
+    pipeline: Pipeline
+    """The transform it was trained through."""
+    classes: tuple[str, ...]
+    """Class names of its outputs."""
+    metrics: dict[str, Any]
+    """What it reached (stored in checkpoints)."""
+    dataset: str
+    """The dataset it learned from."""
+    source: str
+    """"trained here" or the checkpoint's path."""
+
+
+def _start(pane: TrainingPane, group: str, job: Job, failed: Failed, what: str, keep: bool) -> Worker:
+    """One thread worker in ``group`` (a newer one in the group cancels it) that runs ``job``."""
+    body = partial(run_job, pane, job, failed, what=what, keep_if_cancelled=keep)
+    return pane.run_worker(body, name=what, group=group, thread=True, exclusive=True, exit_on_error=False)
+
+
+def start_training(
+    pane: TrainingPane, handle: DatasetHandle, config: TrainConfig, pause: threading.Event
+) -> Worker:
+    """Train ``config`` on ``handle``; snapshots come as ``Progress``, the end as ``Finished`` (or ``Failed``)."""
+
+    def on_report(snapshot: TrainingSnapshot) -> None:
+        if not snapshot.ended:  # the final one travels in Finished, which nothing may replace
+            pane.post_message(pane.Progress(snapshot))
+
+    def job(cancel: threading.Event) -> TrainingPane.Finished:
+        from core.training import TrainingRun
+
+        training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
+        final = training.run()  # a stop ends the run early with its final snapshot, not an error
+        trained = None
+        if training.model is not None and training.spec is not None and training.pipeline is not None:
+            trained = CurrentModel(
+                model=training.model,
+                spec=training.spec,
+                pipeline=training.pipeline,
+                classes=tuple(handle.classes),
+                metrics=training.metrics(),
+                dataset=handle.name,
+                source="trained here",
+            )
+        return pane.Finished(final, trained)
+
+    return _start(pane, "training", job, lambda text, _: pane.Failed(text), "Training", keep=True)
+
+
+def start_save(pane: TrainingPane, current: CurrentModel, path: Path) -> Worker:
+    """Write ``current`` to ``path``; ``CheckpointDone`` or ``CheckpointFailed`` follows."""
+
+    def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+        from core.checkpoint import save_checkpoint
+
+        written = save_checkpoint(
+            path,
+            current.model,
+            current.spec,
+            current.classes,
+            current.pipeline,
+            current.metrics,
+            current.dataset,
+        )
+        return pane.CheckpointDone(f"saved {current.spec.describe()} to {written}")
+
+    return _start(
+        pane,
+        "checkpoint",
+        job,
+        lambda text, _: pane.CheckpointFailed(text, ask_path=True),
+        "Saving",
+        keep=True,
+    )
+
+
+def start_load(pane: TrainingPane, path: Path, expect: ModelSpec) -> Worker:
+    """Read the checkpoint at ``path`` (it must fit ``expect``); ``CheckpointDone`` carries the model."""
+
+    def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
+        from core.checkpoint import load_checkpoint
+
+        checkpoint = load_checkpoint(path, expect)
+        loaded = CurrentModel(
+            model=checkpoint.build_model(),
+            spec=checkpoint.spec,
+            pipeline=checkpoint.pipeline,
+            classes=checkpoint.classes,
+            metrics=checkpoint.metrics,
+            dataset=checkpoint.dataset,
+            source=str(checkpoint.path),
+        )
+        return pane.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
+
+    failed: Failed = lambda text, _: pane.CheckpointFailed(text)  # noqa: E731
+    return _start(pane, "checkpoint", job, failed, f"Loading {path}", keep=True)
+
+
+def start_evaluate(pane: TrainingPane, current: CurrentModel, handle: DatasetHandle, device: str) -> Worker:
+    """Evaluate ``current`` on ``handle``'s test split; ``Evaluated``, or a stop that shows no accuracy."""
+
+    def job(cancel: threading.Event) -> TrainingPane.Evaluated:
+        from core.evaluation import evaluate_on_test
+
+        result, notes = evaluate_on_test(
+            current.model,
+            current.spec,
+            current.pipeline,
+            handle,
+            device,
+            cancel,
+            classes=current.classes,
+            metrics=current.metrics,
+        )
+        where = (
+            "loaded from " + Path(current.source).name if current.source != "trained here" else current.source
+        )
+        what = f"{current.spec.describe()} ({where}) on {handle.name}"
+        return pane.Evaluated(result, notes, tuple(handle.classes), what)
+
+    def failed(text: str, error: bool) -> TrainingPane.CheckpointFailed:
+        # cut short, the accuracy would be measured on part of the test split: report only the stop
+        return pane.CheckpointFailed(text if error else "evaluation stopped: no result", cancelled=not error)
+
+    return _start(pane, "checkpoint", job, failed, "Evaluation", keep=False)
