@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -125,6 +126,18 @@ class DatasetPane(Pane):
             self.query_one("#dataset-form").focus()
             return
         self.app.cancel_open()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focused_row()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focused_row()
+
+    def _mark_focused_row(self) -> None:
+        """Give the row holding the focused field the class that shows its label in reverse."""
+        focused = self.app.focused
+        for row in self.query(".row"):
+            row.set_class(focused is not None and row in focused.ancestors, "-has-focus")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "open":
