@@ -13,10 +13,10 @@ crash while saving never destroys an earlier checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
-import tempfile
 import threading
 import zipfile
 from dataclasses import asdict, dataclass
@@ -30,6 +30,7 @@ from torch import nn
 from core.errors import CheckpointError, DataloupeError
 from core.models import ModelSpec
 from core.pipeline import Pipeline
+from core.safe_save import FileState, atomic_write
 from core.settings import format_hidden
 from core.wording import format_shape
 
@@ -111,6 +112,7 @@ def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
         augment=False,
         channels=int(d.get("channels", 1)),
         pixel_name=str(d.get("pixel_name", "ToTensor()")),
+        resize=d.get("resize"),
     )
 
 
@@ -123,18 +125,16 @@ def save_checkpoint(
     pipeline: Pipeline,
     metrics: dict[str, Any] | None = None,
     dataset: str = "",
+    *,
+    unchanged_since: FileState | bool = False,
 ) -> Path:
-    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written."""
-    target = Path(path).expanduser()
-    folder = target.parent
-    if target.is_dir():
-        raise CheckpointError(
-            f"{target} is a folder; give a file name such as {target / ('model' + SUFFIX)}."
-        )
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
-        )
+    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written.
+
+    The metadata holds a SHA-256 of the weights, which loading verifies. With ``unchanged_since``
+    (a :func:`core.safe_save.file_state` taken before training), a target that another run
+    wrote meanwhile is refused rather than overwritten.
+    """
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     meta = {
         "model": spec.to_dict(),
         "classes": list(classes),
@@ -143,44 +143,20 @@ def save_checkpoint(
         "dataset": dataset,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__,
+        "weights_sha256": weights_digest(state),
     }
-    payload = {
-        "format": FORMAT,
-        "version": VERSION,
-        "meta": json.dumps(meta),
-        "state_dict": {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()},
-    }
-    tmp_name = ""
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-        tmp_name = ""
-    except OSError as e:
-        raise CheckpointError(f"cannot save to {target}: {e.strerror or e}.") from None
-    finally:
-        if tmp_name:  # failed before the rename: remove the partial file, keep the old checkpoint
-            Path(tmp_name).unlink(missing_ok=True)
-    _fsync_folder(folder)
-    return target
+    payload = {"format": FORMAT, "version": VERSION, "meta": json.dumps(meta), "state_dict": state}
+    return atomic_write(path, lambda f: torch.save(payload, f), unchanged_since=unchanged_since)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def weights_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every weight's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- loading
@@ -293,6 +269,7 @@ def _parse(source: Path, payload: Any) -> Checkpoint:
         ) from None
     if len(classes) != spec.num_classes:
         raise CheckpointError(f"{name}: it lists {len(classes)} class names for {spec.num_classes} outputs.")
+    _check_weights(name, spec, state, meta.get("weights_sha256"))
     return Checkpoint(
         path=source,
         spec=spec,
@@ -303,6 +280,40 @@ def _parse(source: Path, payload: Any) -> Checkpoint:
         saved_at=str(meta.get("saved_at", "")),
         state_dict=state,
     )
+
+
+def _check_weights(name: str, spec: ModelSpec, state: dict[str, torch.Tensor], digest: Any) -> None:
+    """Refuse weights whose names or shapes are not the spec's, that fail their SHA-256, or are not finite.
+
+    The expected shapes come from the spec built on torch's "meta" device, which allocates
+    nothing: a description that claims a huge network costs nothing to check.
+    """
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in spec.build().state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if found != expected:
+        wrong = [
+            f"{k} is {format_shape(found[k])}, not {format_shape(expected[k])}"
+            for k in expected
+            if k in found and found[k] != expected[k]
+        ]
+        wrong += [f"{k} missing" for k in expected if k not in found]
+        wrong += [f"{k} unexpected" for k in found if k not in expected]
+        raise CheckpointError(
+            f"{name}: its weights do not fit the {spec.describe()} it describes ({'; '.join(wrong[:3])}). "
+            "The file is damaged or was not written by dataloupe; nothing was loaded."
+        )
+    if digest is not None and (not isinstance(digest, str) or weights_digest(state) != digest):
+        raise CheckpointError(
+            f"{name}: its weights do not match the SHA-256 stored with them, so the file was changed or "
+            "damaged on disk; nothing was loaded. Save the model again, or use another copy."
+        )
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(
+            f"{name}: its weights hold NaN or Inf ({', '.join(bad[:3])}): the model that was saved had "
+            "diverged, or the file is damaged; nothing was loaded."
+        )
 
 
 def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: bool = True) -> list[str]:

@@ -16,17 +16,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from core.errors import DatasetError
-from core.moments import scaled_moments
+from core.moments import MOMENT_SAMPLES, scaled_moments
 from core.pipeline import Pipeline
 from core.sources import SPLITS, DatasetSpec, Reader
 from core.stats import class_name
 from core.wording import format_shape
+
+if TYPE_CHECKING:
+    from core.readers.image_files import ImageFiles
 
 
 @dataclass
@@ -43,6 +47,8 @@ class SplitData:
     """All stored samples as one tensor (N×C×H×W or N×F) when the split is held in memory."""
     origin: str = ""
     """Where the split came from, for the screen: "t10k-images-idx3-ubyte.gz"."""
+    files: ImageFiles | None = None
+    """The image files behind the samples, when they are read from files one by one (image folders)."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,16 @@ class SampleInfo:
     """"torch.float32"."""
     min: float
     max: float
+    stored_shape: tuple[int, ...] | None = None
+    """The shape as stored, when the pipeline resized the sample; None when it did not."""
 
     @property
     def shape_text(self) -> str:
-        """The shape written 1×28×28."""
-        return format_shape(self.shape)
+        """The shape written 1×28×28, and "(resized from 3×480×640)" when the pipeline resized it."""
+        text = format_shape(self.shape)
+        if self.stored_shape is not None and tuple(self.stored_shape) != tuple(self.shape):
+            text += f" (resized from {format_shape(self.stored_shape)})"
+        return text
 
 
 class Split(Dataset):
@@ -115,6 +126,9 @@ class Split(Dataset):
         if sample is None or label is None:
             sample, label = self[index]
         values = sample.float()
+        stored_shape = None
+        if self.pipeline.resize is not None and self.pipeline.sample_type == "image":
+            stored_shape = tuple(self.raw(index)[0].shape)  # a cached read for image folders
         return SampleInfo(
             index=index % len(self),
             label=int(label),
@@ -123,6 +137,7 @@ class Split(Dataset):
             dtype=str(sample.dtype),
             min=float(values.min()) if values.numel() else 0.0,
             max=float(values.max()) if values.numel() else 0.0,
+            stored_shape=stored_shape,
         )
 
     def class_name(self, label: int) -> str:
@@ -163,6 +178,8 @@ class DatasetHandle:
     """Table columns used as features (CSV only)."""
     spec: DatasetSpec | None = None
     """What was asked for, to reopen it."""
+    loader: Any = None
+    """The user's own training ``DataLoader`` (``file.py:NAME``), iterated as it is for batches; or None."""
 
     def split(self, name: str, pipeline: Pipeline | None = None) -> Split:
         """Split ``name`` through ``pipeline`` (default: the handle's own)."""
@@ -185,11 +202,16 @@ class DatasetHandle:
         return len(self.classes)
 
     @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """Shape of the first training sample as the pipeline returns it."""
+    def stored_shape(self) -> tuple[int, ...]:
+        """Shape of the first training sample as stored."""
         split = self.split(self.default_split())
         x, _ = split.raw(0)
         return tuple(x.shape)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of the first training sample as the pipeline returns it (after any resize)."""
+        return self.pipeline.output_shape(self.stored_shape)
 
     @property
     def stored_dtype(self) -> torch.dtype:
@@ -204,7 +226,7 @@ class DatasetHandle:
         sizes = ", ".join(f"{name} {self.splits[name].length:,}" for name in self.split_names)
         lines = [
             f"{self.name} ({self.reader}): {sizes} samples, {self.num_classes} classes, "
-            f"sample {format_shape(self.sample_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
+            f"sample {format_shape(self.stored_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
             f"from {self.location}" if self.location else "",
             f"transform: {self.pipeline.describe()}",
             *self.notes,
@@ -221,8 +243,8 @@ def collate_samples(batch: list[tuple[torch.Tensor, int]]):
         listed = ", ".join(format_shape(s) for s in sorted(shapes)[:4])
         raise DatasetError(
             f"the samples of one batch differ in shape ({listed}): a batch stacks its samples, so they "
-            "need one shape. Resize the images to one size first (for example with "
-            "torchvision.transforms.Resize), or keep images of one size in the folder."
+            "need one shape. Resize the images to one size: --resize 64 (shorter side to 64, then a "
+            "centre crop) or --resize 64x48 on the command line, or the resize field of the dataset pane."
         )
     return default_collate(batch)
 
@@ -266,13 +288,18 @@ def build_handle(
     feature_names: list[str] | None = None,
     spec: DatasetSpec | None = None,
     cancel: threading.Event | None = None,
+    moment_samples: int = MOMENT_SAMPLES,
 ) -> DatasetHandle:
     """Finish a handle: measure the training split's mean and std for ``Normalize``."""
     notes = list(notes or [])
     base = splits.get("train") or next(iter(splits.values()))
-    mean, std, note = scaled_moments(base, pipeline, cancel)
+    mean, std, note = scaled_moments(base, pipeline, cancel, moment_samples)  # stored images, before resize
     if note:
         notes.append(note)
+    if spec is not None and spec.resize is not None:
+        if pipeline.sample_type != "image":
+            raise DatasetError(f"{name}: --resize applies to images, and this is a table. Leave it out.")
+        pipeline = pipeline.with_(resize=spec.resize)
     return DatasetHandle(
         name=name,
         reader=reader,  # type: ignore[arg-type]

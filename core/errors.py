@@ -28,3 +28,7 @@ class CheckpointError(DataloupeError):
 
 class Cancelled(Exception):  # noqa: N818 - it is an outcome, not a fault
     """Work stopped early because its cancel event was set."""
+
+
+class UserCodeError(DatasetError):
+    """The user's own Dataset or DataLoader code raised; ``str(error)`` holds their traceback."""

@@ -28,6 +28,7 @@ from core.models import ModelSpec
 from core.pipeline import Pipeline
 from core.settings import TEST_FRACTION, holdout_of
 from core.snapshots import EvalResult
+from core.train_data import HeldSplit, hold
 from core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -83,13 +84,14 @@ def train_test_splits(
 
 def evaluate_model(
     model: nn.Module,
-    data: Split | tuple[torch.Tensor, torch.Tensor],
+    data: Split | torch.utils.data.Dataset | HeldSplit | tuple[torch.Tensor, torch.Tensor],
     num_classes: int,
     device: torch.device | str = "cpu",
     cancel: threading.Event | None = None,
     batch_size: int = EVAL_BATCH,
 ) -> EvalResult:
-    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on a split or ``(X, y)`` tensors.
+    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on a split, a held split or
+    ``(X, y)`` tensors.
 
     Runs under ``torch.no_grad()`` with the model in ``eval()`` mode, and puts it back in the
     mode it was in.
@@ -170,12 +172,14 @@ def evaluate_on_test(
     if choice.notice:
         notes.append(choice.notice)
     model.to(choice.device)
+    held = None
     try:
-        tensors = test.tensors(choice.device)
+        held = hold(test, choice.device)
         result = evaluate_model(
-            model, tensors if tensors is not None else test, spec.num_classes, choice.device, cancel
+            model, held if held is not None else test, spec.num_classes, choice.device, cancel
         )
     finally:
+        held = None
         model.to("cpu")
         free_memory(choice.device)
     if classes is not None and tuple(classes) != tuple(handle.classes):
@@ -187,7 +191,10 @@ def evaluate_on_test(
 
 
 def _eval_batches(data, device: torch.device, batch_size: int):
-    """Batches of ``(X, y)`` on ``device`` from held tensors or a split read by a DataLoader."""
+    """Batches of ``(X, y)`` on ``device`` from a held split, held tensors, or a split read by a DataLoader."""
+    if isinstance(data, HeldSplit):
+        yield from data.slices(batch_size)
+        return
     if isinstance(data, tuple):
         x, y = data
         for start in range(0, len(y), batch_size):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from core.errors import DatasetError
 from core.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ MOMENT_SAMPLES = 2_000
 """Samples read to estimate mean and std when a split is not held in memory."""
 MOMENT_CHUNK = 4_096
 """Samples scaled at a time while measuring mean and std: memory stays small for any split size."""
+CHUNK_VALUES = 2**22
+"""Values in one chunk at most (32 MB as float64), however large each sample is."""
 
 
 class _Moments:
@@ -71,52 +74,87 @@ def _keep(ndim: int, dims: tuple[int, ...], stat: torch.Tensor) -> tuple[int, ..
     return tuple(shape)
 
 
-def _uint8_moments(array: torch.Tensor, scaler: Pipeline) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Exact mean and std of 8-bit images from a histogram of each channel: one ``bincount`` per
-    channel instead of scaling every pixel to float."""
-    channels = array.shape[1]
-    levels = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, channels, 1, 1)
-    value = scaler.batch(levels).to(torch.float64).view(256, channels)  # each stored level, scaled
-    means, stds = [], []
-    for c in range(channels):
-        hist = torch.bincount(array[:, c].reshape(-1), minlength=256).to(torch.float64)
-        n = float(hist.sum())
-        mean = float((hist * value[:, c]).sum() / n)
-        var = float((hist * (value[:, c] - mean) ** 2).sum() / max(n - 1, 1))
-        means.append(mean)
-        stds.append(math.sqrt(var))
-    return tuple(means), tuple(stds)
+def chunk_rows(sample_values: int, most: int | None = None) -> int:
+    """Samples per chunk so that one chunk holds about :data:`CHUNK_VALUES` values (at most ``most``)."""
+    most = MOMENT_CHUNK if most is None else most
+    return max(1, min(most, CHUNK_VALUES // max(1, sample_values)))
+
+
+class _Histograms:
+    """Per-channel counts of the 256 levels of 8-bit images: exact moments in 256×C numbers."""
+
+    def __init__(self, channels: int) -> None:
+        self.counts = torch.zeros(channels, 256, dtype=torch.int64)
+
+    def add(self, x: torch.Tensor) -> None:
+        """Count the pixels of one image (C×H×W) or a stack (N×C×H×W) of uint8."""
+        channel_dim = x.ndim - 3
+        for c in range(self.counts.shape[0]):
+            self.counts[c] += torch.bincount(x.select(channel_dim, c).reshape(-1), minlength=256)
+
+    def result(self, scaler: Pipeline) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Mean and unbiased std of the scaled values, per channel."""
+        channels = self.counts.shape[0]
+        levels = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, channels, 1, 1)
+        value = scaler.batch(levels).to(torch.float64).view(256, channels)  # each stored level, scaled
+        means, stds = [], []
+        for c in range(channels):
+            hist = self.counts[c].to(torch.float64)
+            n = float(hist.sum())
+            mean = float((hist * value[:, c]).sum() / max(n, 1))
+            var = float((hist * (value[:, c] - mean) ** 2).sum() / max(n - 1, 1))
+            means.append(mean)
+            stds.append(math.sqrt(var))
+        return tuple(means), tuple(stds)
 
 
 def scaled_moments(
-    data: SplitData, pipeline: Pipeline, cancel: threading.Event | None = None
+    data: SplitData,
+    pipeline: Pipeline,
+    cancel: threading.Event | None = None,
+    limit: int = MOMENT_SAMPLES,
 ) -> tuple[tuple[float, ...], tuple[float, ...], str]:
-    """Mean and std of the scaled values of a split, per channel or column, and how they were measured."""
-    scaler = pipeline.with_(mode="scaled", augment=False)
-    dims: tuple[int, ...] = (0,) if pipeline.sample_type == "table" else (0, 2, 3)
+    """Mean and std of the scaled values of a split, per channel or column, and how they were measured.
+
+    A split held in memory is measured whole, in chunks; otherwise up to ``limit`` samples are read,
+    evenly spread, one at a time. 8-bit images go through per-channel histograms (exact, 2 KB).
+    """
+    scaler = pipeline.with_(mode="scaled", augment=False, resize=None)
+    image = pipeline.sample_type == "image"
+    dims: tuple[int, ...] = (0,) if not image else (0, 2, 3)
     moments = _Moments(dims)
+    histograms = _Histograms(len(pipeline.low)) if image else None
     note = ""
-    if data.array is not None and data.array.dtype == torch.uint8 and pipeline.sample_type == "image":
-        mean, std = _uint8_moments(data.array, scaler)
-        return mean, std, note
     if data.array is not None:
-        for start in range(0, len(data.array), MOMENT_CHUNK):
-            moments.add(scaler.batch(data.array[start : start + MOMENT_CHUNK]))
+        array = data.array
+        rows = chunk_rows(array[0].numel() if len(array) else 1)
+        for start in range(0, len(array), rows):
+            chunk = array[start : start + rows]
+            if histograms is not None and chunk.dtype == torch.uint8:
+                histograms.add(chunk)
+            else:
+                moments.add(scaler.batch(chunk))
     else:
         n = data.length
-        take = np.unique(np.linspace(0, n - 1, min(n, MOMENT_SAMPLES)).astype(np.int64))
-        samples = []
+        take = np.unique(np.linspace(0, n - 1, min(n, limit)).astype(np.int64))
         for i in take:
             if cancel is not None and cancel.is_set():
                 break
-            samples.append(scaler(data.read(int(i))[0]))
-        shapes = {tuple(s.shape) for s in samples}
-        if len(shapes) > 1:  # images of different sizes: pool each channel over every pixel
-            x = torch.cat([s.flatten(1) for s in samples], dim=1).T.reshape(-1, samples[0].shape[0], 1, 1)
-        else:
-            x = torch.stack(samples)
-        moments.add(x)
+            try:
+                x = data.read(int(i))[0]
+            except DatasetError:  # a class with no readable file: the checklist names it
+                continue
+            if histograms is not None and x.dtype == torch.uint8:
+                histograms.add(x)
+            else:
+                moments.add(scaler(x)[None])
         if len(take) < n:
             note = f"mean/std estimated from {len(take):,} of {n:,} training samples"
-    mean, std = moments.result()
+    if histograms is not None and moments.mean is None and int(histograms.counts.sum()):
+        mean, std = histograms.result(scaler)
+    elif moments.mean is not None:
+        mean, std = moments.result()
+    else:
+        width = len(pipeline.low)
+        mean, std, note = (0.0,) * width, (1.0,) * width, "mean/std unknown: no sample could be read"
     return mean, std, note

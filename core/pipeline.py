@@ -17,6 +17,7 @@ Modes, as the tutorials name them:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -49,6 +50,10 @@ class Pipeline:
     """Image channels (1 grey, 3 RGB); ignored for tables."""
     pixel_name: str = "ToTensor()"
     """How the scaling step is named on screen."""
+    resize: str | None = None
+    """Images only, before anything else: "64" (shorter side to 64, centre crop 64×64) or "64x48" (W×H).
+
+    See :func:`core.sources.parse_resize`; a checkpoint stores it so evaluation resizes alike."""
 
     @classmethod
     def for_images(cls, channels: int = 1, high: float = 255.0, pixel_name: str = "ToTensor()") -> Pipeline:
@@ -77,10 +82,7 @@ class Pipeline:
         return tuple([1] + shape) if batched else tuple(shape)
 
     def _consts(self, values: tuple[float, ...], like: torch.Tensor, batched: bool) -> torch.Tensor:
-        import torch
-
-        t = torch.tensor(values, dtype=torch.float32, device=like.device)
-        return t.view(self._view_shape(like.ndim, batched))
+        return _device_consts(values, like.device, self._view_shape(like.ndim, batched))
 
     def _scale(self, x: torch.Tensor, batched: bool) -> torch.Tensor:
         if self.mode == "raw":
@@ -105,7 +107,7 @@ class Pipeline:
 
     def __call__(self, raw: torch.Tensor) -> torch.Tensor:
         """Transform one stored sample (C×H×W or a feature vector)."""
-        x = raw
+        x = self.resized(raw)
         if self.augment and self.sample_type == "image":
             x = _augmenter(self.channels)(x)
         return self._scale(x, batched=False)
@@ -115,6 +117,7 @@ class Pipeline:
 
         Augmentation draws per-sample parameters, so it is applied one sample at a time.
         """
+        raw = self.resized(raw)
         if self.augment and self.sample_type == "image":
             import torch
 
@@ -122,10 +125,34 @@ class Pipeline:
             raw = torch.stack([aug(r) for r in raw])
         return self._scale(raw, batched=True)
 
+    def resized(self, raw: torch.Tensor) -> torch.Tensor:
+        """An image (C×H×W) or a stack (N×C×H×W) at the ``resize`` size, still in the stored dtype."""
+        if self.resize is None or self.sample_type != "image":
+            return raw
+        if tuple(raw.shape[-2:]) == self.output_size(tuple(raw.shape[-2:])):
+            return raw
+        return _resizer(self.resize)(raw)
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) an image of ``size`` has after this pipeline."""
+        if self.resize is None or self.sample_type != "image":
+            return size
+        from core.sources import resize_size
+
+        return resize_size(self.resize)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape a stored sample of ``shape`` (C×H×W or F) has after this pipeline."""
+        if self.resize is None or self.sample_type != "image" or len(shape) < 2:
+            return tuple(shape)
+        return (*shape[:-2], *self.output_size((shape[-2], shape[-1])))
+
     # ------------------------------------------------------------------ describing
     def describe(self) -> str:
         """The pipeline as the tutorials would write it, for the screen."""
         steps: list[str] = []
+        if self.resize is not None and self.sample_type == "image":
+            steps.append(resize_text(self.resize))
         if self.augment and self.sample_type == "image":
             steps.append("RandomAffine(degrees=10, translate=(0.1, 0.1))")
             if self.channels == 3:
@@ -145,6 +172,15 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
+
+
+@functools.lru_cache(maxsize=64)
+def _device_consts(values: tuple[float, ...], device: torch.device, shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-channel constants on ``device``, made once: a batch scaled inside a CUDA graph may not copy
+    from the host, and the trainer scales every batch as it is drawn."""
+    import torch
+
+    return torch.tensor(values, dtype=torch.float32, device=device).view(shape)
 
 
 def _fmt(values: tuple[float, ...]) -> str:
@@ -169,3 +205,29 @@ def _augmenter(channels: int):
         aug = v2.Compose(steps)
         _AUGMENTERS[channels] = aug
     return aug
+
+
+def resize_text(resize: str) -> str:
+    """The resize step as torchvision writes it: "Resize(64) → CenterCrop(64)" or "Resize((48, 64))"."""
+    parts = [int(p) for p in resize.split("x")]
+    if len(parts) == 1:
+        return f"Resize({parts[0]}) → CenterCrop({parts[0]})"
+    return f"Resize(({parts[1]}, {parts[0]}))"
+
+
+_RESIZERS: dict[str, object] = {}
+
+
+def _resizer(resize: str):
+    """torchvision's v2 transform for ``resize`` (built once): antialiased, on uint8 or float tensors."""
+    fn = _RESIZERS.get(resize)
+    if fn is None:
+        from torchvision.transforms import v2
+
+        parts = [int(p) for p in resize.split("x")]
+        if len(parts) == 1:
+            fn = v2.Compose([v2.Resize(parts[0], antialias=True), v2.CenterCrop(parts[0])])
+        else:
+            fn = v2.Resize((parts[1], parts[0]), antialias=True)
+        _RESIZERS[resize] = fn
+    return fn

@@ -110,7 +110,7 @@ class TrainConfig:
     data_path: str = "auto"  # auto: one tensor on the device when it fits, else a DataLoader; or force one
     memory_limit: int = 2 * 1024**3  # bytes the held split may take on the device
     workers: int = 0  # DataLoader worker processes on the loader path (0 reads in the training thread)
-    threads: int = 0  # CPU threads for torch; 0 keeps the process's setting (chosen once at start-up)
+    cuda_graph: bool = True  # on CUDA with the data held there, replay each step as one captured graph
     loss_smoothing: float = 0.9  # weight of the past in the loss chart's moving average
     report_interval: float = 0.1  # seconds between two snapshots sent to the caller
     history_points: int = 400  # points kept per chart series: plotting thousands would stall the screen
@@ -137,7 +137,6 @@ class TrainConfig:
             (0 < self.test_fraction < 1, f"test fraction {self.test_fraction}: it must lie between 0 and 1."),
             (self.data_path in DATA_PATHS, f"data path {self.data_path!r}: choose {one_of(DATA_PATHS)}."),
             (0 <= self.loss_smoothing < 1, f"loss smoothing {self.loss_smoothing}: use 0..1 (exclusive)."),
-            (self.threads >= 0, f"threads {self.threads}: use 0 (the default) or a positive number."),
             (self.history_points >= 10, f"history points {self.history_points}: keep at least 10."),
         ]
         for ok, message in checks:

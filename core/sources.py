@@ -7,6 +7,7 @@ root on its first screen, before torch has finished importing.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -54,8 +55,27 @@ BUILTINS: dict[str, BuiltinInfo] = {
     )
 }
 
-Reader = Literal["builtin", "digits", "folder", "idx", "csv", "custom"]
-"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``)."""
+Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom", "code"]
+"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``;
+``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``)."""
+
+STREAM_LIMIT = 10_000
+"""Samples taken from the start of a stream (an ``IterableDataset``) to describe and check it."""
+
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_CODE_SOURCE = re.compile(rf"^(?P<module>.+\.py|{_NAME}):(?P<name>{_NAME})$")
+
+
+def code_source(source: str) -> tuple[str, str] | None:
+    """``(file or module, NAME)`` when ``source`` names something in Python code, else None.
+
+    ``path/to/file.py:NAME`` and ``package.module:NAME``; NAME may be dotted (``mod:Data.train``).
+    """
+    match = _CODE_SOURCE.match(source.strip())
+    if match is None:
+        return None
+    return match["module"], match["name"]
+
 
 SPLITS = ("train", "test")
 """The split names every source maps to."""
@@ -79,15 +99,23 @@ class DatasetSpec:
     """Everything needed to open a dataset: what the command line or the dataset pane asks for."""
 
     source: str = BUNDLED
-    """A built-in name (see :data:`BUILTINS`) or a path to a folder or a .csv file."""
+    """A built-in name (see :data:`BUILTINS`), a path to a folder or a .csv file, or ``file.py:NAME``."""
     root: Path | None = None
     """Folder for torchvision datasets; None means :func:`default_root`."""
     download: bool = False
     """Fetch a torchvision dataset that is not under ``root`` yet."""
     label: str | None = None
-    """CSV only: the label column (default: the last column)."""
+    """Tables only: the label column (default: the last column)."""
     threshold: float | None = None
-    """CSV only: split a numeric label into two classes, low (<= T) and high (> T)."""
+    """Tables only: split a numeric label into two classes, low (<= T) and high (> T)."""
+    resize: str | None = None
+    """Images only: "64" (shorter side to 64, then a centre crop to 64×64) or "64x48" (exactly W×H)."""
+    max_pixels: int | None = None
+    """Image folders: images with more pixels than this are skipped, never decoded (default: Pillow's limit)."""
+    keys: tuple[str, str] | None = None
+    """Dict samples from user code: the input key and the label key (``--keys INPUT,LABEL``)."""
+    limit: int = STREAM_LIMIT
+    """Streams from user code: samples taken from the start to describe and check it (``--limit``)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     """Reserved for source-specific options; not part of the identity."""
 
@@ -101,8 +129,14 @@ class DatasetSpec:
         """True for a name in :data:`BUILTINS`."""
         return self.source.lower() in BUILTINS
 
+    def __post_init__(self) -> None:
+        if self.resize is not None:
+            object.__setattr__(self, "resize", parse_resize(self.resize))
+        if self.max_pixels is not None and int(self.max_pixels) < 1:
+            raise DatasetError(f"--max-pixels must be a positive whole number, got {self.max_pixels!r}.")
+
     def reader(self) -> Reader:
-        """Which reader opens this source: digits, builtin, csv, idx or folder.
+        """Which reader opens this source: digits, builtin, code, csv, parquet, idx or folder.
 
         Raises :class:`DatasetError` for a path that does not exist or that no reader
         understands, with a message that says what was expected.
@@ -110,19 +144,30 @@ class DatasetSpec:
         if self.is_builtin:
             return "digits" if self.source.lower() == BUNDLED else "builtin"
         path = Path(self.source).expanduser()
+        if not path.exists() and code_source(self.source) is not None:
+            return "code"
         if not path.exists():
             names = ", ".join(BUILTINS)
             raise DatasetError(
                 f"{self.source}: no such file or folder, and not a built-in dataset name.\n"
                 f"Give a built-in name ({names}), a folder of images in class sub-folders, "
-                "a folder of IDX files, or a .csv file."
+                "a folder of IDX files, a .csv file, or a Dataset in your code as file.py:NAME "
+                "or package.module:NAME."
             )
         if path.is_file():
             if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
                 return "csv"
+            if path.suffix.lower() in (".parquet", ".pq"):
+                return "parquet"
+            if path.suffix.lower() == ".py":
+                raise DatasetError(
+                    f"{path}: a Python file, but which of its names is the data? Add it after a colon: "
+                    f"{self.source}:NAME, where NAME is a Dataset, a DataLoader, a (train, test) pair, "
+                    "a dict with train and test keys, or a function that returns one."
+                )
             raise DatasetError(
-                f"{path}: a file, but not a .csv table. Pass a .csv file, or the folder that holds "
-                "IDX files or image class sub-folders."
+                f"{path}: a file, but not a .csv table or a .parquet file. Pass a table, or the folder that "
+                "holds IDX files or image class sub-folders."
             )
         if looks_like_idx_folder(path):
             return "idx"
@@ -148,3 +193,24 @@ def find_idx_file(folder: Path, stem: str) -> Path | None:
 def looks_like_idx_folder(folder: Path) -> bool:
     """True when ``folder`` holds at least one IDX image file of a known split."""
     return any(find_idx_file(folder, images) for images, _ in IDX_NAMES.values())
+
+
+def parse_resize(text: str | int) -> str:
+    """``--resize`` written as dataloupe stores it: "64" (shorter side, then a centre crop) or "64x48" (W×H).
+
+    Accepts "64", "64x48", "64×48" and "64,48"; raises :class:`DatasetError` with what to type otherwise.
+    """
+    raw = str(text).strip().lower().replace("×", "x").replace(",", "x").replace(" ", "")
+    parts = raw.split("x")
+    if not all(p.isdigit() and 0 < int(p) <= 16_384 for p in parts) or len(parts) > 2:
+        raise DatasetError(
+            f"--resize {text!r}: write one size, 64 (shorter side to 64, then a centre crop to 64×64), "
+            "or width x height, 64x48 (exactly 64 wide and 48 high); each from 1 to 16,384."
+        )
+    return "x".join(str(int(p)) for p in parts)
+
+
+def resize_size(resize: str) -> tuple[int, int]:
+    """(height, width) of an image after ``resize`` ("64" → (64, 64), "64x48" → (48, 64))."""
+    parts = [int(p) for p in resize.split("x")]
+    return (parts[0], parts[0]) if len(parts) == 1 else (parts[1], parts[0])

@@ -21,25 +21,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Subset
 
-from core.datasets import Split
-from core.device import DeviceChoice, choose_device, free_memory, is_out_of_memory, memory_in_use
-from core.errors import DataloupeError, SettingsError
-from core.evaluation import evaluate_model, train_test_splits
+from core.device import free_memory, is_out_of_memory, memory_in_use
+from core.errors import DataloupeError
+from core.evaluation import evaluate_model
+from core.graphed_step import GraphedStep, make_optimizer
 from core.models import ModelSpec
 from core.pipeline import Pipeline
 from core.progress import Throttle
+from core.run_setup import RunSetup, prepare_run
 from core.samplers import balanced_weights
 from core.settings import TrainConfig, suggested_lr
 from core.snapshots import ENDED, DecimatedHistory, EvalResult, Evaluation, RunState, TrainingSnapshot
-from core.train_data import TrainBatches, held_rows
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -56,36 +53,6 @@ finite but meaningless): the run stops as it does for a non-finite loss."""
 
 ReportCallback = Callable[[TrainingSnapshot], None]
 """Receives snapshots; runs in the training thread, so it must be cheap and thread-safe."""
-
-
-@dataclass
-class RunSetup:
-    """What :meth:`TrainingRun.prepare` builds once: device, splits, data path and model spec."""
-
-    choice: DeviceChoice
-    """The device and any notice about it."""
-    pipeline: Pipeline
-    """The transform the model sees."""
-    train: Split
-    """Samples trained on."""
-    test: Split
-    """Samples tested on (held out of train when the dataset has no test split)."""
-    batches: TrainBatches
-    """How training batches are read."""
-    test_data: Split | tuple[torch.Tensor, torch.Tensor]
-    """The test split, as held tensors on the fast path."""
-    test_probe_data: Split | torch.utils.data.Dataset | tuple[torch.Tensor, torch.Tensor]
-    """The fixed test subset scored within an epoch."""
-    train_eval_data: Split | torch.utils.data.Dataset | tuple[torch.Tensor, torch.Tensor]
-    """The fixed training subset scored for in-sample accuracy."""
-    targets: np.ndarray | None
-    """Training labels (for the class-balanced sampler)."""
-    spec: ModelSpec
-    """The network."""
-    in_memory: bool = False
-    """Whether the fast path (held tensors) is used."""
-    notes: list[str] = field(default_factory=list)
-    """Facts for the user: device fallback, held-out split, data path."""
 
 
 class _Diverged(Exception):  # noqa: N818 - an outcome carried out of the loop, not a fault
@@ -148,6 +115,11 @@ class TrainingRun:
         self._eval_seconds = 0.0
         self._steps_per_epoch = 0
         self._last_eval = 0.0
+        self.loss_sync_steps = 1
+        """Steps between two reads of the loss: 1 on the CPU, where ``.item()`` costs nothing; on a GPU
+        :data:`CUDA_SYNC_STEPS`, with the last good weights kept at each read (see :meth:`_flush_losses`)."""
+        self._good: list[torch.Tensor] | None = None
+        self._good_step = 0
 
     # ------------------------------------------------------------------ setup
     def prepare(self) -> RunSetup:
@@ -158,90 +130,14 @@ class TrainingRun:
         """
         if self._prepared is not None:
             return self._prepared
-        cfg = self.config
-        cfg.validate()
-        choice = choose_device(cfg.device)
-        if choice.device.type == "cpu" and cfg.threads:
-            choice = replace(choice, name=f"cpu ({cfg.threads} thread{'s' if cfg.threads > 1 else ''})")
-        device = choice.device
-        notes = [choice.notice] if choice.notice else []
-        pipeline = self.handle.pipeline.with_(mode=cfg.transform, augment=False)
-        train, test, held_out = train_test_splits(self.handle, pipeline, cfg.seed, cfg.test_fraction)
-        if held_out:
-            notes.append(held_out)
-        if len(train) == 0 or len(test) == 0:
-            raise SettingsError(f"{self.handle.name}: the train or test split is empty; nothing to train on.")
-        targets = train.targets
-        if cfg.sampler == "balanced" and targets is None:
-            raise SettingsError(
-                f"the class-balanced sampler needs every training label, and {self.handle.name} does not "
-                "list them without reading each sample; use the random sampler."
-            )
-        train_tensors = test_tensors = None
-        if self._fits_in_memory(train, test):
-            train_tensors = train.tensors(device)
-            test_tensors = test.tensors(device)
-        if cfg.data_path == "memory" and (train_tensors is None or test_tensors is None):
-            raise SettingsError(
-                f"{self.handle.name} is not held in memory, or does not fit in {cfg.memory_limit:,} bytes; "
-                "use the DataLoader path."
-            )
-        if train_tensors is not None and test_tensors is not None:
-            notes.append(f"data held in memory on {device.type}, scaled once; batches by index permutation")
-            test_data: Split | tuple[torch.Tensor, torch.Tensor] = test_tensors
-            train_eval = held_rows(train_tensors, self._subset_indices(len(train), cfg.eval_train_samples, 1))
-            test_probe = held_rows(test_tensors, self._subset_indices(len(test), cfg.eval_test_samples, 2))
-        else:
-            train_tensors = None
-            notes.append("data read through a DataLoader (not held in memory)")
-            test_data = test
-            train_eval = Subset(train, self._subset_indices(len(train), cfg.eval_train_samples, 1).tolist())
-            test_probe = Subset(test, self._subset_indices(len(test), cfg.eval_test_samples, 2).tolist())
-        input_shape = tuple(
-            int(s) for s in (train_tensors[0].shape[1:] if train_tensors else train[0][0].shape)
-        )
-        spec = ModelSpec(cfg.model, tuple(cfg.hidden), input_shape, len(self.handle.classes))  # type: ignore[arg-type]
-        if targets is not None and len(targets) and int(targets.max()) >= spec.num_classes:
-            raise SettingsError(
-                f"label {int(targets.max())} is outside the {spec.num_classes} classes of {self.handle.name}."
-            )
-        # seed only the model's initial weights, leaving the caller's global RNG as it was
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            model = spec.build()
-        self.model = model.to(device)
-        self.spec = spec
-        self.pipeline = pipeline
-        self._prepared = RunSetup(
-            choice=choice,
-            pipeline=pipeline,
-            train=train,
-            test=test,
-            batches=TrainBatches(train, train_tensors, device, cfg.batch_size, cfg.workers),
-            test_data=test_data,
-            test_probe_data=test_probe,
-            train_eval_data=train_eval,
-            targets=targets,
-            spec=spec,
-            in_memory=train_tensors is not None,
-            notes=notes,
-        )
-        self._steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-        return self._prepared
-
-    def _fits_in_memory(self, train: Split, test: Split) -> bool:
-        if self.config.data_path == "loader":
-            return False
-        if train.array is None or test.array is None or train.targets is None or test.targets is None:
-            return False
-        scaled_bytes = 4 * (train.array.numel() + test.array.numel())  # float32 after scaling
-        return scaled_bytes <= self.config.memory_limit
-
-    def _subset_indices(self, n: int, k: int, salt: int) -> np.ndarray:
-        """A fixed subset of ``k`` of ``n`` samples (all of them when ``k`` is 0 or at least ``n``)."""
-        if k <= 0 or k >= n:
-            return np.arange(n)
-        return np.sort(np.random.default_rng(self.config.seed + salt).choice(n, size=k, replace=False))
+        setup, model = prepare_run(self.handle, self.config)
+        self.model = model
+        self.spec = setup.spec
+        self.pipeline = setup.pipeline
+        self.loss_sync_steps = 1 if setup.choice.device.type == "cpu" else CUDA_SYNC_STEPS
+        self._prepared = setup
+        self._steps_per_epoch = math.ceil(len(setup.train) / self.config.batch_size)
+        return setup
 
     def epoch_order(self, generator: torch.Generator, length: int) -> torch.Tensor:
         """The sample order of one epoch; both data paths batch by it, so they see the same samples.
@@ -268,46 +164,49 @@ class TrainingRun:
         device = prep.choice.device
         model = self.model
         assert model is not None
-        optimizer = self._optimizer(model)
         loss_fn = nn.functional.cross_entropy
         generator = torch.Generator().manual_seed(cfg.seed)
-        per_step_loss = device.type == "cpu"  # on the CPU .item() costs nothing; on a GPU it stalls
+        per_step_loss = self.loss_sync_steps <= 1  # on the CPU .item() costs nothing; on a GPU it stalls
+        if not per_step_loss:  # losses are read late: keep weights to go back to
+            self._good = [p.detach().clone() for p in model.parameters()]
+        optimizer, graphed = self._optimizer_and_step(model, loss_fn)
         pending: list[torch.Tensor] = []
         eval_every = cfg.eval_every or max(1, math.ceil(self._steps_per_epoch / 2))
         self._state = "running"
         self._started = self._last_eval = time.perf_counter()
         message = ""
-        threads_before = torch.get_num_threads()
-        if cfg.threads and cfg.threads != threads_before:
-            torch.set_num_threads(cfg.threads)
-        xb = yb = logits = loss = None
+        batch = loss = None
         try:
             self._report(force=True)
             for epoch in range(1, cfg.epochs + 1):
                 self._epoch, self._epoch_step = epoch, 0
                 order = self.epoch_order(generator, len(prep.train))
-                for xb, yb in prep.batches.epoch(order):
+                for batch in prep.batches.epoch(order, indices=graphed is not None):
                     if self.pause.is_set():
                         self._wait_while_paused()
                     if self.cancel.is_set():
                         raise _Stop()
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
-                    if per_step_loss:
-                        value = loss.item()
-                        if not _usable(value):  # checked before the update: the weights stay usable
-                            raise _Diverged(self._step + 1, value)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    if graphed is not None:
+                        loss, size = graphed(batch), len(batch)
+                    else:
+                        xb, yb = batch
+                        loss, size = loss_fn(model(xb), yb), len(yb)
+                        if per_step_loss:
+                            value = loss.item()
+                            if not _usable(value):  # checked before the update: the weights stay usable
+                                raise _Diverged(self._step + 1, value)
+                        optimizer.zero_grad(set_to_none=True)
+                        loss.backward()
+                        optimizer.step()
+                        xb = yb = None
                     self._step += 1
                     self._epoch_step += 1
-                    self._samples += len(yb)
+                    self._samples += size
                     if per_step_loss:
                         self._record_loss(self._step, value)
                     else:
                         pending.append(loss.detach())
-                        if len(pending) >= CUDA_SYNC_STEPS:
+                        if len(pending) >= self.loss_sync_steps:
                             self._flush_losses(pending)
                     end_of_epoch = self._epoch_step == self._steps_per_epoch
                     if (
@@ -334,10 +233,16 @@ class TrainingRun:
         except _Diverged as d:
             self._state = "diverged"
             what = "not a number" if math.isnan(d.value) else f"{d.value:.3g}"
+            kept = ""
+            if self._good is not None:  # read late: go back to the last weights known to be good
+                with torch.no_grad():
+                    for p, good in zip(model.parameters(), self._good, strict=True):
+                        p.copy_(good)
+                kept = f" The model keeps its weights of step {self._good_step:,}, the last known good."
             message = (
                 f"The loss became {what} at step {d.step:,} (non-finite or above {DIVERGED_LOSS:g}: the weights "
-                f"have blown up), so training stopped there. The learning rate {cfg.lr:g} is probably too "
-                f"high: try {suggested_lr(cfg.optimizer):g}."
+                f"have blown up), so training stopped there.{kept} The learning rate {cfg.lr:g} is probably "
+                f"too high: try {suggested_lr(cfg.optimizer):g}."
             )
         except Exception as e:  # noqa: BLE001 - any fault ends the run with a message, never a traceback
             self._state = "failed"
@@ -350,11 +255,10 @@ class TrainingRun:
                 message = f"Training stopped at step {self._step:,}: {e}"
             else:
                 message = f"Training failed at step {self._step:,}: {type(e).__name__}: {e}"
-        # Outside the except blocks, so the traceback is gone; drop the last batch and the optimizer's
-        # state too, so that nothing of this run holds GPU memory when _release empties the cache.
-        if torch.get_num_threads() != threads_before:
-            torch.set_num_threads(threads_before)
-        xb = yb = logits = loss = optimizer = None
+        # Outside the except blocks, so the traceback is gone; drop the last batch, the optimizer's state
+        # and the graph too, so that nothing of this run holds GPU memory when _release empties the cache.
+        batch = loss = optimizer = graphed = xb = yb = None
+        self._good = None
         pending.clear()
         self._release(device, drop_data=device.type != "cpu" or self._state == "failed")
         final = self._snapshot(self._state, message)
@@ -363,19 +267,32 @@ class TrainingRun:
             self.on_report(final)
         return final
 
-    def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+    def _optimizer_and_step(
+        self, model: nn.Module, loss_fn
+    ) -> tuple[torch.optim.Optimizer, GraphedStep | None]:
+        """The optimizer, and the captured step when the run is graphed (None: train eagerly).
+
+        When capture fails the run trains eagerly with a fresh optimizer and says why in its notes.
+        """
         cfg = self.config
+        prep = self._prepared
+        assert prep is not None
         params = list(model.parameters())
-        # The fused kernels update every parameter in one call: about a quarter faster per step for
-        # small models, where launching a kernel per tensor costs as much as the arithmetic.
-        for fused in (True, False):
+        if prep.graphed and prep.batches.held is not None:
+            optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=True)
+            start = [p.detach().clone() for p in params]
             try:
-                if cfg.optimizer == "sgd":
-                    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, fused=fused or None)
-                return torch.optim.Adam(params, lr=cfg.lr, fused=fused or None)
-            except (RuntimeError, TypeError):
-                continue  # this build or device has no fused kernel
-        raise AssertionError("unreachable: the unfused optimizer always builds")
+                return optimizer, GraphedStep(model, optimizer, loss_fn, prep.batches.held, cfg.batch_size)
+            except Exception as e:  # noqa: BLE001 - any capture failure falls back to the eager loop
+                with torch.no_grad():
+                    for p, w in zip(params, start, strict=True):
+                        p.copy_(w)
+                        p.grad = None
+                prep.graphed = False
+                prep.notes.append(
+                    f"CUDA graph capture failed ({type(e).__name__}: {_first_line(e)}); training step by step"
+                )
+        return make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=False), None
 
     def _release(self, device: torch.device, drop_data: bool) -> None:
         """Move the model to the CPU; with ``drop_data``, drop the held data and free cached GPU memory.
@@ -384,7 +301,7 @@ class TrainingRun:
         unmapping 200 MB costs about 15 ms, which an epoch of the tutorial MLP would feel.
         """
         if drop_data and self._prepared is not None:
-            self._prepared.batches.tensors = None
+            self._prepared.batches.held = None
             self._prepared.test_data = self._prepared.test_probe_data = self._prepared.test
             self._prepared.train_eval_data = self._prepared.train
         if self.model is not None:
@@ -411,16 +328,34 @@ class TrainingRun:
         self._loss_history.add(step, smoothed)
 
     def _flush_losses(self, pending: list[torch.Tensor], check: bool = True) -> None:
-        """Record losses held on the GPU, in one transfer."""
+        """Record losses held on the device, in one transfer; then keep the weights as the last good ones.
+
+        The losses are read up to :attr:`loss_sync_steps` late, after their updates. So the weights
+        are checked to be finite in the same transfer, and kept (a copy on the device) when every
+        loss was usable: a run that diverges goes back to them.
+        """
         if not pending:
             return
-        values = torch.stack(pending).tolist()
+        model = self.model
+        assert model is not None
+        values = torch.stack(pending).float()
+        if check and self._good is not None:
+            finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
+            values = torch.cat([values, finite.float().view(1)])
+        read = values.tolist()
         first = self._step - len(pending) + 1
         pending.clear()
-        for i, value in enumerate(values):
+        for i, value in enumerate(read[: self._step - first + 1]):
             if check and not _usable(value):
                 raise _Diverged(first + i, value)
             self._record_loss(first + i, value)
+        if check and self._good is not None:
+            if read[-1] != 1.0:  # the last update broke the weights although its loss was fine
+                raise _Diverged(self._step, float("nan"))
+            with torch.no_grad():
+                for good, p in zip(self._good, model.parameters(), strict=True):
+                    good.copy_(p)
+            self._good_step = self._step
 
     def _evaluate(self, full: bool) -> None:
         prep = self._prepared
@@ -525,3 +460,8 @@ class _Stop(Exception):  # noqa: N818 - an outcome carried out of the loop, not 
 def _usable(loss: float) -> bool:
     """A loss training can go on from: finite and below :data:`DIVERGED_LOSS`."""
     return math.isfinite(loss) and loss < DIVERGED_LOSS
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else "no detail")[:160]

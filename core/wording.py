@@ -34,3 +34,17 @@ def duration(seconds: float) -> str:
         return f"{m} min {s:02d} s"
     h, m = divmod(m, 60)
     return f"{h} h {m:02d} min"
+
+
+def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
+    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        candidate = f"{line}{sep}{part}" if line else part
+        if line and len(candidate) > width:
+            lines.append(line)
+            line = part
+        else:
+            line = candidate
+    return "\n".join([*lines, line])

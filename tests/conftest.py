@@ -14,6 +14,59 @@ import pytest
 
 from makers import write_image_folder
 
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist, give each worker its share of the cores for torch's threads.
+
+    Every worker (and every program a test starts, which inherits the environment) would
+    otherwise run as many threads as the machine has cores, and two workers on two cores would
+    spend their time preempting each other. Set before torch is imported; an explicit
+    ``OMP_NUM_THREADS`` wins.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        os.environ.setdefault("MKL_NUM_THREADS", str(threads))
+
+
+_share_the_cores()
+
+REAL_DATA_FIXTURES = frozenset({"shared_data"})
+"""Fixtures whose users read DATALOUPE_TEST_DATA (every real-data fixture depends on ``shared_data``)."""
+TERMINAL_FIXTURES = frozenset({"tmux"})
+"""Fixtures whose users drive the installed program in tmux."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by the fixtures they use (directly or through other fixtures): ``realdata``, ``e2e``.
+
+    So ``pytest -m "not e2e"`` leaves out the tmux tests and ``-m "not realdata"`` the ones that
+    need ``DATALOUPE_TEST_DATA``, without a decorator on every test that might be forgotten.
+    """
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & REAL_DATA_FIXTURES:
+            item.add_marker(pytest.mark.realdata)
+        if used & TERMINAL_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        if _uses_a_module_fixture(item):
+            # under `--dist loadgroup` (pyproject's addopts) one worker runs them all, so a
+            # module-scoped fixture (a training run, a checkpoint) is built once, not once per worker
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # The tmux tests are the longest (each starts the program and waits on it): run them first,
+    # so that under xdist they overlap the short tests instead of being the last ones waited for.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
 REAL_FILES = (
     "mnist/t10k-images-idx3-ubyte.gz",
     "mnist/t10k-labels-idx1-ubyte.gz",
@@ -68,6 +121,26 @@ def mnist_test(mnist_dir: Path):
     from core.sources import DatasetSpec
 
     return open_dataset(DatasetSpec(str(mnist_dir)))
+
+
+@pytest.fixture
+def tmux(tmp_path: Path):
+    """A real terminal (tmux, 80×24 unless asked otherwise) to run the installed program in; see terminal.py.
+
+    Skips when tmux is missing in a user's clone; fails in CI (DATALOUPE_TEST_DATA set), where
+    ``.ci/run`` installs it. Tests using it are marked ``e2e``.
+    """
+    import shutil
+
+    from terminal import Terminal
+
+    if shutil.which("tmux") is None:
+        if os.environ.get("DATALOUPE_TEST_DATA"):
+            pytest.fail("tmux is not installed; .ci/run installs it (apt-get install tmux)")
+        pytest.skip("tmux is not installed")
+    terminal = Terminal(tmp_path / "root")
+    yield terminal
+    terminal.close()
 
 
 @pytest.fixture

@@ -65,6 +65,9 @@ async def test_without_ascii_the_screen_keeps_its_unicode():
         await pilot.press("3")
         await settle(app, pilot)
         assert non_ascii(app)  # the filter is only for --ascii
+        await pilot.press("2", "a")  # the preview's samples in ASCII: the rest of the screen stays as it is
+        await settle(app, pilot)
+        assert app.ascii and not app.ascii_screen and "▏" in non_ascii(app)
 
 
 def test_a_c_locale_starts_the_app_in_ascii(monkeypatch):

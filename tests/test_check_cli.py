@@ -70,7 +70,7 @@ def test_raw_digits_fail_scaled_with_exit_code_2():
     run = check("digits", "--transform", "raw")
     assert run.returncode == 2
     assert "✗ fail scaled" in run.stdout and "divide by the maximum (16)" in run.stdout
-    assert run.stdout.rstrip().endswith("verdict: fail (1 fail, 8 pass)")
+    assert run.stdout.rstrip().endswith("verdict: fail (1 fail, 9 pass)")  # 9: the readable item joined
 
 
 def test_strict_turns_a_warning_into_exit_code_1():

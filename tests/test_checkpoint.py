@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import pickle
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -11,6 +16,7 @@ import pytest
 import torch
 
 import core.checkpoint as checkpoint_module
+from core import safe_save
 from core.checkpoint import (
     evaluate_checkpoint,
     load_checkpoint,
@@ -20,13 +26,16 @@ from core.checkpoint import (
 )
 from core.errors import CheckpointError
 from core.models import ModelSpec
+from core.threads import set_threads
 from core.training import TrainConfig, TrainingRun
+
+set_threads(1)  # once, as the command line does at start-up: the test machines are shared
 
 
 @pytest.fixture(scope="module")
 def trained(digits):
     """A short run on the digits (module-scoped: several tests read its checkpoint)."""
-    run = TrainingRun(digits, TrainConfig(epochs=3, threads=1, batch_size=32))
+    run = TrainingRun(digits, TrainConfig(epochs=3, batch_size=32, device="cpu"))
     final = run.run()
     assert final.state == "finished"
     return run, final
@@ -192,6 +201,115 @@ def test_weights_that_do_not_fit_their_own_spec_are_refused(trained, digits, tmp
     lying = tmp_path / "lying.pt"
     wrong_spec = ModelSpec("mlp", (32,), run.spec.input_shape, 10)
     save_checkpoint(lying, run.model, wrong_spec, digits.classes, run.pipeline)
-    checkpoint = load_checkpoint(lying)
-    with pytest.raises(CheckpointError, match="do not fit"):
-        checkpoint.build_model()
+    with pytest.raises(CheckpointError, match="do not fit"):  # refused on load now, before building anything
+        load_checkpoint(lying).build_model()
+
+
+# ---------------------------------------------------------------------- faults (issue 10, items 6-9)
+def test_weights_corrupted_on_disk_are_refused_by_their_sha256(saved):
+    """1,000 bytes of the weights overwritten, the zip directory intact: refused, naming the file."""
+    with zipfile.ZipFile(saved) as archive:
+        biggest = max(archive.infolist(), key=lambda i: i.file_size)
+        offset = biggest.header_offset + 30 + len(biggest.filename.encode()) + len(biggest.extra)
+    data = bytearray(saved.read_bytes())
+    data[offset + 100 : offset + 1100] = bytes(range(256)) * 3 + bytes(232)
+    saved.write_bytes(bytes(data))
+    assert zipfile.is_zipfile(saved)
+    message = refused(saved)
+    assert saved.name in message and "SHA-256" in message and "nothing was loaded" in message
+
+
+def craft(path: Path, trained, digits, **model_changes) -> Path:
+    """A checkpoint whose description claims ``model_changes``, beside the real weights."""
+    run, _ = trained
+    meta = {
+        "model": {**run.spec.to_dict(), **model_changes},
+        "classes": list(digits.classes),
+        "pipeline": pipeline_to_dict(run.pipeline),
+        "metrics": {},
+    }
+    payload = {
+        "format": checkpoint_module.FORMAT,
+        "version": checkpoint_module.VERSION,
+        "meta": json.dumps(meta),
+        "state_dict": run.model.state_dict(),
+    }
+    torch.save(payload, path)
+    return path
+
+
+def test_crafted_descriptions_are_refused_before_anything_is_built(trained, digits, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(ModelSpec, "build", lambda self: built.append(self) or None)
+    started = time.perf_counter()
+    huge = refused(craft(tmp_path / "huge.pt", trained, digits, hidden=[20000, 20000]))
+    assert "hidden sizes" in huge and "16,384" in huge
+    negative = refused(craft(tmp_path / "negative.pt", trained, digits, hidden=[-5]))
+    assert "positive whole number" in negative
+    assert time.perf_counter() - started < 2 and not built
+    monkeypatch.undo()
+    wide = refused(craft(tmp_path / "wide.pt", trained, digits, hidden=[64, 64, 128]))
+    assert "do not fit" in wide and "layers.5.weight is 64×64, not 128×64" in wide
+
+
+def test_a_model_with_non_finite_weights_is_refused(trained, digits, tmp_path):
+    run, _ = trained
+    broken = copy.deepcopy(run.model)
+    with torch.no_grad():
+        next(broken.parameters())[0, 0] = float("nan")
+    path = save_checkpoint(tmp_path / "nan.pt", broken, run.spec, digits.classes, run.pipeline)
+    assert "NaN or Inf" in refused(path)
+
+
+def test_the_next_save_removes_temp_files_left_by_a_killed_save(trained, saved, digits, monkeypatch):
+    run, _ = trained
+    orphan = saved.parent / f".{saved.name}{safe_save.TEMP_TAG}k1ll3d{safe_save.TEMP_SUFFIX}"
+    orphan.write_bytes(b"PK\x03\x04 cut off by kill -9")
+    os.utime(orphan, (safe_save.STARTED - 60, safe_save.STARTED - 60))
+    someone_elses = saved.parent / ".notes.txt.tmp"
+    someone_elses.write_text("not ours")
+    names = []
+    real_replace = os.replace
+    monkeypatch.setattr(
+        safe_save.os, "replace", lambda a, b: names.append(Path(a).name) or real_replace(a, b)
+    )
+    save_checkpoint(saved, run.model, run.spec, digits.classes, run.pipeline)
+    assert not orphan.exists() and someone_elses.exists()
+    assert names and names[0].startswith(f".{saved.name}.dataloupe-")  # recognisably ours
+
+
+def test_a_target_written_by_another_run_meanwhile_is_not_overwritten(trained, digits, tmp_path):
+    run, _ = trained
+    target = tmp_path / "shared.pt"
+    before = safe_save.file_state(target)  # taken when "this" run started: no file yet
+    other = ModelSpec("mlp", (8,), run.spec.input_shape, 10)
+    save_checkpoint(target, other.build(), other, digits.classes, run.pipeline)  # the other run, meanwhile
+    with pytest.raises(CheckpointError, match="written by someone else"):
+        save_checkpoint(target, run.model, run.spec, digits.classes, run.pipeline, unchanged_since=before)
+    assert load_checkpoint(target).spec == other
+
+
+def test_saves_into_one_folder_hold_an_exclusive_lock(tmp_path):
+    probe = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(tmp_path)!r}, os.O_RDONLY)\n"
+        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n"
+    )
+    with safe_save.folder_lock(tmp_path):
+        assert subprocess.run([sys.executable, "-c", probe]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe]).returncode == 0
+
+
+def test_a_folder_that_cannot_be_written_is_found_before_training(tmp_path):
+    with pytest.raises(CheckpointError, match="cannot save to /proc/x.pt"):
+        safe_save.check_writable("/proc/x.pt")
+    locked = tmp_path / "read-only"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere; the /proc case above still holds
+            return
+        with pytest.raises(CheckpointError, match="Choose a folder you can write to"):
+            safe_save.check_writable(locked / "m.pt")
+    finally:
+        locked.chmod(0o755)

@@ -296,3 +296,47 @@ def test_a_set_cancel_event_stops_the_checklist(digits):
     cancel.set()
     with pytest.raises(Cancelled):
         run_checklist(digits, cancel=cancel)
+
+
+# ---------------------------------------------------------------------- faults (issue 10, items 2 and 3)
+def test_a_split_too_small_to_train_or_test_fails():
+    handle = image_handle(random_images(1), [0], random_images(0, seed=1), np.zeros(0, np.int64))
+    result = run_checklist(handle).result("split")
+    assert result.verdict == "fail"
+    assert (
+        "the train split has 1 sample" in result.evidence
+        and "the test split has 0 samples" in result.evidence
+    )
+
+
+def test_a_single_class_fails_balanced():
+    handle = image_handle(random_images(40), [0] * 40, random_images(10, seed=1), [0] * 10)
+    result = run_checklist(handle).result("balanced")
+    assert result.verdict == "fail" and "every sample is of class 0" in result.evidence
+
+
+def test_an_inf_column_fails_scaled_as_well_as_finite(tmp_path):
+    from core.readers import open_dataset
+    from core.sources import DatasetSpec
+
+    table = tmp_path / "inf.csv"
+    rows = [f"{i},{'inf' if i == 7 else i % 5},{i % 2}" for i in range(60)]
+    table.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    report = run_checklist(open_dataset(DatasetSpec(str(table))))
+    assert report.result("finite").verdict == "fail" and " in b" in report.result("finite").evidence
+    scaled = report.result("scaled")
+    assert scaled.verdict == "fail" and "the scaling of b" in scaled.evidence
+
+
+def test_a_nan_label_is_refused_with_its_line(tmp_path):
+    from core.errors import DatasetError
+    from core.readers import open_dataset
+    from core.sources import DatasetSpec
+
+    table = tmp_path / "nan-label.csv"
+    rows = [f"{i},{i % 5},{'nan' if i == 3 else i % 2}" for i in range(40)]
+    table.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        DatasetError, match=r"line 5: the label column 'label' holds 'nan', which is not a class"
+    ):
+        open_dataset(DatasetSpec(str(table)))

@@ -19,7 +19,7 @@ class ChartApp(App):
     def __init__(self, data: ChartData, ascii_only: bool = False) -> None:
         super().__init__()
         self.data = data
-        self.ascii = ascii_only
+        self.ascii_screen = ascii_only
 
     def compose(self) -> ComposeResult:
         yield ClassChart(id="chart")

@@ -49,16 +49,21 @@ def test_the_training_settings_and_their_form_are_torch_free():
     assert out.stdout.strip() == "False"
 
 
-def test_every_package_is_declared_for_installation():
-    """A sub-package missing from pyproject's list would be left out of `pip install .`."""
+def test_every_package_is_found_for_installation():
+    """A sub-package that pyproject's package search misses would be left out of `pip install .`."""
     import pathlib
     import tomllib
 
+    from setuptools import find_packages
+
     root = pathlib.Path(__file__).resolve().parent.parent
-    declared = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    settings = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set(find_packages(str(root), include=settings["packages"]["find"]["include"]))
     on_disk = {
         ".".join(p.parent.relative_to(root).parts)
         for top in ("core", "tui")
         for p in (root / top).rglob("__init__.py")
     }
-    assert on_disk == declared
+    assert on_disk == found
+    assert {"core.readers", "tui.cli", "tui.panes"} <= found
+    assert settings["package-data"]["*"] == ["*.tcss"]  # each pane's stylesheet travels with it

@@ -1,71 +1,24 @@
 """The whole program in a real terminal: start ``dataloupe`` in tmux, send keys, read the screen.
 
-tmux is required: ``.ci/run`` installs it. A user's clone without tmux skips these tests;
-CI (``DATALOUPE_TEST_DATA`` set) fails instead of skipping.
+The ``tmux`` fixture (conftest) needs tmux: ``.ci/run`` installs it. A user's clone without tmux
+skips these tests; CI (``DATALOUPE_TEST_DATA`` set) fails instead of skipping. Every wait polls the screen for
+what should be there (``tests/terminal.py``); no test sleeps and hopes the program kept up.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
-import pytest
+from terminal import TRAINING_FORM
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 
 
-@pytest.fixture
-def tmux(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("DATALOUPE_TEST_DATA"):
-            pytest.fail("tmux is not installed; .ci/run installs it (apt-get install tmux)")
-        pytest.skip("tmux is not installed")
-    sessions: list[str] = []
-
-    class Terminal:
-        def start(self, command: list[str], width: int = 80, height: int = 24) -> str:
-            name = f"dl-{uuid.uuid4().hex[:8]}"
-            line = " ".join(shlex.quote(c) for c in command)
-            env = f"DATALOUPE_ROOT={shlex.quote(str(tmp_path / 'root'))} TERM=xterm-256color"
-            shell = f"env {env} {line}; echo EXITED:$?; sleep 60"
-            subprocess.run(
-                ["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), shell],
-                check=True,
-            )
-            sessions.append(name)
-            self.name = name
-            return name
-
-        def screen(self) -> str:
-            out = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
-            )
-            return out.stdout
-
-        def keys(self, *keys: str) -> None:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
-
-        def wait_for(self, text: str, timeout: float = 60.0) -> str:
-            deadline = time.monotonic() + timeout
-            while True:
-                screen = self.screen()
-                if text in screen:
-                    return screen
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{text!r} did not appear within {timeout} s; the screen shows:\n{screen}"
-                    )
-                time.sleep(0.1)
-
-    yield Terminal()
-    for name in sessions:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+def ascii_picture(screen: str) -> bool:
+    """The sample drawn in ASCII: no half-blocks left, some of the ASCII ramp's characters."""
+    picture = "\n".join(line.split("▏")[0] for line in screen.splitlines()[3:-1])
+    return "▀" not in picture and any(c in picture for c in "%#*+")
 
 
 def test_start_browse_and_quit_in_a_real_terminal(tmux):
@@ -77,23 +30,32 @@ def test_start_browse_and_quit_in_a_real_terminal(tmux):
     tmux.keys("Right")
     tmux.wait_for("sample 1 of 1,438")
     tmux.keys("a")  # ASCII
-    screen = tmux.wait_for("sample 1 of 1,438")
-    time.sleep(0.5)
-    screen = tmux.screen()
-    picture = "\n".join(line.split("▏")[0] for line in screen.splitlines()[3:-1])
-    assert "▀" not in picture and any(c in picture for c in "%#*+")
+    screen = tmux.wait_until(ascii_picture, timeout=30, what="the sample redrawn in ASCII")
+    assert "sample 1 of 1,438" in screen
     tmux.keys("m")  # a grid of samples
     tmux.wait_for("samples 1–")
     tmux.keys("1")
     tmux.wait_for("Built-in")
     tmux.keys("q")
-    screen = tmux.wait_for("EXITED:0", timeout=30)
-    assert "Built-in" not in screen  # the alternate screen is gone: the terminal is as it was
+    assert tmux.exit_code() == 0
+    assert "Built-in" not in tmux.screen()  # the alternate screen is gone: the terminal is as it was
+
+
+def test_a_c_locale_draws_the_whole_screen_in_ascii(tmux):
+    tmux.start(["env", "-u", "LC_ALL", "-u", "LC_CTYPE", "LANG=C", str(DATALOUPE)])
+    screen = tmux.wait_for("sample 0 of 1,438")
+    assert screen.isascii() and "shape 1x8x8" in screen
+    tmux.keys("3")
+    screen = tmux.wait_for("## train")  # the balance chart's key, in ASCII
+    assert screen.isascii(), sorted({ch for ch in screen if ord(ch) > 127})
+    tmux.keys("q")
+    tmux.wait_for("EXITED:0", timeout=30)
 
 
 def test_bad_path_exits_2_with_a_message(tmux, tmp_path):
     tmux.start([str(DATALOUPE), str(tmp_path / "missing")])
-    screen = tmux.wait_for("EXITED:2", timeout=30)
+    assert tmux.exit_code() == 2
+    screen = tmux.screen()
     assert "no such file or folder" in screen and "Traceback" not in screen
 
 
@@ -103,7 +65,7 @@ def test_opens_a_table_with_options_from_the_command_line(tmux, red_wine):
     tmux.wait_for("fixed acidity")
     assert "winequality-red.csv · train 1,279 / test 320 · 2 classes" in screen
     tmux.keys("q")
-    tmux.wait_for("EXITED:0", timeout=30)
+    assert tmux.exit_code() == 0
 
 
 def test_quitting_mid_training_exits_cleanly(tmux, mnist_dir):
@@ -111,15 +73,18 @@ def test_quitting_mid_training_exits_cleanly(tmux, mnist_dir):
     tmux.wait_for("sample 0 of 10,000")
     tmux.keys("6")
     tmux.wait_for("r starts training")
-    for _ in range(5):  # Tab into the settings, on to Epochs
-        tmux.keys("Tab")
-        time.sleep(0.2)
+    tmux.tab_to("Epochs", TRAINING_FORM)
     tmux.keys("C-u")
     tmux.keys("3", "0", "0", "Enter")  # 300 epochs: far longer than this test waits
-    tmux.wait_for("Epochs     300")
+    # Enter hands the keys back to the pane; an `r` sent before that happened would be typed into
+    # the field, so wait until no field is drawn focused (the value is on screen before that).
+    tmux.wait_until(
+        lambda screen: "Epochs     300" in screen and tmux.focused_field(TRAINING_FORM) is None,
+        what="300 epochs entered and the keys back with the pane",
+    )
     tmux.keys("r")
     screen = tmux.wait_for("samples/s")
     assert "epoch" in screen and "/300" in screen
     tmux.keys("q")
-    screen = tmux.wait_for("EXITED:0", timeout=20)
-    assert "samples/s" not in screen  # the app's screen is gone, the shell's is back
+    assert tmux.exit_code(timeout=20) == 0
+    assert "samples/s" not in tmux.screen()  # the app's screen is gone, the shell's is back

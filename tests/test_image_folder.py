@@ -47,15 +47,30 @@ def test_pixels_match_what_pil_decodes(image_folder_factory):
 
 
 def test_non_images_and_truncated_images_are_skipped_and_counted(image_folder_factory):
+    """Opening lists files only; the readable check names the damaged ones, and reads skip them."""
+    from core.checks import run_checklist
+
     folder = image_folder_factory({"cat": 4, "dog": 4})
     (folder / "cat" / "notes.txt").write_text("not an image")
     (folder / "dog" / "broken.png").write_bytes((folder / "dog" / "000.png").read_bytes()[:60])
     (folder / "dog" / "fake.jpg").write_text("plain text with an image's name")
     handle = open_dataset(DatasetSpec(str(folder)))
-    assert len(handle.split("train")) == 8
-    notes = " ".join(handle.notes)
-    assert "skipped 1 non-image file (e.g. cat/notes.txt)" in notes
-    assert "skipped 2 images that could not be decoded" in notes
+    assert len(handle.split("train")) == 10  # listed, not decoded
+    assert "skipped 1 non-image file (e.g. cat/notes.txt)" in " ".join(handle.notes)
+    split = handle.split("train")
+    broken = split.data.files.paths.index(str(folder / "dog" / "broken.png"))
+    x, y = split[broken]  # skipped: the next readable dog stands in
+    assert y == 1 and tuple(x.shape) == (1, 12, 10)
+    result = run_checklist(handle).result("readable")
+    assert result.verdict == "warn"
+    assert "2 of 10 image files cannot be used and are skipped" in result.evidence
+    assert (
+        "dog/broken.png (truncated)" in result.evidence and "dog/fake.jpg (not an image)" in result.evidence
+    )
+    assert "1 file without an image extension skipped (e.g. cat/notes.txt)" in result.evidence
+    loader = torch.utils.data.DataLoader(split, batch_size=10)
+    xb, yb = next(iter(loader))  # a batch over every index, the damaged ones included
+    assert xb.shape == (10, 1, 12, 10) and np.bincount(yb.numpy()).tolist() == [4, 6]
 
 
 def test_progress_is_reported_while_checking_images(image_folder_factory):
@@ -81,9 +96,7 @@ def test_files_without_class_folders(tmp_path):
 def test_empty_class_folder(image_folder_factory):
     folder = image_folder_factory({"cat": 3})
     (folder / "dog").mkdir()
-    with pytest.raises(
-        DatasetError, match=r"dog has no readable images.*Add images to it or remove the folder"
-    ):
+    with pytest.raises(DatasetError, match=r"dog has no images.*Add images to it or remove the folder"):
         open_dataset(DatasetSpec(str(folder)))
 
 
@@ -91,15 +104,19 @@ def test_class_folder_with_only_broken_images(image_folder_factory):
     folder = image_folder_factory({"cat": 3})
     (folder / "dog").mkdir()
     (folder / "dog" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    with pytest.raises(DatasetError, match="1 unreadable"):
-        open_dataset(DatasetSpec(str(folder)))
+    split = open_dataset(DatasetSpec(str(folder))).split("train")  # listing does not decode
+    with pytest.raises(DatasetError, match="no image of class 1 can be read.*a.png"):
+        split[3]
 
 
 def test_images_of_different_sizes_are_noted(tmp_path):
+    from core.checks import run_checklist
+
     write_image_folder(tmp_path / "d", {"a": 2}, size=(8, 8))
     write_image_folder(tmp_path / "d", {"b": 2}, size=(16, 12), seed=3)
     handle = open_dataset(DatasetSpec(str(tmp_path / "d")))
-    assert any("differ in size" in n for n in handle.notes)
+    shapes = run_checklist(handle).result("shapes")
+    assert shapes.verdict == "fail" and "2 shapes" in shapes.evidence and "--resize" in shapes.fix
     assert handle.split("train").array is None  # cannot be stacked
 
 

@@ -197,3 +197,87 @@ def test_ctrl_c_stops_the_run_cleanly_and_still_prints_the_summary(tmp_path):
     assert "stopped at step" in out and "Stopped by request" in out
     assert "not saved" in out and not (tmp_path / "m.pt").exists()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+# ---------------------------------------------------------------------- faults (issue 10, items 1, 4, 9)
+def test_an_unwritable_save_path_is_refused_before_training(capsys):
+    started = time.monotonic()
+    assert main(["train", "digits", "--epochs", "50", "--save", "/proc/x.pt"]) == 2
+    out, err = capsys.readouterr()
+    assert "cannot save to /proc/x.pt" in err and "epoch" not in out
+    assert time.monotonic() - started < 30  # refused, not trained for 50 epochs first
+
+
+def test_a_save_that_fails_at_the_end_keeps_the_model_prints_the_summary_and_exits_2(
+    capsys, tmp_path, monkeypatch
+):
+    import core.checkpoint as checkpoint_module
+    from core.checkpoint import load_checkpoint
+    from core.errors import CheckpointError
+
+    target = tmp_path / "out" / "m.pt"
+    target.parent.mkdir()
+    real_write = checkpoint_module.atomic_write
+
+    def disk_full(path, write, **kw):
+        if Path(path) == target:
+            raise CheckpointError(f"cannot save to {target}: No space left on device.")
+        return real_write(path, write, **kw)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", disk_full)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "digits", "--epochs", "1", "--save", str(target)]) == 2
+    out, err = capsys.readouterr()
+    rescued = tmp_path / "m.rescued.pt"
+    assert any(line.startswith("finished 1 epoch") for line in out.splitlines())
+    assert "No space left on device" in out and f"saved to {rescued} instead" in out
+    assert "No space left on device" in err
+    assert load_checkpoint(rescued).dataset == "digits" and not target.exists()
+
+
+def test_save_refuses_to_replace_a_file_that_is_not_a_checkpoint_of_this_dataset(capsys, tmp_path, text_run):
+    _, digits_checkpoint = text_run
+    notes = tmp_path / "notes.pt"
+    notes.write_text("my notes, not a model")
+    assert main(["train", "digits", "--epochs", "1", "--save", str(notes)]) == 2
+    assert "Pass --overwrite" in capsys.readouterr().err
+    assert notes.read_text() == "my notes, not a model"
+
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(40)) + "\n")
+    assert main(["train", str(table), "--epochs", "1", "--save", str(digits_checkpoint)]) == 2
+    assert "holds a model of digits, not t.csv" in capsys.readouterr().err
+
+    assert main(["train", "digits", "--epochs", "1", "--save", str(notes), "--overwrite"]) == 0
+    assert f"saved to {notes}" in capsys.readouterr().out
+
+
+def test_sigterm_stops_like_ctrl_c_and_save_on_stop_keeps_the_target(tmp_path, text_run):
+    from core.checkpoint import load_checkpoint
+
+    _, checkpoint = text_run
+    target = tmp_path / "digits.pt"
+    target.write_bytes(checkpoint.read_bytes())
+    before = target.read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "train", "digits", "--epochs", "100000", "--batch-size", "1"]
+        + ["--save", str(target), "--save-on-stop"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.stdout.readline().startswith("epoch "):
+            break
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "stopped at step" in out and "Stopped by request" in out
+    interrupted = tmp_path / "digits.interrupted.pt"
+    assert f"saved what it learned to {interrupted}" in out
+    assert target.read_bytes() == before  # nothing partial over the existing file
+    assert load_checkpoint(interrupted).metrics["state"] == "stopped"
+    assert "Traceback" not in err

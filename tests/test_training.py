@@ -1,7 +1,7 @@
 """The trainer: it learns the digits, both data paths see the same samples, it stops, pauses and fails cleanly.
 
-Runs use one torch thread: the test machines are shared, and two threads fighting other
-processes for two cores run many times slower.
+Runs use one torch thread, set once at import as the command line sets it at start-up: the test
+machines are shared, and two threads fighting other processes for two cores run many times slower.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ from core.pipeline import Pipeline
 from core.samplers import make_sampler
 from core.settings import TrainConfig
 from core.snapshots import DecimatedHistory
+from core.threads import set_threads
 from core.training import DIVERGED_LOSS, TrainingRun
 
-FAST = {"threads": 1, "batch_size": 32}
+set_threads(1)
+
+FAST = {"batch_size": 32, "device": "cpu"}
 """Settings every run here shares."""
 
 
@@ -52,7 +55,7 @@ def unbalanced_handle(n_major: int = 300, n_minor: int = 30, features: int = 6, 
 # ---------------------------------------------------------------------- learning
 def test_digits_reach_over_90_percent_test_accuracy_on_the_cpu_in_five_epochs(digits):
     reports = []
-    final = TrainingRun(digits, TrainConfig(epochs=5, device="cpu", **FAST), on_report=reports.append).run()
+    final = TrainingRun(digits, TrainConfig(epochs=5, **FAST), on_report=reports.append).run()
     assert final.state == "finished"
     assert final.latest is not None
     assert final.latest.test.accuracy > 0.90, final.summary()
@@ -249,13 +252,28 @@ def test_a_huge_learning_rate_stops_the_run_at_that_step_with_a_message(digits):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
-def test_a_nan_in_the_data_is_a_non_finite_loss():
+def test_a_nan_in_the_data_is_refused_before_training_naming_the_sample_and_column():
+    """The checklist's "finite" check runs before training (issue 10, item 2): no NaN loss to puzzle over."""
     handle = unbalanced_handle()
-    handle.splits["train"].array[5, 0] = float("nan")
+    handle.splits["train"].array[5, 3] = float("nan")
+    handle.feature_names = [f"f{k}" for k in range(6)]
+    with pytest.raises(SettingsError) as info:
+        TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).prepare()
+    assert "1 of 330 train samples hold NaN or Inf (first: sample 5) in f3" in str(info.value)
+    assert "NaN loss" in str(info.value)
+    assert DIVERGED_LOSS > 100
+
+
+def test_a_nan_read_through_a_dataloader_is_a_non_finite_loss():
+    """Data not held in memory is not scanned first; its first NaN still stops the run with a message."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g)
+    x[5, 0] = float("nan")
+    ds = TensorDataset(x, torch.arange(40) % 2)
+    handle = from_datasets("streamed", {"train": ds, "test": ds}, ["a", "b"], targets_known=False)
     final = TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).run()
     assert final.state == "diverged"
     assert "not a number" in final.message
-    assert DIVERGED_LOSS > 100
 
 
 class Faulty(nn.Module):
@@ -296,7 +314,7 @@ def test_gpu_out_of_memory_stops_the_run_and_frees_memory(digits, monkeypatch):
     final = run.run()
     assert final.state == "failed"
     assert "ran out of memory" in final.message and "smaller batch size" in final.message
-    assert freed and run._prepared.batches.tensors is None  # the held data is released
+    assert freed and run._prepared.batches.held is None  # the held data is released
 
 
 @pytest.mark.parametrize(

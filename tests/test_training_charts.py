@@ -11,8 +11,9 @@ import re
 
 from textual.widgets._toast import Toast
 
+from core.wording import pack_line
 from tui.app import AppOptions, build_app
-from tui.panes.training_pane import TrainingPane, pack_line
+from tui.panes.training_pane import TrainingPane
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart

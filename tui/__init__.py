@@ -5,6 +5,8 @@
 - ``widgets/``: what the panes are built from (sample view, charts, settings forms).
 - ``screens/``: modal screens.
 - ``messages``: what workers post to the app.
+- ``terminal``: what the terminal can show (NO_COLOR, the locale, ASCII stand-ins, chart glyphs);
+  ``ascii_filter``: the line filter that keeps ``--ascii`` screens 7-bit.
 - ``cli/``: ``dataloupe`` and its headless sub-commands (``check``, ``batches``, ``train``, ``eval``),
   which use ``core`` only, never textual.
 

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from core.sources import DatasetSpec
 from core.stats import IMBALANCE_THRESHOLD
+from tui.ascii_filter import AsciiFilter
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -30,7 +31,6 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
-from tui.terminal import AsciiFilter
 from tui.workers import ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
@@ -117,7 +117,10 @@ class DataloupeApp(App):
         self.options = options or AppOptions()
         """What the command line asked for."""
         self.ascii = self.options.ascii
-        """Only ASCII on screen (samples and charts draw in ASCII; a line filter rewrites the rest)."""
+        """Draw samples in ASCII (the preview's ``a`` turns it on and off)."""
+        self.ascii_screen = self.options.ascii
+        """Only 7-bit ASCII on screen, for the whole session: charts draw with ASCII glyphs, and a line
+        filter rewrites every other character (frames, tab bar, footer, ✓)."""
         self._ascii_filter = AsciiFilter()
         self.started = time.perf_counter()
         """When the app object was made (for the first-screen benchmark)."""
@@ -139,7 +142,7 @@ class DataloupeApp(App):
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
         filters = super().get_line_filters()
-        return [*filters, self._ascii_filter] if self.ascii else filters
+        return [*filters, self._ascii_filter] if self.ascii_screen else filters
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:

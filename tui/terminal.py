@@ -1,8 +1,9 @@
 """What the terminal can show: colour (``NO_COLOR``), Unicode (``--ascii``, the locale), and the glyphs that follow.
 
 With ``--ascii``, or a locale that is not UTF-8 (``LANG=C``), every character on screen is 7-bit
-ASCII: the app adds :class:`AsciiFilter` to Textual's line filters, which rewrites each rendered
-line (frames, tab bar, footer, progress bars, ✓⚠✗, ·, …) cell for cell. Charts do not leave
+ASCII: the app adds :class:`tui.ascii_filter.AsciiFilter` to Textual's line filters, which passes
+each rendered line (frames, tab bar, footer, progress bars, ✓⚠✗, ·, …) through :func:`to_ascii`,
+cell for cell. This module imports no Textual, so the headless commands can use it. Charts do not leave
 their lines to the filter: they draw with ASCII markers of their own (:func:`glyphs`).
 Under ``NO_COLOR`` the two series of a chart differ by marker, not only by colour.
 
@@ -19,9 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rich.cells import cell_len
-from rich.segment import Segment
-from textual.color import Color
-from textual.filter import LineFilter
 
 ASCII_FOR: dict[str, str] = {
     "·": ".",
@@ -149,14 +147,6 @@ def to_ascii(text: str) -> str:
     return "".join(ascii_char(ch) for ch in text)
 
 
-class AsciiFilter(LineFilter):
-    """A Textual line filter that leaves only 7-bit ASCII on screen, keeping every cell in place."""
-
-    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
-        """Each segment's text through :func:`to_ascii`; styles and controls unchanged."""
-        return [Segment(to_ascii(text), style, control) for text, style, control in segments]
-
-
 def locale_is_utf8(environ: Mapping[str, str] | None = None) -> bool:
     """Whether the locale (``LC_ALL``, ``LC_CTYPE``, ``LANG``, first one set) says UTF-8.
 
@@ -215,5 +205,5 @@ def glyphs(*, ascii: bool, color: bool) -> Glyphs:  # noqa: A002 - the app's own
 
 
 def app_glyphs(app: object) -> Glyphs:
-    """The glyphs for a running Textual app (its ``ascii`` option and Textual's ``no_color``)."""
-    return glyphs(ascii=bool(getattr(app, "ascii", False)), color=not getattr(app, "no_color", False))
+    """The glyphs for a running Textual app (its ``ascii_screen`` and Textual's ``no_color``)."""
+    return glyphs(ascii=bool(getattr(app, "ascii_screen", False)), color=not getattr(app, "no_color", False))

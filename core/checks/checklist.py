@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.checks.facts import Facts
+from core.checks.files import check_readable
 from core.checks.labels import (
     check_balanced,
     check_class_sizes,
@@ -48,6 +50,12 @@ def run_checklist(
     :class:`~core.errors.DataloupeError` when the labels cannot be read at all.
     """
     t0 = time.perf_counter()
+    loader_facts = None
+    if handle.loader is not None:  # the user's own DataLoader says itself whether it shuffles
+        from core.batching.user_loader import LoaderFacts
+
+        loader_facts = LoaderFacts.read(handle.loader)
+        loader_shuffles = loader_facts.shuffle
     pipeline = (pipeline or handle.pipeline).with_(augment=False)
     n_classes = len(handle.classes)
     labels: dict[str, np.ndarray] = {}
@@ -96,6 +104,13 @@ def run_checklist(
             results.append(CheckResult(name, "fail", str(e)))
         except Exception as e:  # noqa: BLE001 - a sample the check cannot handle is a finding, not a crash
             results.append(CheckResult(name, "fail", f"the check could not run: {type(e).__name__}: {e}"))
+    if loader_facts is not None:
+        results = [
+            replace(r, evidence=f"{r.evidence}; read from your DataLoader: {loader_facts.checked()}")
+            if r.name == "shuffled"
+            else r
+            for r in results
+        ]
     splits = tuple(
         SplitCounts(
             name, tuple(int(c) for c in counts[name]), balance_summary(counts[name], classes, threshold)
@@ -115,6 +130,7 @@ def run_checklist(
 
 
 _CHECKS: dict[str, Callable[[Facts], CheckResult]] = {
+    "readable": check_readable,
     "numeric": check_numeric,
     "split": check_split,
     "shuffled": check_shuffled,

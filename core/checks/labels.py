@@ -16,6 +16,10 @@ BLOCKED_RATIO = 0.5
 """Label changes between neighbours below this share of a random order's count mean "blocked by label"."""
 
 
+MIN_SPLIT_SAMPLES = {"train": 2, "test": 1}
+"""Fewer samples than this in a split leave nothing to train on or to measure."""
+
+
 def check_numeric(f: Facts) -> CheckResult:
     """Samples are numeric tensors a model can take; labels are int64 class indices 0..C-1."""
     import torch
@@ -24,7 +28,8 @@ def check_numeric(f: Facts) -> CheckResult:
     for s in f.stored.values():
         if s.array is not None:
             dtypes.add(s.array.dtype)
-        dtypes.update(x.dtype for x in s.items)
+        if s.digest is not None:
+            dtypes.update(s.digest.dtypes)
     bad = sorted(str(d).replace("torch.", "") for d in dtypes if d == torch.bool or d.is_complex)
     if bad:
         return CheckResult(
@@ -63,6 +68,20 @@ def check_numeric(f: Facts) -> CheckResult:
 
 def check_split(f: Facts) -> CheckResult:
     """A test split exists; no exact duplicates inside a split or shared between train and test."""
+    sizes = {name: len(y) for name, y in f.labels.items()}
+    too_small = [
+        f"the {name} split has {plural(n, 'sample')}"
+        for name, n in sizes.items()
+        if n < MIN_SPLIT_SAMPLES.get(name, 1)
+    ]
+    if too_small:
+        return CheckResult(
+            "split",
+            "fail",
+            f"{'; '.join(too_small)}: too few to train on or to measure anything with "
+            f"(at least {MIN_SPLIT_SAMPLES['train']} train and {MIN_SPLIT_SAMPLES['test']} test samples)",
+            "add samples, or hold out a test split from a larger training split",
+        )
     hashes = {name: sample_hashes(s) for name, s in f.stored.items()}
     dup_parts = []
     for name, h in hashes.items():
@@ -223,6 +242,15 @@ def check_shuffled(f: Facts) -> CheckResult:
 def check_balanced(f: Facts) -> CheckResult:
     """The training split's largest ÷ smallest class stays under the threshold."""
     name = f.train_name
+    present = np.flatnonzero(f.counts[name])
+    if len(present) < 2:
+        only = f"every sample is of class {f.classes[present[0]]}" if len(present) else "there are no samples"
+        return CheckResult(
+            "balanced",
+            "fail",
+            f"{name}: {only}: a classifier needs at least two classes to learn anything",
+            "add samples of the other classes, or check that the label column is the right one",
+        )
     summary = balance_summary(f.counts[name], f.classes, f.threshold)
     others = [
         f"{other} {balance_summary(c, f.classes, f.threshold).ratio_text}"

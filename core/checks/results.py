@@ -17,6 +17,7 @@ SYMBOLS: dict[str, str] = {"pass": "✓", "warn": "⚠", "fail": "✗"}
 """How each verdict is drawn."""
 
 CHECKS = (
+    "readable",
     "numeric",
     "split",
     "shuffled",

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
-from core.checks.samples import StoredSamples
+from core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
 from core.progress import check_cancel
 from core.wording import format_shape
 
@@ -25,51 +23,24 @@ RAW_MAGNITUDE = 10.0
 """Values past this size are unscaled (pixels 0..255, digits 0..16, raw table columns): a fail."""
 
 
-@dataclass(frozen=True)
-class ValueStats:
-    """The range of the values a model sees, over the finite values looked at."""
-
-    low: float
-    """Smallest value."""
-    high: float
-    """Largest value."""
-    mean: float
-    """Mean of the values."""
-    std: float
-    """Standard deviation of the values."""
-    count: int
-    """Finite values looked at."""
-
-
 def value_stats(
     stored: StoredSamples, pipeline: Pipeline, cancel: threading.Event | None = None
 ) -> ValueStats | None:
-    """Min, max, mean and std of ``stored`` after ``pipeline``, in chunks; None when there are no values."""
-    import torch
+    """Min, max, mean and std of ``stored`` after ``pipeline``, in bounded chunks; None when there are no values.
 
-    low, high, total, total_sq, count = math.inf, -math.inf, 0.0, 0.0, 0
+    Samples read one by one were measured as they were read, through the same pipeline.
+    """
+    if stored.array is None:
+        return stored.digest.values if stored.digest is not None else None
+    acc = ValueAccumulator()
     for part in stored.chunks():
         check_cancel(cancel)
-        if isinstance(part, list):
-            if not part:
-                continue
-            x = torch.cat([pipeline(item).reshape(-1).to(torch.float64) for item in part])
-        else:
-            x = pipeline.batch(part).reshape(-1).to(torch.float64)
-        finite = torch.isfinite(x)
-        if not bool(finite.all()):
-            x = x[finite]
-        if not x.numel():
-            continue
-        low, high = min(low, float(x.min())), max(high, float(x.max()))
-        total += float(x.sum())
-        total_sq += float((x * x).sum())
-        count += x.numel()
-    if not count:
-        return None
-    mean = total / count
-    std = math.sqrt(max(total_sq / count - mean * mean, 0.0))
-    return ValueStats(low, high, mean, std, count)
+        acc.add(pipeline.batch(part))
+    return acc.result()
+
+
+INFINITE = 1e38
+"""Scaling constants this large came from an Inf in the data (float32's largest value is 3.4e38)."""
 
 
 def check_scaled(f: Facts) -> CheckResult:
@@ -77,6 +48,20 @@ def check_scaled(f: Facts) -> CheckResult:
     import torch
 
     stored = f.stored[f.train_name]
+    if f.pipeline.mode != "raw":
+        constants = zip(f.pipeline.low, f.pipeline.high, f.pipeline.mean, strict=True)
+        # an Inf in the data makes the range or the mean infinite (or float32's largest value, once clipped)
+        broken = [k for k, values in enumerate(constants) if any(abs(v) >= INFINITE for v in values)]
+        if broken:
+            names = f.handle.feature_names
+            which = ", ".join(names[k] if names and len(names) > k else f"channel {k}" for k in broken[:5])
+            return CheckResult(
+                "scaled",
+                "fail",
+                f"the scaling of {which} was measured from a range that includes Inf, so it is meaningless "
+                "(a column holding Inf scales to all zeros)",
+                "fix the values the finite check names, then scale again",
+            )
     stats = value_stats(stored, f.pipeline, f.cancel)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
@@ -110,35 +95,55 @@ def _num(x: float) -> str:
 
 def check_finite(f: Facts) -> CheckResult:
     """No NaN or Inf in the stored samples."""
+    return finite_result(f.stored, f.cancel, f.handle.feature_names)
+
+
+def finite_result(
+    stored_by_split: dict[str, StoredSamples],
+    cancel: threading.Event | None = None,
+    feature_names: list[str] | None = None,
+) -> CheckResult:
+    """The "finite" check on stored samples: the checklist's, and the trainer's before it trains.
+
+    The evidence names the first sample (row) that holds NaN or Inf and, for tables, the columns.
+    """
     import torch
 
     found = []
     integer = []
-    for name, s in f.stored.items():
+    for name, s in stored_by_split.items():
         bad = 0
         first = None
+        columns = None
         offset = 0
-        for part in s.chunks():
-            check_cancel(f.cancel)
-            flags = [
-                x.is_floating_point() and not bool(torch.isfinite(x).all())
-                for x in (part if isinstance(part, list) else [part])
-            ]
-            if isinstance(part, list):
-                hits = np.flatnonzero(flags)
-            elif flags[0]:
-                hits = np.flatnonzero((~torch.isfinite(part).reshape(len(part), -1).all(dim=1)).numpy())
-            else:
-                hits = np.zeros(0, np.int64)
+        if s.digest is not None:  # read one by one: measured as it was read
+            hits = np.flatnonzero(s.digest.nonfinite)
+            bad, first = len(hits), (int(s.indices[hits[0]]) if len(hits) else None)
+        for part in s.chunks() if s.array is not None and s.array.is_floating_point() else ():
+            check_cancel(cancel)
+            bad_values = ~torch.isfinite(part)
+            hits = np.flatnonzero(bad_values.reshape(len(part), -1).any(dim=1).numpy())
+            if part.ndim == 2 and len(hits):  # a table: which columns
+                cols = bad_values.any(dim=0).numpy()
+                columns = cols if columns is None else columns | cols
             if len(hits) and first is None:
                 first = int(s.indices[offset + int(hits[0])])
             bad += len(hits)
             offset += len(part)
         if bad:
-            found.append(f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})")
+            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})"
+            if columns is not None and columns.any():
+                names = [
+                    feature_names[k]
+                    if feature_names and len(feature_names) == len(columns)
+                    else f"column {k}"
+                    for k in np.flatnonzero(columns)
+                ]
+                text += f" in {', '.join(names[:5])}{'…' if len(names) > 5 else ''}"
+            found.append(text)
         if s.array is not None and not s.array.is_floating_point():
             integer.append(name)
-    stored = tuple(f.stored.values())
+    stored = tuple(stored_by_split.values())
     if found:
         return CheckResult(
             "finite",
@@ -147,7 +152,7 @@ def check_finite(f: Facts) -> CheckResult:
             "fill the missing values (for example with the training mean of that feature) or drop those samples; "
             "one NaN turns the loss into NaN",
         )
-    if integer and len(integer) == len(f.stored):
+    if integer and len(integer) == len(stored_by_split):
         return CheckResult("finite", "pass", "samples are stored as integers, which cannot be NaN or Inf")
     return CheckResult("finite", "pass", with_note("no NaN or Inf in the samples", *stored))
 
@@ -157,9 +162,9 @@ def check_shapes(f: Facts) -> CheckResult:
     shapes: Counter[tuple[int, ...]] = Counter()
     for s in f.stored.values():
         if s.array is not None:
-            shapes[tuple(s.array.shape[1:])] += s.total
-        else:
-            shapes.update(tuple(x.shape) for x in s.items)
+            shapes[f.pipeline.output_shape(tuple(s.array.shape[1:]))] += s.total
+        elif s.digest is not None:
+            shapes.update(f.pipeline.output_shape(shape) for shape in s.digest.shapes)
     stored = tuple(f.stored.values())
     written = ", ".join(f"{format_shape(shape)} ({n:,})" for shape, n in shapes.most_common(4))
     if len(shapes) > 1:
@@ -170,7 +175,10 @@ def check_shapes(f: Facts) -> CheckResult:
             with_note(
                 f"samples come in {len(shapes)} shapes: {written}{more}; a batch cannot stack them", *stored
             ),
-            "resize every sample to one shape in the transform (for images: Resize((H, W)))",
+            "Resize the images to one size: --resize 64 (shorter side to 64, then a centre crop) or "
+            "--resize 64x48 (exactly W×H), or the resize field of the dataset pane"
+            if f.pipeline.sample_type == "image"
+            else "make every sample one shape in the dataset",
         )
     if not shapes:
         return CheckResult("shapes", "warn", "no samples to look at", "check that the dataset is not empty")

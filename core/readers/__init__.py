@@ -6,6 +6,7 @@
 - ``idx``: raw IDX files.
 - ``table``: a CSV table with a label column.
 - ``image_folder``: a folder of images in class sub-folders.
+- ``user_code``: a Dataset or DataLoader from the user's own code (``file.py:NAME``).
 
 Each reader builds a :class:`core.datasets.DatasetHandle` with ``core.datasets.build_handle``;
 imports go one way, from here to the readers to ``core.datasets``, never back.
@@ -41,6 +42,10 @@ def open_dataset(
         from core.readers.torchvision_builtin import open_builtin
 
         return open_builtin(spec, progress=progress, cancel=cancel)
+    if reader == "code":
+        from core.readers.user_code import open_user_code
+
+        return open_user_code(spec, progress=progress, cancel=cancel)
     if reader == "csv":
         from core.readers.table import open_csv
 

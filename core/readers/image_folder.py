@@ -1,10 +1,14 @@
 """A folder of images in class sub-folders (``FOLDER/cat/001.png``), as torchvision's ImageFolder reads it.
 
 If the folder holds ``train/`` and ``test/`` (or ``val/``) sub-folders, those are the
-splits, and classes are matched by folder name across them. Files are listed with
-torchvision's own ``make_dataset``; every image is then decoded once, in the loading
-worker with progress, so that a file that is not an image or is truncated is skipped
-and counted instead of failing a batch later. Small folders stay in memory.
+splits, and classes are matched by folder name across them. Opening lists the files and
+nothing more (see :mod:`core.readers.image_files`): memory holds paths and labels, and
+images are decoded when a sample is read, within a fixed cache. The checklist's
+"readable" item decodes every file once, in the background, and names the ones that
+cannot be read; wherever samples are read, such a file is skipped.
+
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+print(open_dataset(DatasetSpec('path/to/folder')).describe())"
 """
 
 from __future__ import annotations
@@ -14,19 +18,27 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.datasets import DatasetHandle, SplitData, build_handle
 from core.errors import DatasetError
 from core.pipeline import Pipeline
-from core.progress import ProgressCallback, check_cancel, report
+from core.progress import ProgressCallback
+from core.readers.image_files import (
+    MAX_PIXELS,
+    DecodedCache,
+    ImageFiles,
+    Unreadable,
+    image_header,
+    list_images,
+)
 from core.sources import DatasetSpec
-from core.wording import format_shape, plural
+from core.wording import plural
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
-CACHE_BYTES = 512 * 2**20
-"""Decoded images are kept in memory while they take less than this."""
 SPLIT_DIRS = {"train": ("train", "training"), "test": ("test", "val", "valid", "validation")}
+MOMENT_FILES = 256
+"""Images read at open to estimate the mean and std (evenly spread); the rest wait for a sample read."""
+GREY_MODES = {"L", "1", "I", "I;16", "F", "LA"}
+"""PIL modes read as one grey channel."""
 
 
 def _subdirs(folder: Path) -> list[str]:
@@ -44,13 +56,16 @@ def _split_folders(folder: Path) -> dict[str, Path]:
     return found if "train" in found or "test" in found else {}
 
 
-def _decode(path: str):
-    """Open and fully decode one image (PIL), raising on anything unreadable."""
-    from PIL import Image
-
-    with Image.open(path) as img:
-        img.load()
-        return img.copy()
+def _mode_of(listed: dict[str, list[str]]) -> str:
+    """Grey ("L") when the first readable image is grey, else "RGB"; read from headers only."""
+    for paths in listed.values():
+        for path in paths[:32]:
+            try:
+                mode, _ = image_header(path)
+            except Unreadable:
+                continue
+            return "L" if mode in GREY_MODES else "RGB"
+    return "RGB"
 
 
 def open_image_folder(
@@ -58,10 +73,7 @@ def open_image_folder(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> DatasetHandle:
-    """List, verify and (when small) load an image-class folder."""
-    from torchvision.datasets.folder import make_dataset
-    from torchvision.transforms.functional import pil_to_tensor
-
+    """List an image-class folder: paths and labels only; images are decoded when read."""
     folder = Path(spec.source).expanduser()
     split_dirs = _split_folders(folder) or {"train": folder}
     class_names = sorted({c for d in split_dirs.values() for c in _subdirs(d)})
@@ -76,118 +88,67 @@ def open_image_folder(
             f"{folder}: {len(files):,} files but no class sub-folders. Put each class's images in a "
             f"sub-folder named after the class: {folder}/cat/001.png."
         )
-    class_to_idx = {c: i for i, c in enumerate(class_names)}
 
-    skipped_ext: list[str] = []
-
-    def is_valid_file(path: str) -> bool:
-        name = os.path.basename(path)
-        if name.startswith("."):
-            return False
-        if name.lower().endswith(IMAGE_EXTENSIONS):
-            return True
-        skipped_ext.append(path)
-        return False
-
-    listed = {
-        s: make_dataset(str(d), class_to_idx, is_valid_file=is_valid_file, allow_empty=True)
+    seen: set[int] = set()
+    listings = {
+        s: list_images(d, [c if (d / c).is_dir() else "" for c in class_names], progress, cancel, seen)
         for s, d in split_dirs.items()
     }
-    total = sum(len(v) for v in listed.values())
-
-    # Decode everything once: unreadable files are skipped and counted, not fatal.
-    broken: list[str] = []
-    decoded: dict[str, list] = {}
-    kept: dict[str, list[tuple[str, int]]] = {}
-    modes: set[str] = set()
-    cache_bytes = 0
-    done = 0
-    for split, items in listed.items():
-        decoded[split], kept[split] = [], []
-        for path, label in items:
-            check_cancel(cancel)
-            try:
-                img = _decode(path)
-            except Exception:  # noqa: BLE001 - PIL raises many kinds; any of them means "not usable"
-                broken.append(path)
-            else:
-                modes.add(img.mode)
-                kept[split].append((path, label))
-                cache_bytes += img.width * img.height * 3
-                decoded[split].append(img if cache_bytes < CACHE_BYTES else None)
-            done += 1
-            if done % 64 == 0 or done == total:
-                report(progress, f"checking images in {folder.name}", done, total)
-
-    grey = modes <= {"L", "1", "I", "I;16", "F"}
-    mode, channels = ("L", 1) if grey else ("RGB", 3)
-
-    # Every class must have at least one readable image somewhere.
+    # a class missing from one split lists nothing there ("" is skipped below)
     counts = np.zeros(len(class_names), dtype=np.int64)
-    for items in kept.values():
-        for _, label in items:
-            counts[label] += 1
+    for listing in listings.values():
+        counts += np.bincount(np.asarray(listing.labels, dtype=np.int64), minlength=len(class_names))
+    other = sum(listing.other_files for listing in listings.values())
     empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
     if empty:
         where = ", ".join(f"{folder}/{c}" if len(split_dirs) == 1 else c for c in empty[:5])
-        extra = (
-            f" ({len(broken)} unreadable and {len(skipped_ext)} non-image files were skipped)"
-            if broken or skipped_ext
-            else ""
-        )
+        extra = f" ({plural(other, 'non-image file')} skipped)" if other else ""
         raise DatasetError(
             f"{folder}: class folder{'s' if len(empty) > 1 else ''} {where} "
-            f"{'have' if len(empty) > 1 else 'has'} no readable images{extra}. "
+            f"{'have' if len(empty) > 1 else 'has'} no images{extra}. "
             "Add images to it or remove the folder."
         )
 
+    mode = _mode_of({s: listing.paths for s, listing in listings.items()})
+    cache = DecodedCache()
+    max_pixels = spec.max_pixels or MAX_PIXELS
     splits: dict[str, SplitData] = {}
-    shapes: set[tuple[int, ...]] = set()
-    for split, items in kept.items():
-        if not items:
+    for split, listing in listings.items():
+        if not listing.paths:
             continue
-        targets = np.array([label for _, label in items], dtype=np.int64)
-        paths = [p for p, _ in items]
-        tensors = [pil_to_tensor(img.convert(mode)) if img is not None else None for img in decoded[split]]
-        shapes.update(tuple(t.shape) for t in tensors if t is not None)
-        array = None
-        if tensors and all(t is not None for t in tensors) and len({tuple(t.shape) for t in tensors}) == 1:
-            array = torch.stack(tensors)
-
-        def read(i: int, paths=paths, targets=targets, tensors=tensors) -> tuple[torch.Tensor, int]:
-            t = tensors[i]
-            if t is None:
-                try:
-                    t = pil_to_tensor(_decode(paths[i]).convert(mode))
-                except Exception as e:  # noqa: BLE001
-                    raise DatasetError(f"{paths[i]}: cannot be read any more ({e}).") from e
-            return t, int(targets[i])
-
+        targets = np.asarray(listing.labels, dtype=np.int64)
+        files = ImageFiles(split, listing.paths, targets, mode, cache, max_pixels)
+        files.other_files, files.other_examples = listing.other_files, listing.other_examples
+        files.root = str(folder)
         splits[split] = SplitData(
-            length=len(items), read=read, targets=targets, array=array, origin=str(split_dirs[split])
+            length=len(files),
+            read=files.read,
+            targets=targets,
+            origin=str(split_dirs[split]),
+            files=files,
         )
-        decoded[split] = []
 
     notes: list[str] = []
     if len(split_dirs) == 1:
         notes.append(f"no test split: make {folder}/train/ and {folder}/test/ (or val/) to hold one out")
     else:
         notes.append("splits: " + ", ".join(f"{s} = {d.name}/" for s, d in split_dirs.items()))
-    if skipped_ext:
-        example = os.path.relpath(skipped_ext[0], folder)
-        notes.append(f"skipped {plural(len(skipped_ext), 'non-image file')} (e.g. {example})")
-    if broken:
-        example = os.path.relpath(broken[0], folder)
+    if other:
+        examples = [p for listing in listings.values() for p in listing.other_examples]
         notes.append(
-            f"skipped {plural(len(broken), 'image')} that could not be decoded, truncated or damaged (e.g. {example})"
+            f"skipped {plural(other, 'non-image file')} (e.g. {os.path.relpath(examples[0], folder)})"
         )
-    if len(shapes) > 1:
-        sizes = sorted(shapes, key=lambda s: s[1] * s[2])
+    links = sum(listing.links_skipped for listing in listings.values())
+    if links:
         notes.append(
-            f"images differ in size ({len(shapes)} shapes, {format_shape(sizes[0])} to "
-            f"{format_shape(sizes[-1])}); batches need one size"
+            f"{plural(links, 'link')} not followed: each led to a folder or file already listed (a loop or a copy)"
         )
-    pipeline = Pipeline.for_images(channels)
+    if spec.max_pixels:
+        notes.append(f"images over {spec.max_pixels:,} pixels are skipped (--max-pixels)")
+    notes.append(
+        "images are decoded when read; the checklist's readable item reads every file and names the bad ones"
+    )
+    pipeline = Pipeline.for_images(1 if mode == "L" else 3)
     return build_handle(
         name=folder.name,
         reader="folder",
@@ -198,4 +159,5 @@ def open_image_folder(
         location=str(folder),
         spec=spec,
         cancel=cancel,
+        moment_samples=MOMENT_FILES,
     )

@@ -144,6 +144,14 @@ def _labels(
     path: Path, column: str, cells: list[str], threshold: float | None, body
 ) -> tuple[np.ndarray, list[str], str]:
     """Integer targets 0..C-1, class names, and a note on how the label was read."""
+    missing = [r for r, cell in enumerate(cells) if _non_finite(cell)]
+    if missing:
+        r = missing[0]
+        raise DatasetError(
+            f"{path}, line {body[r][0]}: the label column {column!r} holds {cells[r]!r}, which is not a class "
+            f"({len(missing):,} row{'s' if len(missing) != 1 else ''} like it). Every row needs a label: fill "
+            "those labels or drop the rows."
+        )
     if threshold is not None:
         values = np.empty(len(cells))
         for r, cell in enumerate(cells):
@@ -179,3 +187,11 @@ def _labels(
     uniq_s = sorted(set(cells))
     index_s = {v: k for k, v in enumerate(uniq_s)}
     return np.array([index_s[c] for c in cells], dtype=np.int64), uniq_s, ""
+
+
+def _non_finite(cell: str) -> bool:
+    """Whether a label cell reads as NaN or ±Inf ("nan", "inf", "-Infinity")."""
+    try:
+        return not math.isfinite(float(cell))
+    except ValueError:
+        return False

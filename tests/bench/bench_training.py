@@ -18,8 +18,15 @@ Then the app: it trains on that data in the background while ~50 presses of ``v`
 view) are timed from the key event to the first frame rendered after the view changed.
 Goal: p95 ≤ 100 ms.
 
+Then, with ``--load``, thread counts with and without a competing CPU load (a busy loop on
+every core): ``dataloupe train`` in its own process with ``--threads`` 1, 2, every core, and
+the default (set once at start-up, ``core/threads.py``), on the red wine table (2 epochs),
+the digits (2 epochs) and the 60,000 tiled MNIST images (1 epoch); medians of the training
+time the run reports. Goal: the default within 1.5× of the better of itself and ``--threads 1``, loaded and quiet.
+
     python tests/bench/bench_training.py                 # 1 torch thread (the machines are shared)
-    python tests/bench/bench_training.py --threads 0     # torch's default thread count
+    python tests/bench/bench_training.py --threads 0     # dataloupe's default thread count
+    python tests/bench/bench_training.py --load          # threads against a competing load only
 """
 
 from __future__ import annotations
@@ -118,9 +125,9 @@ def plain_epoch(x: torch.Tensor, y: torch.Tensor) -> float:
     return time.perf_counter() - t0
 
 
-def trainer_epoch(handle, threads: int) -> tuple[float, float, float, float]:
+def trainer_epoch(handle) -> tuple[float, float, float, float]:
     """dataloupe's trainer: (seconds in run(), of which evaluating, seconds to prepare, final test accuracy)."""
-    config = TrainConfig(epochs=1, batch_size=BATCH, transform="scaled", device="cpu", threads=threads)
+    config = TrainConfig(epochs=1, batch_size=BATCH, transform="scaled", device="cpu")
     run = TrainingRun(handle, config)
     t0 = time.perf_counter()
     setup = run.prepare()
@@ -192,6 +199,88 @@ async def app_latencies(root: Path, presses: int) -> tuple[list[float], int]:
     return latencies, steps
 
 
+# ---------------------------------------------------------------------- threads under a competing load
+def _busy(stop) -> None:
+    while not stop.is_set():
+        pass
+
+
+def timed_cli_run(args: list[str], threads: int | None) -> float:
+    """Seconds of training that ``dataloupe train ARGS --json`` reports (start-up excluded)."""
+    import json
+    import subprocess
+
+    command = [sys.executable, "-m", "tui", "train", *args, "--device", "cpu", "--json"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip())
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["elapsed"])
+
+
+def load_comparison(data: Path, root: Path, rounds: int) -> bool:
+    """Training time per thread count, quiet and with a busy loop on every core; True when the goal is met."""
+    import multiprocessing
+
+    from core.threads import default_threads
+
+    cores = os.cpu_count() or 1
+    workloads = {
+        "red wine, 2 epochs": [
+            str(data / "wine" / "winequality-red.csv"),
+            "--label",
+            "quality",
+            "--epochs",
+            "2",
+        ],
+        "digits, 2 epochs": ["digits", "--epochs", "2"],
+        "MNIST 60k, 1 epoch": ["mnist", "--root", str(root), "--epochs", "1"],
+    }
+    counts: dict[str, int | None] = {
+        f"default ({default_threads()})": None,
+        "1": 1,
+        "2": 2,
+        f"all ({cores})": cores,
+    }
+    print(f"\nthreads, quiet and with a busy loop on each of the {cores} cores (median of {rounds}, seconds)")
+    print(
+        f"{'':<22}{'':<8}" + "".join(f"{name:>13}" for name in counts) + "   default: vs --threads 1, vs best"
+    )
+    met = True
+    for loaded in (False, True):
+        stop = multiprocessing.Event()
+        hogs = [
+            multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
+            for _ in range(cores if loaded else 0)
+        ]
+        for hog in hogs:
+            hog.start()
+        try:
+            for name, args in workloads.items():
+                times = {
+                    label: statistics.median(timed_cli_run(args, n) for _ in range(rounds))
+                    for label, n in counts.items()
+                }
+                default = next(iter(times.values()))
+                best = min(times.values())
+                ok = default <= 1.5 * min(default, times["1"])  # the issue's goal: against --threads 1
+                met &= ok
+                print(
+                    f"{name:<22}{'loaded' if loaded else 'quiet':<8}"
+                    + "".join(f"{t:13.2f}" for t in times.values())
+                    + f"   {default / times['1']:5.2f}×, {default / best:5.2f}× {'OK' if ok else 'MISSED'}"
+                )
+        finally:
+            stop.set()
+            for hog in hogs:
+                hog.join()
+    print(f"default within 1.5× of --threads 1, loaded and quiet: {'OK' if met else 'MISSED'}")
+    return met
+
+
 # ---------------------------------------------------------------------- main
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -213,9 +302,12 @@ def main() -> int:
     parser.add_argument("--tutorial-rounds", type=int, default=1)
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--skip-app", action="store_true")
+    parser.add_argument("--load", action="store_true", help="only the thread counts against a competing load")
+    parser.add_argument("--load-rounds", type=int, default=3)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from core.threads import set_threads
+
+    set_threads(args.threads)  # once, at start-up, as dataloupe does
     threads = torch.get_num_threads()
     mnist_dir = args.data / "mnist"
     print(f"torch {torch.__version__}, CPU, {threads} thread(s); {os.cpu_count()} cores on this machine")
@@ -229,17 +321,19 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="dataloupe-bench-") as tmp:
         root = build_root(mnist_dir, Path(tmp))
+        if args.load:
+            return 0 if load_comparison(args.data, root, args.load_rounds) else 1
         handle = open_dataset(DatasetSpec("mnist", root=root))
         train_split = handle.split("train", handle.pipeline.with_(mode="scaled"))
 
         plain, trainer, evals, prepare, accuracy = [], [], [], [], []
         for _ in range(args.rounds):  # interleaved, so a busy moment on a shared machine hits both
-            x, y = train_split.tensors("cpu")  # freshly made each round, as the trainer makes its own
+            x, y = train_split.tensors("cpu")  # scaled once: the plain loop's best case
             gc.collect()  # a full collection of torch's ~300,000 objects takes 0.1-0.3 s: not inside a timing
             plain.append(plain_epoch(x, y))
             del x, y
             gc.collect()
-            seconds, eval_seconds, prepared, acc = trainer_epoch(handle, args.threads)
+            seconds, eval_seconds, prepared, acc = trainer_epoch(handle)
             trainer.append(seconds)
             evals.append(eval_seconds)
             prepare.append(prepared)
@@ -271,7 +365,7 @@ def main() -> int:
             f"  of which evaluating (at the end: 10,000 test + 2,000 training samples): {evals[i_best]:.2f} s; "
             f"training steps alone: {best_train_only:.2f} s"
         )
-        print(f"  holding the data (scaling 70,000 images once, before the epoch): {min(prepare):.2f} s")
+        print(f"  holding the data (as stored, uint8; scaled per batch): {min(prepare):.2f} s")
         print(f"  test accuracy after the epoch: {accuracy[i_best]:.1%}\n")
         vs_tutorial = min(tutorial) / best_trainer
         vs_plain = min(plain) / best_trainer

@@ -84,14 +84,16 @@ def run(args: argparse.Namespace) -> int:
     count = parse_whole(args.count, "--count")
     epochs = parse_whole(args.epochs, "--epochs")
 
-    from core.batching import BatchStepper
+    from core.batching.user_loader import stepper_for
 
     handle = open_for_command(spec_from_args(args))
     split_name = handle.default_split(args.split)
     mode = "normalized" if args.normalize else "scaled"
     split = handle.split(split_name, handle.pipeline.with_(mode=mode, augment=args.augment))
-    stepper = BatchStepper(split, settings, handle.num_classes)
-    count = check_batch_count(count, stepper.batches_per_epoch, "--count")
+    stepper = stepper_for(handle, split, settings)
+    settings = stepper.settings  # your DataLoader's own when the dataset is one
+    if stepper.batches_per_epoch:  # a stream's length is unknown
+        count = check_batch_count(count, stepper.batches_per_epoch, "--count")
 
     out = sys.stdout
     try:
@@ -117,11 +119,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _header(handle, split, settings: LoaderSettings, per_epoch: int, args: argparse.Namespace) -> str:
+    per = f"{per_epoch:,} batches per epoch" if per_epoch else "batches until the stream ends"
     lines = [
         f"{handle.name} · {split.name} split · {len(split):,} samples · {handle.num_classes} classes",
-        f"loader: {settings.describe()} → {per_epoch:,} batches per epoch",
-        f"transform: {split.pipeline.describe()}",
+        f"loader: {settings.describe()} → {per}",
     ]
+    if not isinstance(settings, LoaderSettings):
+        lines.append(
+            "note: --batch-size, --seed, --sampler, --no-shuffle, --drop-last, --normalize and --augment "
+            "do not apply: the batches are your DataLoader's own"
+        )
+        return "\n".join(lines)
+    lines.append(f"transform: {split.pipeline.describe()}")
     if args.augment and split.pipeline.sample_type != "image":
         lines.append("note: augmentation applies to images only; table rows are unchanged")
     if not args.shuffle and settings.sampler != "sequential":

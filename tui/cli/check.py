@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.done()
+    if handle.reader == "code" and not args.json:
+        for note in handle.notes:  # how the labels were read; that a stream was sampled
+            print(f"note: {note}")
     try:
         if args.json:
             print(json.dumps(report_json(report), indent=2, ensure_ascii=False))

@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from core.sources import BUILTINS, BUNDLED, DatasetSpec
+from core.errors import SettingsError
+from core.sources import BUILTINS, BUNDLED, STREAM_LIMIT, DatasetSpec
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: bool = True) -> None:
@@ -21,7 +22,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default=BUNDLED,
         metavar="DATASET",
         help=f"a built-in name ({names}; default {BUNDLED}), a folder of images in class sub-folders "
-        "(train/ and test/ inside make the splits), a folder of IDX files, or a .csv table",
+        "(train/ and test/ inside make the splits), a folder of IDX files, a .csv or .parquet table, or "
+        "your own Dataset or DataLoader as path/to/file.py:NAME or package.module:NAME",
     )
     parser.add_argument(
         "--root",
@@ -38,22 +40,67 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         default="train",
         help="split to show or check first (default: train)",
     )
-    parser.add_argument("--label", metavar="COLUMN", help="CSV: the label column (default: the last column)")
+    parser.add_argument(
+        "--label", metavar="COLUMN", help="CSV or Parquet: the label column (default: the last column)"
+    )
     parser.add_argument(
         "--threshold",
         type=float,
         metavar="T",
-        help="CSV: two classes from a numeric label, low (<= T) and high (> T)",
+        help="CSV or Parquet: two classes from a numeric label, low (<= T) and high (> T)",
+    )
+    parser.add_argument(
+        "--resize",
+        metavar="N|WxH",
+        help="images: N resizes the shorter side to N and centre-crops N×N; WxH resizes to exactly W×H "
+        "(torchvision.transforms.v2). Needed when the images differ in size",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="image folders: skip (and count) images with more pixels than N, without decoding them "
+        "(default: Pillow's limit, 89,478,485)",
+    )
+
+    parser.add_argument(
+        "--keys",
+        metavar="INPUT,LABEL",
+        help="your code's dict samples: the keys of the input and the label (default: guessed from "
+        "image, img, pixel_values, input, … and label, labels, target, …)",
+    )
+    parser.add_argument(
+        "--limit",
+        default=str(STREAM_LIMIT),
+        metavar="N",
+        help=f"your code's stream (IterableDataset): samples read to describe and check it (default {STREAM_LIMIT:,})",
     )
 
 
+def parse_keys(text: str | None) -> tuple[str, str] | None:
+    """``--keys INPUT,LABEL`` as a pair of keys; raises :class:`SettingsError` for anything else."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise SettingsError(f"--keys must be two keys, INPUT,LABEL (for example image,label), got {text!r}.")
+    return parts[0], parts[1]
+
+
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
+    """The :class:`DatasetSpec` the dataset options describe; raises :class:`SettingsError` for a bad one."""
+    from core.batching.settings import parse_whole
+
     return DatasetSpec(
         source=args.dataset,
         root=args.root,
         download=args.download,
         label=args.label,
         threshold=args.threshold,
+        resize=getattr(args, "resize", None),
+        max_pixels=getattr(args, "max_pixels", None),
+        keys=parse_keys(getattr(args, "keys", None)),
+        limit=parse_whole(getattr(args, "limit", STREAM_LIMIT), "--limit"),
     )
 
 

@@ -16,6 +16,7 @@ import os
 import sys
 
 from core.errors import DataloupeError
+from core.threads import set_threads
 from tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(parser)
         args = parser.parse_args(argv[1:])
         try:
+            set_threads(getattr(args, "threads", 0))  # once, before any work: never from a worker
             return int(module.run(args))
         except BrokenPipeError:
             end_output_quietly()  # `dataloupe train … | head`: the reader has what it wanted
@@ -101,14 +103,16 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     args = app_parser().parse_args(argv)
-    spec = spec_from_args(args)
     try:
+        spec = spec_from_args(args)
         spec.reader()  # a path that does not exist fails here, before the app starts
     except DataloupeError as e:
         return fail(str(e))
 
     from tui.app import AppOptions, build_app
     from tui.terminal import locale_is_utf8
+
+    set_threads()  # once, before the app's workers start (the training pane's among them)
 
     ascii_only = args.ascii or not locale_is_utf8()
     app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))

@@ -32,6 +32,7 @@ from core.settings import (
     format_hidden,
     parse_hidden,
 )
+from core.threads import MAX_DEFAULT_THREADS
 from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 
@@ -99,10 +100,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {d.transform})",
     )
     group.add_argument(
-        "--threads", type=int, default=d.threads, metavar="N", help="CPU threads for torch (default: all)"
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"CPU threads for torch, set once at start-up (default: half the cores, at most {MAX_DEFAULT_THREADS})",
     )
     group.add_argument(
         "--save", type=Path, metavar="PATH", help="save the trained model here when the run finishes"
+    )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let --save replace a file that is not dataloupe's checkpoint of this dataset",
+    )
+    group.add_argument(
+        "--save-on-stop",
+        action="store_true",
+        help="when stopped early (Ctrl-C, SIGTERM), save the model to NAME.interrupted.pt beside --save",
     )
     group.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
     group.add_argument(
@@ -128,7 +143,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         eval_every=args.eval_every,
         transform=args.transform,
-        threads=args.threads,
     )
     config.validate()
     return config
@@ -163,20 +177,21 @@ class _Printer:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, print, save; 0 when the run finished, 2 when it diverged or failed, 130 when interrupted."""
+    """Train, print, save; 0 when the run finished and was saved as asked, 2 when it diverged, failed or
+    could not be saved where asked, 128 + the signal's number (130, 143) when interrupted."""
     config = config_from_args(args)
     save_to: Path | None = args.save.expanduser() if args.save else None
-    if save_to is not None and not save_to.parent.is_dir():
-        raise SettingsError(f"--save {save_to}: the folder {save_to.parent} does not exist. Create it first.")
-    if save_to is not None and save_to.is_dir():
-        raise SettingsError(f"--save {save_to} is a folder; give a file name such as {save_to / 'model.pt'}.")
+    if save_to is not None:
+        from core.safe_save import check_writable
 
-    from core.checkpoint import save_checkpoint
+        check_writable(save_to)  # a folder that cannot be written is found now, not after training
+
     from core.snapshots import Evaluation, TrainingSnapshot
     from core.training import TrainingRun
     from core.wording import duration, plural
 
     handle = open_for_command(spec_from_args(args))
+    target_state = _check_overwrite(save_to, handle.name, args.overwrite) if save_to is not None else None
     out = _Printer(args.json)
     cancel = threading.Event()
 
@@ -244,32 +259,24 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
 
-    def stop(signum, frame) -> None:  # first Ctrl-C: stop at the next step; a second one interrupts at once
-        cancel.set()
-        signal.signal(signal.SIGINT, previous)
+    stopped_by: list[int] = []
 
-    previous = signal.signal(signal.SIGINT, stop)
+    def stop(
+        signum, frame
+    ) -> None:  # the first Ctrl-C or SIGTERM stops at the next step; a second one at once
+        stopped_by.append(signum)
+        cancel.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         final = training.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
-    saved = None
-    save_note = ""
-    if save_to is not None:
-        if final.state == "finished":
-            saved = save_checkpoint(
-                save_to,
-                training.model,
-                training.spec,
-                handle.classes,
-                training.pipeline,
-                training.metrics(),
-                handle.name,
-            )
-            save_note = f"saved to {saved}"
-        else:
-            save_note = f"not saved to {save_to}: the run {final.state} before the end"
+    saved, save_note, save_failed = _save_model(args, save_to, target_state, training, handle, final.state)
     latest = final.latest
     record: dict[str, Any] = {
         "event": "summary",
@@ -286,10 +293,95 @@ def run(args: argparse.Namespace) -> int:
         "saved": str(saved) if saved else None,
     }
     out.emit(record, final.summary() + (f"\n{save_note}" if save_note else ""))
-    if final.state == "stopped":
-        return 130
     if final.state in ("diverged", "failed"):
         if not args.json:
             print(f"dataloupe: {final.message}", file=sys.stderr)
         return 2
+    if save_failed:
+        print(f"dataloupe: {save_note}", file=sys.stderr)
+        return 2
+    if final.state == "stopped":
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     return 0
+
+
+def _check_overwrite(save_to: Path, dataset: str, overwrite: bool):
+    """Refuse, before training, to replace a file that is not dataloupe's checkpoint of ``dataset``
+    unless ``--overwrite`` says so; return the target's state, which the save checks is unchanged."""
+    from core.checkpoint import load_checkpoint
+    from core.errors import DataloupeError
+    from core.safe_save import file_state
+
+    state = file_state(save_to)
+    if state is None or overwrite:
+        return state
+    try:
+        found = load_checkpoint(save_to).dataset
+    except DataloupeError as e:
+        raise SettingsError(
+            f"--save {save_to}: the file exists and is not a checkpoint dataloupe can read ({e}). "
+            "Pass --overwrite to replace it, or choose another path."
+        ) from None
+    if found != dataset:
+        raise SettingsError(
+            f"--save {save_to}: the file holds a model of {found or 'an unnamed dataset'}, not {dataset}. "
+            "Pass --overwrite to replace it, or choose another path."
+        )
+    return state
+
+
+def _save_model(
+    args, save_to: Path | None, target_state, training, handle, state: str
+) -> tuple[Any, str, bool]:
+    """Save the trained model as asked: (path written or None, a line for the user, whether a save failed).
+
+    A finished run goes to ``--save``. When that fails, the model is not lost: it is written to
+    ``NAME.rescued.pt`` in the current folder (or the system's temporary folder) and the line says
+    so. An interrupted run is saved only with ``--save-on-stop``, to ``NAME.interrupted.pt`` beside
+    the target, never over it.
+    """
+    import tempfile
+
+    from core.checkpoint import save_checkpoint
+    from core.errors import CheckpointError
+    from core.safe_save import rescue_path
+
+    if save_to is None:
+        return None, "", False
+
+    def save(path: Path, **kw) -> Path:
+        return save_checkpoint(
+            path,
+            training.model,
+            training.spec,
+            handle.classes,
+            training.pipeline,
+            training.metrics(),
+            handle.name,
+            **kw,
+        )
+
+    if state != "finished":
+        if state == "stopped" and args.save_on_stop:
+            try:
+                kept = save(rescue_path(save_to, "interrupted"))
+            except CheckpointError as e:
+                return None, f"not saved to {save_to}: the run stopped before the end, and {e}", True
+            return (
+                kept,
+                f"not saved to {save_to}: the run stopped before the end; saved what it learned to {kept}",
+                False,
+            )
+        return None, f"not saved to {save_to}: the run {state} before the end", False
+    try:
+        written = save(save_to, unchanged_since=target_state)
+        return written, f"saved to {written}", False
+    except CheckpointError as e:
+        reason = str(e)
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        try:
+            rescued = save(rescue_path(save_to, "rescued", folder))
+        except CheckpointError:
+            continue
+        return rescued, f"{reason} The model was saved to {rescued} instead.", True
+    return None, f"{reason} The model could not be saved anywhere else either.", True

@@ -74,7 +74,7 @@ def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
 
 
 def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
-    from core.batching import BatchStepper
+    from core.batching.user_loader import stepper_for
 
     handle = job.handle
     pipeline = handle.pipeline.with_(
@@ -83,7 +83,7 @@ def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
     )
     stepper = job.stepper
     if stepper is None:
-        stepper = BatchStepper(handle.split(job.split_name, pipeline), job.settings, handle.num_classes)
+        stepper = stepper_for(handle, handle.split(job.split_name, pipeline), job.settings)
         stepper.advance(1)
     stepper.set_pipeline(pipeline)
     for kind, value in job.moves:

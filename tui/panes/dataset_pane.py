@@ -9,8 +9,9 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Label, ProgressBar, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, Log, ProgressBar, RadioSet, Select, Static
 
+from core.errors import DataloupeError
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane, show_fraction
 from tui.widgets.toggles import Checkbox, RadioButton
@@ -19,8 +20,16 @@ if TYPE_CHECKING:
     from core.datasets import DatasetHandle
 
 
+CODE_OUTPUT_LINES = 500
+"""Lines of the user's prints kept in the dataset pane."""
+
+
 class DatasetPane(Pane):
-    """The form that opens datasets, with progress and the last outcome."""
+    """The form that opens datasets, with progress, the last outcome and what the user's code printed."""
+
+    printed = 0
+    """Prints captured from the user's code (and anything else printed while the app runs)."""
+    _told = False
 
     BINDINGS = [
         Binding("ctrl+o", "open", "Open", priority=True),
@@ -47,7 +56,7 @@ class DatasetPane(Pane):
                     value="" if is_name else spec.source,
                     id="path",
                     compact=True,
-                    placeholder="folder of class sub-folders, IDX folder, or .csv (takes precedence)",
+                    placeholder="class folders, IDX folder, .csv, or your code: file.py:NAME (takes precedence)",
                 )
             with Horizontal(classes="row"):
                 yield Label("Root", classes="field-label")
@@ -70,15 +79,39 @@ class DatasetPane(Pane):
                     compact=True,
                     placeholder="none",
                 )
+                yield Label("resize", classes="field-label-short")
+                yield Input(value=spec.resize or "", id="resize", compact=True, placeholder="64 or 64x48")
             with Horizontal(classes="row"):
                 yield Button("Open (ctrl+o)", id="open", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True, disabled=True)
             yield ProgressBar(total=None, show_eta=False, id="open-progress")
             yield Static("", id="open-status")
             yield Static("", id="dataset-description")
+            yield Static("printed by your code", id="code-output-title")
+            yield Log(id="code-output", max_lines=CODE_OUTPUT_LINES)
 
     def on_mount(self) -> None:
         self.query_one("#open-progress").display = False
+        self.query_one("#code-output-title").display = False
+        self.query_one("#code-output").display = False
+        # Your Dataset's prints (from any worker) land here, never over the screen.
+        self.app.begin_capture_print(self)
+
+    def on_print(self, event: events.Print) -> None:
+        """Show what the user's code printed; the first line after each open is also a notification."""
+        if not event.text.strip():
+            self.query_one("#code-output", Log).write(event.text)
+            return
+        self.printed += 1
+        for widget in ("#code-output-title", "#code-output"):
+            self.query_one(widget).display = True
+        self.query_one("#code-output", Log).write(event.text)
+        if not self._told:
+            self._told = True
+            self.app.notify(
+                f"{event.text.strip()[:200]}\n(all of it in the dataset pane, key 1)",
+                title="Your code printed",
+            )
 
     def pane_activated(self) -> None:
         self.query_one("#builtin", Select).focus()
@@ -91,6 +124,7 @@ class DatasetPane(Pane):
         root = self.query_one("#root", Input).value.strip()
         label = self.query_one("#label", Input).value.strip() or None
         threshold_text = self.query_one("#threshold", Input).value.strip()
+        resize = self.query_one("#resize", Input).value.strip() or None
         threshold = None
         if threshold_text:
             try:
@@ -99,12 +133,23 @@ class DatasetPane(Pane):
                 raise ValueError(
                     f"Threshold {threshold_text!r} is not a number; leave it empty or type e.g. 5.5."
                 ) from None
+        try:
+            return self._spec(source, root, label, threshold, resize)
+        except DataloupeError as e:  # a malformed resize
+            raise ValueError(str(e)) from None
+
+    def _spec(self, source: str, root: str, label, threshold, resize) -> DatasetSpec:
+        asked = self.app.options.spec if hasattr(self.app, "options") else DatasetSpec()
         return DatasetSpec(
+            keys=asked.keys,  # --keys and --limit from the command line apply to code typed here too
+            limit=asked.limit,
             source=source,
             root=Path(root).expanduser() if root else None,
             download=self.query_one("#download", Checkbox).value,
             label=label,
             threshold=threshold,
+            resize=resize,
+            max_pixels=self.app.options.spec.max_pixels,
         )
 
     def chosen_split(self) -> str:
@@ -155,6 +200,7 @@ class DatasetPane(Pane):
 
     # ------------------------------------------------------------------ called by the app
     def loading_started(self, spec: DatasetSpec) -> None:
+        self._told = False  # the next print is news again
         bar = self.query_one("#open-progress", ProgressBar)
         bar.display = True
         bar.update(total=None, progress=0)

@@ -101,7 +101,14 @@ def start_save(pane: TrainingPane, current: CurrentModel, path: Path) -> Worker:
         )
         return pane.CheckpointDone(f"saved {current.spec.describe()} to {written}")
 
-    return _start(pane, "checkpoint", job, lambda text, _: pane.CheckpointFailed(text), "Saving", keep=True)
+    return _start(
+        pane,
+        "checkpoint",
+        job,
+        lambda text, _: pane.CheckpointFailed(text, ask_path=True),
+        "Saving",
+        keep=True,
+    )
 
 
 def start_load(pane: TrainingPane, path: Path, expect: ModelSpec) -> Worker:

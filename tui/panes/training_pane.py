@@ -13,7 +13,6 @@ classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ from textual.widgets import ContentSwitcher, ProgressBar, Static
 from textual.worker import Worker
 
 from core.errors import DataloupeError
-from core.wording import duration, size
+from core.wording import duration, pack_line, size
 from tui.panes.base import Pane, show_fraction
 from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -49,8 +48,6 @@ VIEWS: tuple[tuple[str, str], ...] = (
 """(id, title) of the pane's views, in the order ``v`` visits them."""
 CHART_REFRESH = 0.25
 """Seconds between two chart redraws: plotext rebuilds the whole figure each time, on the UI thread."""
-APP_THREADS = max(1, (os.cpu_count() or 2) - 1)
-"""torch threads for a run in the app: one core stays free for the screen."""
 
 IMPLEMENTATION_NOTES = ("data held in memory", "data read through a DataLoader")
 """Starts of run notes that describe how the trainer reads data: kept for the command line, never a toast."""
@@ -65,20 +62,6 @@ LESSON_CLASSES = (
     "With unbalanced classes the overall accuracy hides weak classes (guessing the majority already scores "
     "its share): read the per-class bars."
 )
-
-
-def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
-    """``parts`` joined by ``sep``, breaking lines only between parts (never inside "20.2 s")."""
-    lines: list[str] = []
-    line = ""
-    for part in parts:
-        candidate = f"{line}{sep}{part}" if line else part
-        if line and len(candidate) > width:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    return "\n".join([*lines, line])
 
 
 class TrainingPane(Pane):
@@ -137,12 +120,14 @@ class TrainingPane(Pane):
     class CheckpointFailed(Message):
         """A save, load or evaluation was refused or cancelled; the current model is unchanged."""
 
-        def __init__(self, text: str, cancelled: bool = False) -> None:
+        def __init__(self, text: str, cancelled: bool = False, ask_path: bool = False) -> None:
             super().__init__()
             self.text = text
             """Why, and what to do."""
             self.cancelled = cancelled
             """The user stopped it (x): nothing to report but that."""
+            self.ask_path = ask_path
+            """A save failed: ask for another path (the model is kept)."""
 
     class Evaluated(Message):
         """The current model was evaluated on the test split."""
@@ -287,7 +272,7 @@ class TrainingPane(Pane):
             self.app.notify("Open a dataset first (key 1).", severity="error")
             return
         try:
-            config = self.query_one(TrainSettings).config(threads=APP_THREADS)
+            config = self.query_one(TrainSettings).config()  # threads: set once at start-up
         except DataloupeError as e:
             self.app.notify(str(e), title="Cannot start training", severity="error")
             return
@@ -514,6 +499,9 @@ class TrainingPane(Pane):
             f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
         )
         self.query_one("#run-state", Static).update(f"✗ {message.text}")
+        if message.ask_path:  # the model is kept: ask where else to put it
+            kept += " Type another path in the Checkpoint field and press s to save it there."
+            self.query_one("#train-checkpoint").focus()
         self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
 
     def on_training_pane_evaluated(self, message: Evaluated) -> None:

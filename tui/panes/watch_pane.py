@@ -37,7 +37,8 @@ REDRAW_INTERVAL = 1.0
 MAX_PROBLEMS = 6
 """Problems listed under the charts (the headless ``--once`` prints them all)."""
 SMOOTH_FROM = 50
-"""A tag with more points than this is drawn smoothed in a shared chart (raw and smoothed alone)."""
+"""A tag with more points than this is drawn raw and smoothed; a sparser one (evaluations) as it is,
+unless it has its chart to itself."""
 
 
 def _chart_id(key: str) -> str:
@@ -172,7 +173,8 @@ class WatchPane(Vertical):
         if snapshot is None:
             return
         now = time.time()
-        runs = [r for r in snapshot.runs if r.name in self.selected_runs()]
+        selected = self.selected_runs()
+        runs = [r for r in snapshot.runs if r.name in selected]
         self.query_one("#watch-status", Static).update(self._status(snapshot))
         self.query_one("#watch-runinfo", Static).update(self._run_lines(snapshot, now))
         self.query_one("#watch-problems", Static).update("\n".join(snapshot.problems[:MAX_PROBLEMS]))
@@ -232,12 +234,11 @@ class WatchPane(Vertical):
                     name = f"{r.name} {tag}" if multi else tag
                     if kind:
                         name += f" ({kind})"
-                    if len(members) == 1:
+                    if points > SMOOTH_FROM or (len(members) == 1 and points > 1):
                         lines.append((f"{name} raw", steps, raw))
-                        if points > 1:
-                            lines.append((f"{name} smoothed", steps, smooth))
-                    else:
-                        lines.append((name, steps, smooth if points > SMOOTH_FROM else raw))
+                        lines.append((f"{name} smoothed", steps, smooth))
+                    else:  # a few evaluations: the points themselves
+                        lines.append((name, steps, raw))
             sig = tuple(signature)
             if self._drawn.get(cid) != sig:
                 self._drawn[cid] = sig

@@ -1,0 +1,209 @@
+"""Everything a training run sets up once: the device, the splits, the data path, the model.
+
+:func:`prepare_run` checks the settings, holds out a test split when the dataset has none,
+refuses data with NaN or Inf (the checklist's "finite" check), chooses between holding
+the split on the device and a DataLoader, builds the seeded model and decides whether the
+step is replayed as a CUDA graph. Running out of memory while it takes device memory is
+a message with what to try, after the memory was freed.
+
+    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+from core.run_setup import prepare_run; from core.settings import TrainConfig; \
+setup, model = prepare_run(open_dataset(DatasetSpec('digits')), TrainConfig()); print(setup.notes)"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Subset
+
+from core.datasets import Split
+from core.device import DeviceChoice, choose_device, free_memory, is_out_of_memory
+from core.errors import SettingsError
+from core.evaluation import train_test_splits
+from core.graphed_step import graph_plan
+from core.models import ModelSpec
+from core.pipeline import Pipeline
+from core.settings import TrainConfig
+from core.train_data import HeldSplit, TrainBatches, held_bytes, hold
+from core.wording import size
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetHandle
+
+
+@dataclass
+class RunSetup:
+    """What :meth:`TrainingRun.prepare` builds once: device, splits, data path and model spec."""
+
+    choice: DeviceChoice
+    """The device and any notice about it."""
+    pipeline: Pipeline
+    """The transform the model sees."""
+    train: Split
+    """Samples trained on."""
+    test: Split
+    """Samples tested on (held out of train when the dataset has no test split)."""
+    batches: TrainBatches
+    """How training batches are read."""
+    test_data: Split | HeldSplit
+    """The test split, held on the device on the fast path."""
+    test_probe_data: Split | torch.utils.data.Dataset | HeldSplit
+    """The fixed test subset scored within an epoch."""
+    train_eval_data: Split | torch.utils.data.Dataset | HeldSplit
+    """The fixed training subset scored for in-sample accuracy."""
+    targets: np.ndarray | None
+    """Training labels (for the class-balanced sampler)."""
+    spec: ModelSpec
+    """The network."""
+    in_memory: bool = False
+    """Whether the fast path (the split held on the device) is used."""
+    graphed: bool = False
+    """Whether the step is captured as a CUDA graph (decided by :func:`core.graphed_step.graph_plan`)."""
+    notes: list[str] = field(default_factory=list)
+    """Facts for the user: device fallback, held-out split, data path."""
+
+
+def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, nn.Module]:
+    """The run's setup and its model, on the device; :class:`SettingsError` for settings that cannot work."""
+    cfg = config
+    cfg.validate()
+    choice = choose_device(cfg.device)
+    device = choice.device
+    notes = [choice.notice] if choice.notice else []
+    pipeline = handle.pipeline.with_(mode=cfg.transform, augment=False)
+    train, test, held_out = train_test_splits(handle, pipeline, cfg.seed, cfg.test_fraction)
+    if held_out:
+        notes.append(held_out)
+    if len(train) == 0 or len(test) == 0:
+        raise SettingsError(f"{handle.name}: the train or test split is empty; nothing to train on.")
+    check_finite(handle, train, test)
+    targets = train.targets
+    if cfg.sampler == "balanced" and targets is None:
+        raise SettingsError(
+            f"the class-balanced sampler needs every training label, and {handle.name} does not "
+            "list them without reading each sample; use the random sampler."
+        )
+    fits = _fits_in_memory(cfg, train, test)
+    if cfg.data_path == "memory" and not fits:
+        raise SettingsError(
+            f"{handle.name} is not held in memory, or does not fit in {cfg.memory_limit:,} bytes; "
+            "use the DataLoader path."
+        )
+    input_shape = tuple(int(s) for s in (train.array.shape[1:] if fits else train[0][0].shape))
+    spec = ModelSpec(cfg.model, tuple(cfg.hidden), input_shape, len(handle.classes))  # type: ignore[arg-type]
+    if targets is not None and len(targets) and int(targets.max()) >= spec.num_classes:
+        raise SettingsError(
+            f"label {int(targets.max())} is outside the {spec.num_classes} classes of {handle.name}."
+        )
+    # seed only the model's initial weights, leaving the caller's global RNG as it was
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = spec.build()
+    held_train = held_test = None
+    try:  # every place this run takes device memory: the held splits, their subsets, the model
+        if fits:
+            held_train, held_test = hold(train, device), hold(test, device)
+            assert held_train is not None and held_test is not None
+            train_eval: Split | torch.utils.data.Dataset | HeldSplit = held_train.rows(
+                _subset_indices(cfg.seed, len(train), cfg.eval_train_samples, 1)
+            )
+            test_probe: Split | torch.utils.data.Dataset | HeldSplit = held_test.rows(
+                _subset_indices(cfg.seed, len(test), cfg.eval_test_samples, 2)
+            )
+        else:
+            train_eval = Subset(
+                train, _subset_indices(cfg.seed, len(train), cfg.eval_train_samples, 1).tolist()
+            )
+            test_probe = Subset(test, _subset_indices(cfg.seed, len(test), cfg.eval_test_samples, 2).tolist())
+        model = model.to(device)
+    except Exception as e:
+        if not is_out_of_memory(e):
+            raise
+        held_train = held_test = train_eval = test_probe = model = None  # nothing of this run stays alive
+        free_memory(device)
+        raise SettingsError(_out_of_memory_message(device, fits, train, test)) from None
+    if held_train is not None and held_test is not None:
+        notes.append(
+            f"data held in memory on {device.type} as stored ({held_train.dtype_name}: "
+            f"{size(held_train.nbytes)} train + {size(held_test.nbytes)} test), scaled per batch as drawn; "
+            "batches by index permutation"
+        )
+    else:
+        notes.append("data read through a DataLoader (not held in memory)")
+    graphed, graph_note = graph_plan(
+        device,
+        held=held_train is not None,
+        batch_size=cfg.batch_size,
+        samples=len(train),
+        wanted=cfg.cuda_graph,
+    )
+    if graph_note:
+        notes.append(graph_note)
+    return (
+        RunSetup(
+            choice=choice,
+            pipeline=pipeline,
+            train=train,
+            test=test,
+            batches=TrainBatches(train, held_train, device, cfg.batch_size, cfg.workers),
+            test_data=held_test if held_test is not None else test,
+            test_probe_data=test_probe,
+            train_eval_data=train_eval,
+            targets=targets,
+            spec=spec,
+            in_memory=held_train is not None,
+            graphed=graphed,
+            notes=notes,
+        ),
+        model,
+    )
+
+
+def check_finite(handle: DatasetHandle, train: Split, test: Split) -> None:
+    """Refuse splits held in memory that hold NaN or Inf, naming the samples and columns (the checklist's check)."""
+    if train.array is None or test.array is None:
+        return  # read sample by sample: a NaN still stops the run at its first non-finite loss
+    from core.checks.samples import read_stored
+    from core.checks.values import finite_result
+
+    result = finite_result(
+        {"train": read_stored(train), "test": read_stored(test)}, None, handle.feature_names
+    )
+    if result.verdict == "fail":
+        raise SettingsError(
+            f"{handle.name}: {result.evidence}, so training would only give a NaN loss. To fix: {result.fix}."
+        )
+
+
+def _out_of_memory_message(device: torch.device, held: bool, train: Split, test: Split) -> str:
+    """What to do when the data or the model does not fit on ``device``."""
+    where = "the GPU" if device.type == "cuda" else "memory"
+    what = f"{len(train) + len(test):,} samples held on it" if held else "the model"
+    tips = ["a smaller model or batch size"]
+    if held:
+        tips.insert(0, "the DataLoader path (it holds one batch at a time)")
+    if device.type == "cuda":
+        tips.append("the CPU (device cpu)")
+    return (
+        f"{where} ran out of memory while preparing the run ({what}); nothing was trained and the "
+        f"memory it took has been freed. Try {', or '.join(tips)}."
+    )
+
+
+def _fits_in_memory(cfg: TrainConfig, train: Split, test: Split) -> bool:
+    if cfg.data_path == "loader":
+        return False
+    sizes = (held_bytes(train), held_bytes(test))
+    return None not in sizes and sum(sizes) <= cfg.memory_limit  # type: ignore[arg-type]
+
+
+def _subset_indices(seed: int, n: int, k: int, salt: int) -> np.ndarray:
+    """A fixed subset of ``k`` of ``n`` samples (all of them when ``k`` is 0 or at least ``n``)."""
+    if k <= 0 or k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed + salt).choice(n, size=k, replace=False))

@@ -1,0 +1,182 @@
+"""Writing a file so that nothing is lost: checked before the work, locked, atomic, no orphans left.
+
+A checkpoint is written to a temporary file in the target's folder, flushed, fsynced and
+renamed over the target, so a crash never destroys an earlier file. The temporary file's
+name marks it as dataloupe's (``.NAME.dataloupe-XXXX.tmp``); one left behind by a process
+killed mid-save is removed by the next save to that folder. Saves into one folder hold
+an exclusive lock on it, so two runs never write at once, and a save can refuse a target
+that changed since the run began (another run wrote it meanwhile).
+
+    python -c "from core.safe_save import check_writable; check_writable('/tmp/model.pt'); print('ok')"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from core.errors import CheckpointError
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: saves still work, without the lock
+    fcntl = None  # type: ignore[assignment]
+
+TEMP_TAG = ".dataloupe-"
+"""In every temporary file's name, so that a leftover is recognisably ours."""
+TEMP_SUFFIX = ".tmp"
+"""The ending of a temporary file."""
+STARTED = time.time()
+"""When this process began saving (this module's import): temporary files older than it are orphans."""
+
+FileState = tuple[int, int, int] | None
+"""A file's (inode, size, mtime in ns), or None when it does not exist: what a save checks has not changed."""
+
+
+def file_state(path: Path) -> FileState:
+    """What :data:`FileState` says about ``path`` now."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Raise :class:`CheckpointError` unless a file can be written at ``path``; return the path.
+
+    Checked by creating (and removing) a temporary file in its folder, so a read-only folder,
+    a full disk or a path under /proc is found before a run, not after it.
+    """
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise CheckpointError(f"{target} is a folder; give a file name such as {target / 'model.pt'}.")
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder)
+        try:
+            os.write(fd, b"dataloupe")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            Path(probe).unlink(missing_ok=True)
+    except OSError as e:
+        raise CheckpointError(
+            f"cannot save to {target}: {e.strerror or e}. Choose a folder you can write to."
+        ) from None
+    return target
+
+
+def remove_leftovers(folder: Path, older_than: float = STARTED) -> list[Path]:
+    """Delete dataloupe's temporary files in ``folder`` last written before ``older_than``; return them.
+
+    Call it holding :func:`folder_lock`: no save can then be under way there, so every such file
+    is one whose writer died.
+    """
+    removed = []
+    for path in folder.glob(f".*{TEMP_TAG}*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < older_than:
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (POSIX ``flock``) for one save; other saves there wait."""
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield  # a folder that cannot be opened cannot be locked; the rename still keeps the save atomic
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[IO[bytes]], None],
+    *,
+    unchanged_since: FileState | bool = False,
+) -> Path:
+    """Write ``path`` through ``write(file)``, atomically, under the folder's lock; return the path.
+
+    With ``unchanged_since`` (a :func:`file_state` taken before the work), the save is refused
+    when the target changed since: another run wrote it meanwhile, and it is not overwritten.
+    """
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise CheckpointError(f"{target} is a folder; give a file name such as {target / 'model.pt'}.")
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
+        )
+    with folder_lock(folder):
+        remove_leftovers(folder)
+        if unchanged_since is not False and file_state(target) != unchanged_since:
+            raise CheckpointError(
+                f"{target} was written by someone else while this run trained; it was not overwritten."
+            )
+        tmp_name = ""
+        try:
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.name}{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder
+            )
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the file
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+            tmp_name = ""
+        except OSError as e:
+            raise CheckpointError(f"cannot save to {target}: {e.strerror or e}.") from None
+        finally:
+            if tmp_name:  # failed before the rename: remove the partial file, keep the old one
+                Path(tmp_name).unlink(missing_ok=True)
+        _fsync_folder(folder)
+    return target
+
+
+def rescue_path(target: Path, tag: str, folder: Path | None = None) -> Path:
+    """Where to put a model that could not go to ``target``: ``NAME.TAG.pt`` in ``folder`` (default: beside
+    the target), numbered when taken ("digits.rescued.pt", "digits.rescued-2.pt", …)."""
+    folder = folder if folder is not None else target.parent
+    stem, suffix = target.stem or "model", target.suffix or ".pt"
+    candidate = folder / f"{stem}.{tag}{suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}.{tag}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

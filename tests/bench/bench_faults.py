@@ -1,0 +1,94 @@
+"""kill -9 during ``dataloupe train --save`` onto an existing checkpoint, 30 times at random moments.
+
+After each kill: the checkpoint still loads and evaluates (``dataloupe eval`` exits 0), and
+at most one leftover temporary file of dataloupe's lies beside it, which the next save
+removes. The kills are drawn uniformly over the late part of a run (the last epoch and the
+save), measured once beforehand, so that a good share of them lands while the file is being
+written; a wide model makes the save take long enough to be hit.
+
+    python tests/bench/bench_faults.py                 # 30 kills
+    python tests/bench/bench_faults.py --kills 5 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ["train", "digits", "--epochs", "2", "--hidden", "1024,1024", "--device", "cpu", "--threads", "1"]
+"""A short run whose checkpoint (about 5 MB) takes a while to write."""
+
+
+def dataloupe(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env)
+
+
+def temps(folder: Path) -> list[Path]:
+    """dataloupe's temporary files in ``folder``."""
+    return sorted(folder.glob(".*.dataloupe-*.tmp"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory(prefix="dataloupe-faults-") as tmp:
+        folder = Path(tmp)
+        target = folder / "digits.pt"
+        t0 = time.perf_counter()
+        first = dataloupe(*TRAIN, "--save", str(target), env=env)
+        whole = time.perf_counter() - t0
+        assert first.returncode == 0, first.stderr
+        print(f"one full run with its save: {whole:.1f} s; kills drawn over its last {0.45 * whole:.1f} s")
+        loads = most_temps = hit_save = 0
+        for i in range(args.kills):
+            before = target.stat().st_mtime_ns
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tui", *TRAIN, "--save", str(target)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            delay = rng.uniform(0.6 * whole, 1.05 * whole)
+            time.sleep(delay)
+            left_before_kill = temps(folder)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            left = temps(folder)
+            during_save = bool(left) or bool(left_before_kill)
+            hit_save += during_save
+            most_temps = max(most_temps, len(left))
+            evaluated = dataloupe("eval", str(target), "digits", "--device", "cpu", env=env)
+            ok = evaluated.returncode == 0
+            loads += ok
+            replaced = target.stat().st_mtime_ns != before
+            print(
+                f"kill {i + 1:2d} at {delay:5.2f} s: {'loads and evaluates' if ok else 'BROKEN: ' + evaluated.stderr.strip()}"
+                f"; {len(left)} leftover temp file(s){' (killed while saving)' if during_save else ''}"
+                f"{'; the earlier save had completed' if replaced else ''}"
+            )
+        final = dataloupe(*TRAIN, "--save", str(target), env=env)
+        cleaned = final.returncode == 0 and not temps(folder)
+        print(
+            f"\n{loads} of {args.kills} kills left a checkpoint that loads and evaluates; {hit_save} landed while "
+            f"a temporary file existed; at most {most_temps} leftover temp file(s) at once (goal ≤ 1); "
+            f"the next save removed them: {'yes' if cleaned else 'NO'}"
+        )
+        ok = loads == args.kills and most_temps <= 1 and cleaned
+        print("OK" if ok else "MISSED")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""How ``dataloupe watch`` copes with big logs and with runs that are being written.
+
+1. Opening a TensorBoard folder holding 1,000,000 scalar points across 10 tags (one point
+   per event, as ``SummaryWriter.add_scalar`` writes them): seconds and peak RSS to read it
+   all with ``core.runlogs``, then the same in the app (until every point is read), and the
+   most points any chart draws.
+2. While a writer in another process adds 100 points per second (a real ``SummaryWriter``
+   with ``flush_secs=1``, a CSV appender in Lightning's layout, a JSON Lines appender): the
+   app runs in a pseudo-terminal (120×40) and its CPU use and the bytes it writes to the
+   terminal per second are measured over 20 s; then, in a headless app watching the same
+   growing file, ~40 key presses (↓/↑ in the tag list) are timed from the key event to the
+   first frame rendered after the highlight moved. Goal: p95 < 100 ms.
+
+    python tests/bench/bench_watch.py               # everything (about 5 minutes, most of it writing 1M events)
+    python tests/bench/bench_watch.py --skip-open   # only the live part
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pty
+import random
+import re
+import resource
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+POINTS = 1_000_000
+TAGS = 10
+RATE = 100
+"""Points per second the live writers add."""
+MEASURE_SECONDS = 20.0
+CACHE = Path(tempfile.gettempdir()) / "dataloupe-bench-watch-1M"
+"""The 1M-point folder is written once (about two minutes) and reused."""
+
+
+# ---------------------------------------------------------------------- the big folder
+def big_folder() -> tuple[Path, float | None]:
+    """The 1M-point TensorBoard folder, and the seconds it took to write (None when cached)."""
+    done = CACHE / "done"
+    if done.exists():
+        return CACHE, None
+    from torch.utils.tensorboard import SummaryWriter
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for f in CACHE.iterdir():
+        f.unlink()
+    t0 = time.perf_counter()
+    writer = SummaryWriter(str(CACHE), max_queue=1000)
+    for i in range(POINTS):
+        step, tag = divmod(i, TAGS)
+        writer.add_scalar(f"metric/{tag}", 1.0 / (step + 1) + tag, step)
+    writer.close()
+    done.write_text("ok")
+    return CACHE, time.perf_counter() - t0
+
+
+def read_core(path: str) -> None:
+    """(child) Read the folder with core.runlogs; print seconds, points and peak RSS as JSON."""
+    from core.runlogs import Watch
+
+    t0 = time.perf_counter()
+    snap = Watch(path).read_all()
+    seconds = time.perf_counter() - t0
+    points = sum(r.points for r in snap.runs)
+    chart = max(len(c[0]) for r in snap.runs for c in r.columns.values())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "points": points, "rss_mb": rss, "chart_points": chart}))
+
+
+def read_app(path: str) -> None:
+    """(child) Start the app on the folder; print seconds to every point read, and chart sizes."""
+    from tui.app import AppOptions, build_app
+    from tui.panes.watch_pane import WatchPane
+    from tui.widgets.metric_chart import MetricChart
+
+    async def go() -> dict:
+        t0 = time.perf_counter()
+        app = build_app(AppOptions(open_on_start=False, watch=path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not app.screen.query(WatchPane):
+                await pilot.pause(0.05)
+            pane = app.screen.query_one(WatchPane)
+            first = None
+            while True:
+                s = pane.snapshot
+                if s is not None and first is None and s.runs and s.runs[0].points:
+                    first = time.perf_counter() - t0
+                if s is not None and not s.loading and s.runs and s.runs[0].points == POINTS:
+                    break
+                await pilot.pause(0.05)
+            loaded = time.perf_counter() - t0
+            pane.redraw()
+            await pilot.pause()
+            drawn = [c.points for c in app.screen.query(MetricChart)]
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"first_points": first, "seconds": loaded, "rss_mb": rss, "chart_points_max": max(drawn)}
+
+    print(json.dumps(asyncio.run(go())))
+
+
+# ---------------------------------------------------------------------- live writers
+def write_live(kind: str, path: str, seconds: float) -> None:
+    """(child) Add RATE points per second to ``path`` for ``seconds``."""
+    target = Path(path)
+    t0 = time.perf_counter()
+    step = 0
+    writer = None
+    if kind == "tb":
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(target), flush_secs=1)
+    elif kind == "csv":
+        target.write_text("epoch,step,train_loss,val_loss\n")
+    else:
+        target.write_text("")
+    handle = open(target, "a") if kind != "tb" else None  # noqa: SIM115
+    while time.perf_counter() - t0 < seconds:
+        due = t0 + step / RATE
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        value = 1.0 / (step + 1) + random.random() * 0.01
+        if writer is not None:
+            writer.add_scalar("train/loss" if step % 10 else "val/loss", value, step)
+        elif kind == "csv":
+            handle.write(
+                f"{step // 1000},{step},{value:.6f},\n"
+                if step % 10
+                else f"{step // 1000},{step},,{value:.6f}\n"
+            )
+            handle.flush()
+        else:
+            name = "train_loss" if step % 10 else "val_loss"
+            handle.write(json.dumps({"step": step, name: value, "time": time.time()}) + "\n")
+            handle.flush()
+        step += 1
+    if writer is not None:
+        writer.close()
+
+
+def start_writer(kind: str, path: Path, seconds: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "--writer", kind, str(path), str(seconds)])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_in_terminal(path: Path, warmup: float, seconds: float) -> dict:
+    """Run ``dataloupe watch path`` in a 120×40 pseudo-terminal; CPU % and terminal bytes/s over ``seconds``."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.executable, [sys.executable, "-m", "tui", "watch", str(path)])
+    import fcntl
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    total = 0
+    tail = b""
+    counting = False
+    t_start = time.perf_counter()
+    cpu0 = 0.0
+    t0 = 0.0
+    while True:
+        now = time.perf_counter()
+        if not counting and now - t_start >= warmup:
+            counting, total, cpu0, t0 = True, 0, cpu_seconds(pid), now
+        if counting and now - t0 >= seconds:
+            break
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            total += len(data)
+            tail = (tail + data)[-400_000:]
+    elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    os.write(fd, b"q")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+        try:
+            select.select([fd], [], [], 0.1)
+            os.read(fd, 65536)
+        except OSError:
+            pass
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    os.close(fd)
+    steps = [int(m.replace(b",", b"")) for m in re.findall(rb"points \xc2\xb7 step ([0-9,]+)", tail)]
+    return {
+        "cpu_percent": 100 * cpu / elapsed,
+        "bytes_per_second": total / elapsed,
+        "last_step": max(steps or [0]),
+    }
+
+
+async def key_latencies(path: Path, presses: int) -> list[float]:
+    """Milliseconds from a key event to the first frame after the tag list's highlight moved."""
+    from textual import events
+    from textual.widgets import SelectionList
+
+    from tui.app import AppOptions, build_app
+    from tui.panes.watch_pane import WatchPane
+
+    app = build_app(AppOptions(open_on_start=False, watch=str(path)))
+    frames: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        original_display = app._display
+
+        def display(screen, renderable) -> None:
+            if renderable is not None:
+                frames.append(time.perf_counter())
+            original_display(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+        while not app.screen.query(WatchPane):
+            await pilot.pause(0.05)
+        pane = app.screen.query_one(WatchPane)
+        tags = pane.query_one("#watch-tags", SelectionList)
+        deadline = time.monotonic() + 30
+        while tags.option_count < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{path}: the tag list never showed two tags")
+            await pilot.pause(0.05)
+        tags.focus()
+        await pilot.pause(0.2)
+        latencies = []
+        rng = random.Random(0)
+        for i in range(presses):
+            await asyncio.sleep(rng.uniform(0.05, 0.25))  # land at different points of the redraw cycle
+            before = tags.highlighted
+            name = "down" if i % 2 == 0 else "up"
+            t0 = time.perf_counter()
+            key = events.Key(name, None)
+            key.set_sender(app)
+            app._driver.send_message(key)
+            handled = None
+            while True:
+                await asyncio.sleep(0.0005)
+                if handled is None and tags.highlighted != before:
+                    handled = time.perf_counter()
+                if handled is not None and frames and frames[-1] > handled:
+                    break
+                if time.perf_counter() - t0 > 5:
+                    raise RuntimeError("the screen never showed the highlight move")
+            latencies.append(1000 * (next(f for f in frames if f > handled) - t0))
+    return latencies
+
+
+# ---------------------------------------------------------------------- main
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skip-open", action="store_true", help="skip the 1M-point folder")
+    parser.add_argument("--skip-live", action="store_true", help="skip the live writers")
+    parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--only", choices=("tb", "csv", "jsonl"), help="one live writer only")
+    parser.add_argument("--read-core", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--read-app", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--writer", nargs=3, metavar=("KIND", "PATH", "SECONDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.read_core:
+        read_core(args.read_core)
+        return 0
+    if args.read_app:
+        read_app(args.read_app)
+        return 0
+    if args.writer:
+        write_live(args.writer[0], args.writer[1], float(args.writer[2]))
+        return 0
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    print(f"dataloupe watch benchmark · {os.cpu_count()} CPUs · python {sys.version.split()[0]}")
+    if not args.skip_open:
+        folder, wrote = big_folder()
+        size = sum(f.stat().st_size for f in folder.iterdir())
+        note = f"written by SummaryWriter in {wrote:.0f} s" if wrote else "cached"
+        print(f"\n1. a TensorBoard folder with {POINTS:,} points, {TAGS} tags ({size / 1e6:.1f} MB, {note})")
+        for flag, what in (("--read-core", "core.runlogs.Watch.read_all"), ("--read-app", "the app")):
+            out = subprocess.run(
+                [sys.executable, __file__, flag, str(folder)], capture_output=True, text=True, env=env
+            )
+            if out.returncode:
+                print(out.stderr[-2000:])
+                return 1
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            extra = (
+                f"first points on screen after {r['first_points']:.1f} s, charts draw at most {r['chart_points_max']} points"
+                if "first_points" in r
+                else f"{r['points']:,} points read, chart history {r['chart_points']} points per tag"
+            )
+            print(f"  {what:<30} {r['seconds']:6.1f} s   peak RSS {r['rss_mb']:6.0f} MB   {extra}")
+    if not args.skip_live:
+        print(
+            f"\n2. the app while a writer adds {RATE} points/s (pseudo-terminal 120×40, {MEASURE_SECONDS:.0f} s)"
+        )
+        for kind, name in (
+            ("tb", "SummaryWriter"),
+            ("csv", "CSV appender"),
+            ("jsonl", "JSON Lines appender"),
+        ):
+            if args.only and kind != args.only:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                target = Path(tmp) / {"tb": "tb", "csv": "metrics.csv", "jsonl": "run.jsonl"}[kind]
+                writer = start_writer(kind, target, 4 + MEASURE_SECONDS + 60)
+                time.sleep(2)
+                try:
+                    live = app_in_terminal(target, warmup=4, seconds=MEASURE_SECONDS)
+                    latencies = sorted(asyncio.run(key_latencies(target, args.presses)))
+                finally:
+                    writer.kill()
+                    writer.wait()
+            p95 = latencies[min(len(latencies) - 1, int(round(0.95 * len(latencies))) - 1)]
+            print(
+                f"  {name:<20} CPU {live['cpu_percent']:5.1f} %   {live['bytes_per_second'] / 1000:6.1f} kB/s to the "
+                f"terminal   key→screen p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms "
+                f"{'OK' if p95 < 100 else 'MISSED'} (goal < 100 ms); the screen reached step {live['last_step']:,}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

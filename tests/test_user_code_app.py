@@ -1,0 +1,97 @@
+"""The user's own code in the app (Pilot): typed into the path field, its prints captured, its errors shown
+with their file and line while the app keeps running, and its DataLoader's own batches in the batches pane."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Log, Static
+
+from core.sources import DatasetSpec
+from tui.app import AppOptions, build_app
+from tui.panes.batches_pane import BatchesPane
+from tui.panes.dataset_pane import DatasetPane
+
+from conftest import settle, wait_for
+
+SIZE = (100, 30)
+CODE = """
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+print("hello from mydata at import")
+
+
+class Blobs(Dataset):
+    classes = ["dim", "bright"]
+
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, i):
+        if i == 7:
+            print("reading sample seven")
+        return torch.full((1, 6, 6), float(i % 2)), i % 2
+
+
+class Broken(Blobs):
+    def __getitem__(self, i):
+        raise KeyError(f"no file for sample {i}")
+
+
+good = Blobs()
+broken = Broken()
+loader = DataLoader(Blobs(), batch_size=9, shuffle=False)
+"""
+
+
+def status(app) -> str:
+    return str(app.query_one("#open-status", Static).render())
+
+
+async def test_typed_path_error_traceback_and_prints(tmp_path):
+    path = tmp_path / "mydata.py"
+    path.write_text(CODE)
+    raise_line = CODE.splitlines().index('        raise KeyError(f"no file for sample {i}")') + 1
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("1")
+        field = app.query_one("#path", Input)
+        field.value = f"{path}:broken"
+        field.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "KeyError" in status(app), what="the user's error")
+        text = status(app)
+        assert f'File "{path}", line {raise_line}, in __getitem__' in text
+        assert "no file for sample 0" in text
+        assert app.is_running and app.handle.name == "digits"  # what was open stays open
+        # the prints at import went to the dataset pane (a real terminal gets none of it: see test_e2e;
+        # under Pilot, Textual also copies prints to stdout)
+        pane = app.query_one(DatasetPane)
+        await wait_for(pilot, lambda: pane.printed >= 1, what="the captured print")
+        assert "hello from mydata at import" in "\n".join(app.query_one("#code-output", Log).lines)
+        # the same field then opens the good dataset in the same file
+        field.value = f"{path}:good"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.handle is not None and app.handle.name == f"{path}:good"
+        assert app.handle.classes == ["dim", "bright"]
+        assert "reading sample seven" in "\n".join(app.query_one("#code-output", Log).lines)
+        assert any(n.title == "Your code printed" for n in app._notifications)
+
+
+async def test_batches_pane_iterates_the_users_dataloader(tmp_path):
+    path = tmp_path / "loaderdata.py"
+    path.write_text(CODE)
+    app = build_app(AppOptions(spec=DatasetSpec(f"{path}:loader")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.handle.loader is not None
+        await pilot.press("5")
+        pane = app.query_one(BatchesPane)
+        await wait_for(pilot, lambda: pane.summary is not None, what="the first batch")
+        assert pane.summary.size == 9 and pane.summary.batches == 5  # its batch size, not the form's 10
+        assert pane.summary.labels == (0, 1, 0, 1, 0, 1, 0, 1, 0)  # shuffle=False: its order
+        assert "your DataLoader as it is: batch size 9" in str(app.query_one("#batch-info").render())
+        await pilot.press("n")
+        await wait_for(pilot, lambda: pane.summary.index == 1, what="the next batch")
+        assert pane.summary.labels == (1, 0, 1, 0, 1, 0, 1, 0, 1)
