@@ -195,3 +195,43 @@ async def test_the_balance_threshold_is_the_checklists_and_the_verdict_reads_lik
             what="the re-check",
         )
         assert pane.report.result("balanced").verdict == "pass"
+
+
+async def test_a_stage_reported_done_while_the_checks_go_on_shows_no_full_bar(monkeypatch):
+    """Issue 9, item 12: "reading test samples" at 100% while the checks still run: no full bar."""
+    from textual.widgets import ProgressBar
+
+    import core.checks
+    from core.progress import Progress
+
+    real_checklist = core.checks.run_checklist
+    gate = threading.Event()
+
+    def held_checklist(handle, *, progress=None, cancel=None, **options):
+        progress(Progress("reading test samples", 359, 359))  # one stage done; the checks go on
+        gate.wait(10)
+        progress(Progress("checking values", 1, 2))
+        gate.clear()
+        gate.wait(10)
+        return real_checklist(handle, progress=progress, cancel=cancel, **options)
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        monkeypatch.setattr(core.checks, "run_checklist", held_checklist)
+        pane = app.query_one(ChecklistPane)
+        bar = app.query_one("#checklist-progress", ProgressBar)
+
+        def label() -> str:
+            return str(app.query_one("#checklist-progress-label", Static).render())
+
+        try:
+            await pilot.press("4")
+            await wait_for(pilot, lambda: "reading test samples" in label(), what="the first report")
+            assert pane.running and bar.total is None  # indeterminate: it moves, never says 100%
+            gate.set()
+            await wait_for(pilot, lambda: "checking values" in label(), what="the next report")
+            assert bar.total == 1.0 and bar.progress == 0.5  # a true fraction when there is one
+        finally:
+            gate.set()
+        await wait_for(pilot, lambda: pane.report is not None and not pane.running, what="the end")
