@@ -312,3 +312,16 @@ async def test_a_save_that_fails_keeps_the_model_and_asks_for_another_path(tmp_p
         await pilot.press("escape", "s")
         await settle(app, pilot)
         assert (tmp_path / "m.pt").is_file()
+
+
+async def test_a_diverged_run_names_one_step():
+    """Issue 9, item 14: not "diverged after 1 step" beside "at step 2": the message names the step."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, lr="1e6")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.ended, 60, "the run")
+        summary = pane.snapshot.summary()
+        assert pane.snapshot.state == "diverged" and summary.startswith("diverged in ")
+        assert len(re.findall(r"\bstep\b", summary.split(". The loss", 1)[0])) == 0, summary
+        assert re.search(r"The loss became .* at step [\d,]+", summary)
