@@ -142,7 +142,7 @@ class TrainingSnapshot:
         what = {
             "finished": f"finished {plural(self.epochs, 'epoch')} ({plural(self.step, 'step')})",
             "stopped": f"stopped at step {self.step:,} of {self.total_steps:,} (epoch {self.epoch} of {self.epochs})",
-            "diverged": f"diverged after {plural(self.step, 'step')}",
+            "diverged": "diverged",  # the message names the step whose loss blew up
             "failed": f"failed after {plural(self.step, 'step')}",
         }.get(self.state, f"{self.state} at step {self.step:,}")
         text = f"{what} in {duration(self.elapsed)} on {self.device}"
