@@ -115,6 +115,8 @@ class TrainingSnapshot:
     """Facts to show once: device fallback, held-out test split, data path."""
     classes: tuple[str, ...] = ()
     """Class names; class ``k`` is ``classes[k]``."""
+    data: str = ""
+    """How the data are read, for the screen: "held on cpu, uint8 55.4 MB" or "DataLoader"."""
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""

@@ -301,8 +301,9 @@ async def test_a_save_that_fails_keeps_the_model_and_asks_for_another_path(tmp_p
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await open_training(app, pilot, epochs="1", batch="64", checkpoint="/proc/x.pt", device="cpu")
         await pilot.press("r")
-        await wait_for(pilot, lambda: pane.current is not None and not pane.running)
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running, timeout=60)
         trained = pane.current
+        assert "data held on cpu, float32 " in screen_text(app)  # the data path and its memory
         await pilot.press("s")
         await settle(app, pilot)
         message = list(app._notifications)[-1].message

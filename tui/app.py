@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from core.sources import DatasetSpec
 from core.stats import IMBALANCE_THRESHOLD
-from tui.ascii_filter import AsciiFilter
+from tui.ascii_filter import AsciiFilter, use_ascii_bars
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -162,6 +162,8 @@ class DataloupeApp(App):
 
     def _first_screen_shown(self) -> None:
         self._drawn = True
+        if self.ascii_screen:
+            use_ascii_bars(self)
         self._start_when_ready()
 
     def _start_when_ready(self) -> None:

@@ -376,6 +376,8 @@ class TrainingPane(Pane):
             parts.append(f"ETA {duration(s.eta)}")
         if s.gpu_memory is not None:
             parts.append(f"GPU {size(s.gpu_memory)}")
+        if s.data:
+            parts.append(f"data {s.data}")  # the data path and its memory (issue 8)
         stats = self.query_one("#run-stats", Static)
         stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
