@@ -119,12 +119,6 @@ def ended_unheard(event: Worker.StateChanged) -> bool:
     return False
 
 
-def current_cancel_event() -> threading.Event:
-    """The cancel event of the worker running this code (a fresh, never-set one outside a worker)."""
-    worker = _current_worker()
-    return worker.cancelled_event if worker is not None else threading.Event()
-
-
 def run_job(
     owner: MessagePump,
     job: Job,
