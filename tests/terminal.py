@@ -135,6 +135,10 @@ class Terminal:
         """Send keys by tmux name (``Tab``, ``C-u``, ``Enter``) or as literal characters."""
         self._tmux("send-keys", "-t", self.name, *keys)
 
+    def type(self, text: str) -> None:
+        """Send ``text`` as literal characters (no word in it is read as a key name)."""
+        self._tmux("send-keys", "-t", self.name, "-l", text)
+
     def wait_until(self, predicate: Callable[[str], bool], timeout: float = 60.0, what: str = "") -> str:
         """Poll the screen until ``predicate(screen)`` holds; return that screen, or fail showing the last one."""
         deadline = time.monotonic() + timeout
@@ -193,20 +197,59 @@ class Terminal:
                 return max(owners)[1] if owners else None
         return None
 
-    def tab_to(self, label: str, labels: tuple[str, ...], presses: int = 30) -> None:
+    def steady_focus(self, labels: tuple[str, ...]) -> str | None:
+        """``focused_field``, read until two reads in a row agree (a capture can catch a frame half drawn)."""
+        last = self.focused_field(labels)
+        while (now := self.focused_field(labels)) != last:
+            last = now
+        return now
+
+    def tab_to(self, label: str, labels: tuple[str, ...]) -> None:
         """Press Tab until the field after ``label`` is drawn focused, one Tab at a time.
 
-        After each Tab the screen is polled until the focus has moved before the next Tab goes,
-        so a slow screen costs time, never a miscount (the focus chain wraps round if it passes).
+        Tab moves the focus through the form in reading order (``labels``). After each Tab the
+        screen is polled until the next field, exactly, is drawn focused, and only then does the next
+        Tab go: a slow or half-drawn screen costs time, never a miscount.
         """
-        focused = self.focused_field(labels)
-        for _ in range(presses):
+        if label not in labels:
+            raise ValueError(f"{label!r} is not one of the form's labels {labels}")
+        focused = self.steady_focus(labels)
+        while focused != label:
+            expected = labels[0] if focused is None else labels[(labels.index(focused) + 1) % len(labels)]
             self.keys("Tab")
-            previous, deadline = focused, time.monotonic() + 5.0
-            while (focused := self.focused_field(labels)) == previous and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if focused == label:
-                return
-        raise AssertionError(
-            f"{presses} Tabs never focused the {label} field; the screen shows:\n{self.screen()}"
+            self.wait_until(
+                lambda s, e=expected: self.steady_focus(labels) == e,
+                10,
+                what=f"Tab moving the focus from {focused or 'the pane'} to the {expected} field",
+            )
+            focused = expected
+
+    def field_text(self, label: str, labels: tuple[str, ...]) -> str | None:
+        """The text shown in the field after ``label`` (up to the next label on its row), or None."""
+        for row in self.screen().splitlines():
+            match = re.search(rf"(?<![\w,.]){re.escape(label)}(?!\w)", row)
+            if match is None or not row.lstrip().startswith(labels):
+                continue
+            rest = row[match.end() :]
+            ends = [m.start() for other in labels if (m := re.search(rf"\s{re.escape(other)}(?!\w)", rest))]
+            return rest[: min(ends)].strip() if ends else rest.strip()
+        return None
+
+    def fill(self, label: str, text: str, labels: tuple[str, ...]) -> None:
+        """Type ``text`` into the form field after ``label`` and hand the keys back to the pane with Enter.
+
+        Each step waits for the screen: the field focused, emptied (ctrl+u on its own: sent together
+        with the text, Textual can apply it after the characters and delete them), filled, and no
+        field focused after Enter (a key sent before that would still be typed into the field).
+        """
+        self.tab_to(label, labels)
+        self.keys("C-u")
+        self.wait_until(lambda s: self.field_text(label, labels) == "", 10, what=f"the {label} field emptied")
+        self.keys(*text)
+        self.wait_until(
+            lambda s: self.field_text(label, labels) == text and self.steady_focus(labels) == label,
+            10,
+            what=f"{text!r} typed into the {label} field",
         )
+        self.keys("Enter")
+        self.wait_until(lambda s: self.steady_focus(labels) is None, 10, what="the keys back with the pane")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from makers import write_image_folder
 from terminal import TRAINING_FORM
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
@@ -73,18 +74,53 @@ def test_quitting_mid_training_exits_cleanly(tmux, mnist_dir):
     tmux.wait_for("sample 0 of 10,000")
     tmux.keys("6")
     tmux.wait_for("r starts training")
-    tmux.tab_to("Epochs", TRAINING_FORM)
-    tmux.keys("C-u")
-    tmux.keys("3", "0", "0", "Enter")  # 300 epochs: far longer than this test waits
-    # Enter hands the keys back to the pane; an `r` sent before that happened would be typed into
-    # the field, so wait until no field is drawn focused (the value is on screen before that).
-    tmux.wait_until(
-        lambda screen: "Epochs     300" in screen and tmux.focused_field(TRAINING_FORM) is None,
-        what="300 epochs entered and the keys back with the pane",
-    )
+    tmux.fill("Epochs", "300", TRAINING_FORM)  # 300 epochs: far longer than this test waits
+    assert "Epochs     300" in tmux.screen()
     tmux.keys("r")
     screen = tmux.wait_for("samples/s")
     assert "epoch" in screen and "/300" in screen
     tmux.keys("q")
     assert tmux.exit_code(timeout=20) == 0
     assert "samples/s" not in tmux.screen()  # the app's screen is gone, the shell's is back
+
+
+DATASET_FORM = ("Built-in", "or a path", "Root", "CSV label", "threshold", "resize")
+"""The dataset pane's form: its labels in reading order (the focus order of their fields)."""
+
+
+def test_a_folder_typed_into_the_dataset_pane_goes_through_every_pane_to_a_trained_model(tmux, tmp_path):
+    write_image_folder(tmp_path / "pets", {"cat": 40, "dog": 12})
+    tmux.start([str(DATALOUPE)], cwd=tmp_path)  # the path is typed relative to here
+    tmux.wait_for("sample 0 of 1,438")
+    tmux.keys("1")
+    tmux.wait_for("Built-in")
+    tmux.tab_to("or a path", DATASET_FORM)
+    tmux.type("pets")
+    tmux.wait_until(lambda s: tmux.field_text("or a path", DATASET_FORM) == "pets", what="the path typed")
+    tmux.keys("Enter")
+    tmux.wait_for("pets · train 52 · 2 classes")
+    tmux.keys("Escape")  # out of the field: the pane keys are back
+    tmux.wait_for("1-6 pane")
+
+    tmux.keys("2")
+    screen = tmux.wait_for("sample 0 of 52")
+    assert "label 0 (cat)" in screen and "shape 1×12×10" in screen
+    tmux.keys("3")
+    screen = tmux.wait_until(lambda s: "dog       12  23.1%" in s, what="the class counts")
+    assert "cat       40  76.9%" in screen and "⚠ Unbalanced" in screen
+    tmux.keys("4")
+    screen = tmux.wait_until(lambda s: "verdict:" in s and "⚠ balanced" in s, what="the checklist")
+    assert "✓ readable" in screen and "⚠ split" in screen
+    tmux.keys("5")
+    screen = tmux.wait_for("batch 0 of 6")
+    assert "torch.Size([10, 1, 12, 10])" in screen
+    tmux.keys("6")
+    tmux.wait_for("dataset: pets · r starts training")
+    tmux.keys("r")
+    screen = tmux.wait_for("finished 5 epochs")
+    assert "test accuracy" in screen and "Traceback" not in screen
+
+    tmux.keys("q")
+    assert tmux.exit_code() == 0
+    flags = tmux.flags()
+    assert flags["alternate_on"] == "0" and flags["cursor_flag"] == "1", flags  # the terminal as it was

@@ -129,7 +129,8 @@ def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Te
     """Position, shapes, statistics, labels and the class table, for the info column.
 
     One line each, so that the class table of ten classes fits under them at 80×24; the loader
-    settings are not repeated (the form above shows them, the position line the sampler).
+    settings are not repeated (the form above shows them, the position line the sampler), except
+    for the user's own DataLoader, which the form does not describe.
     """
     t = Text()
     t.append(f"epoch {summary.epoch}", style="bold")
@@ -157,6 +158,13 @@ def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Te
     t.append(_one_line(label_words(summary), job.info_cols - len("labels ")) + "\n")
     t.append("transform ", style="dim")
     t.append(summary.pipeline + "\n")
+    from core.batching.settings import LoaderSettings
+
+    if not isinstance(
+        stepper.settings, LoaderSettings
+    ):  # the user's own DataLoader: the form does not show it
+        t.append("loader ", style="dim")
+        t.append(stepper.settings.describe() + "\n")
     t.append_text(class_table(summary))
     legend = summary.legend() if any(len(c) > SHORT_NAME for c in summary.classes) else ""
     if legend:
