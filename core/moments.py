@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 MOMENT_SAMPLES = 2_000
 """Samples read to estimate mean and std when a split is not held in memory."""
-MOMENT_CHUNK = 4_096
+MOMENT_CHUNK = 65_536
 """Samples scaled at a time while measuring mean and std: memory stays small for any split size."""
 CHUNK_VALUES = 2**22
 """Values in one chunk at most (32 MB as float64), however large each sample is."""

@@ -64,6 +64,8 @@ class RunSetup:
     """Whether the fast path (the split held on the device) is used."""
     graphed: bool = False
     """Whether the step is captured as a CUDA graph (decided by :func:`core.graphed_step.graph_plan`)."""
+    data: str = ""
+    """The data path in a few words, for the screen ("held on cpu, uint8 55.4 MB" or "DataLoader")."""
     notes: list[str] = field(default_factory=list)
     """Facts for the user: device fallback, held-out split, data path."""
 
@@ -158,6 +160,11 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
             spec=spec,
             in_memory=held_train is not None,
             graphed=graphed,
+            data=(
+                f"held on {device.type}, {held_train.dtype_name} {size(held_train.nbytes + held_test.nbytes)}"
+                if held_train is not None and held_test is not None
+                else "DataLoader"
+            ),
             notes=notes,
         ),
         model,

@@ -115,6 +115,8 @@ class TrainingSnapshot:
     """Facts to show once: device fallback, held-out test split, data path."""
     classes: tuple[str, ...] = ()
     """Class names; class ``k`` is ``classes[k]``."""
+    data: str = ""
+    """How the data are read, for the screen: "held on cpu, uint8 55.4 MB" or "DataLoader"."""
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""
@@ -140,7 +142,7 @@ class TrainingSnapshot:
         what = {
             "finished": f"finished {plural(self.epochs, 'epoch')} ({plural(self.step, 'step')})",
             "stopped": f"stopped at step {self.step:,} of {self.total_steps:,} (epoch {self.epoch} of {self.epochs})",
-            "diverged": f"diverged after {plural(self.step, 'step')}",
+            "diverged": "diverged",  # the message names the step whose loss blew up
             "failed": f"failed after {plural(self.step, 'step')}",
         }.get(self.state, f"{self.state} at step {self.step:,}")
         text = f"{what} in {duration(self.elapsed)} on {self.device}"

@@ -166,10 +166,11 @@ class TrainingRun:
         assert model is not None
         loss_fn = nn.functional.cross_entropy
         generator = torch.Generator().manual_seed(cfg.seed)
-        per_step_loss = self.loss_sync_steps <= 1  # on the CPU .item() costs nothing; on a GPU it stalls
+        optimizer, graphed = self._optimizer_and_step(model, loss_fn)
+        # on the CPU .item() costs nothing; on a GPU it stalls, and a graph's loss comes after its update
+        per_step_loss = self.loss_sync_steps <= 1 and graphed is None
         if not per_step_loss:  # losses are read late: keep weights to go back to
             self._good = [p.detach().clone() for p in model.parameters()]
-        optimizer, graphed = self._optimizer_and_step(model, loss_fn)
         pending: list[torch.Tensor] = []
         eval_every = cfg.eval_every or max(1, math.ceil(self._steps_per_epoch / 2))
         self._state = "running"
@@ -425,6 +426,7 @@ class TrainingRun:
             eta=eta,
             eval_seconds=self._eval_seconds,
             gpu_memory=memory_in_use(prep.choice.device),
+            data=prep.data,
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),

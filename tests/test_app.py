@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.widgets import Input, Static
 
 from core.sources import DatasetSpec
@@ -173,3 +175,146 @@ async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
         await wait_for(pilot, lambda: app.loader_shuffles is False)
         await pilot.press("4")
         await wait_for(pilot, lambda: "training loader does not shuffle" in shuffled_evidence())
+
+
+# ---------------------------------------------------------------------- issue 9: keys, focus, superseded work
+async def test_esc_leaves_a_text_field_then_pane_keys_and_q_work_and_focus_is_marked(tmp_path):
+    """Issue 9, item 1: after a path and Enter, Esc leaves the field; 2 switches panes, q quits."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "builtin")
+        await pilot.press("tab")
+        path_input, root_input = app.query_one("#path", Input), app.query_one("#root", Input)
+        await wait_for(pilot, lambda: app.focused is path_input)
+        # the focused field is marked, not only by a 5% tint: its colour and its row's label differ
+        assert path_input.styles.background != root_input.styles.background
+        path_label = path_input.parent.query_one(".field-label")
+        root_label = root_input.parent.query_one(".field-label")
+        await wait_for(pilot, lambda: path_label.styles.text_style.reverse, what="the label in reverse")
+        assert not root_label.styles.text_style.reverse
+        await pilot.press(*str(tmp_path / "nope"), "enter")
+        await wait_for(pilot, lambda: "no such file" in str(app.query_one("#open-status", Static).render()))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input)
+        await wait_for(pilot, lambda: "1-6" in screen_text(app) and "quit" in screen_text(app), what="footer")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.query_one("#tabs").active == "preview", what="the 2 key")
+        assert path_input.value == str(tmp_path / "nope")  # nothing was typed into the field
+        await pilot.press("q")
+        await wait_for(pilot, lambda: app._exit_renderables is not None and not app.is_running, what="q")
+
+
+async def test_a_superseded_open_does_not_hide_the_newer_ones_progress(monkeypatch, tmp_path):
+    """Issue 9, item 4: the first open, cancelled by a second, must not report over the second."""
+    import threading
+
+    import core.readers
+    from core.errors import Cancelled
+    from core.progress import Progress
+
+    real_open = core.readers.open_dataset
+    second_reported, first_ended, release = threading.Event(), threading.Event(), threading.Event()
+
+    def gated_open(spec, progress=None, cancel=None):
+        if spec.source.endswith("first"):
+            try:
+                while not cancel.is_set():
+                    time.sleep(0.01)
+                second_reported.wait(10)  # fail after the second open has shown its progress
+                time.sleep(0.1)
+                raise Cancelled()
+            finally:
+                first_ended.set()
+        if spec.source.endswith("second"):
+            progress(Progress("reading the second", 1, 10))
+            second_reported.set()
+            release.wait(10)
+            return real_open(DatasetSpec("digits"), cancel=cancel)
+        return real_open(spec, progress=progress, cancel=cancel)
+
+    monkeypatch.setattr(core.readers, "open_dataset", gated_open)
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        status = app.query_one("#open-status", Static)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "builtin")
+        await pilot.press("tab", *str(tmp_path / "first"), "enter")
+        await wait_for(pilot, lambda: "first" in str(status.render()), what="the first open")
+        try:
+            await pilot.press("ctrl+u", *str(tmp_path / "second"), "enter")
+            await wait_for(pilot, lambda: first_ended.is_set(), what="the first open to end")
+            await pilot.pause(0.3)  # its failure, had it been posted, is on screen by now
+            assert "reading the second" in str(status.render())
+            assert app.query_one("#open-progress").display
+            assert not any("cancelled" in n.message for n in app._notifications)
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: "✓ opened" in str(status.render()), what="the second open")
+
+
+async def test_an_open_that_reports_a_finished_stage_shows_no_full_bar(monkeypatch):
+    """Issue 9, item 12: a stage at 100% while opening goes on is an indeterminate bar, not 100%."""
+    import threading
+
+    from textual.widgets import ProgressBar
+
+    import core.readers
+    from core.progress import Progress
+
+    real_open = core.readers.open_dataset
+    reported, release = threading.Event(), threading.Event()
+
+    def slow_open(spec, progress=None, cancel=None):
+        progress(Progress("listing files", 40, 40))  # the list is read; decoding goes on
+        reported.set()
+        release.wait(10)
+        return real_open(DatasetSpec("digits"), cancel=cancel)
+
+    app = build_app(AppOptions(open_on_start=False))
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(core.readers, "open_dataset", slow_open)
+        await wait_for(pilot, lambda: app.first_paint is not None)
+        await pilot.press("ctrl+o")
+        bar = app.query_one("#open-progress", ProgressBar)
+        try:
+            await wait_for(pilot, lambda: "listing files" in str(app.query_one("#open-status").render()))
+            assert bar.total is None  # indeterminate: it moves, and never says 100%
+        finally:
+            release.set()
+        await wait_for(pilot, lambda: app.handle is not None, what="the open")
+
+
+async def test_preview_wording_label_and_a_page_that_wraps():
+    """Issue 9, item 14: "label 3" not "label 3 (3)"; a grid page past the end wraps in words."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        info = info_text(app)
+        assert "label 0\n" in info and "(0)" not in info
+        await pilot.press("s", "m")  # the test split (359 samples), as a grid
+        await wait_for(pilot, lambda: info_text(app).startswith("samples 0–"))
+        await pilot.press("right", "right")
+        await wait_for(pilot, lambda: info_text(app).startswith("samples 2–"))
+        await pilot.press("pageup")  # back a page from sample 2: the page runs past the last sample
+        await wait_for(pilot, lambda: " and 0–" in info_text(app).split("\n")[0], what="the wrapped page")
+        first = info_text(app).split("\n")[0]
+        assert "–358 and 0–" in first and first.endswith("of 359"), first
+
+
+async def test_the_offline_message_names_the_apps_download_box(tmp_path):
+    """Issue 9, item 14: in the app the fix is the download checkbox, not a command-line flag."""
+    from textual.widgets import Select
+
+    app = build_app(AppOptions(open_on_start=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.first_paint is not None)
+        app.query_one("#builtin", Select).value = "mnist"
+        app.query_one("#root", Input).value = str(tmp_path)
+        await pilot.press("ctrl+o")
+        status = app.query_one("#open-status", Static)
+        await wait_for(pilot, lambda: "not under" in str(status.render()), timeout=60, what="the failure")
+        assert "tick download" in str(status.render())

@@ -6,6 +6,8 @@ charts, a toast, the settings form), and reads the whole screen as exported.
 
 from __future__ import annotations
 
+import re
+
 from tui.app import AppOptions, build_app
 from tui.panes.training_pane import TrainingPane
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -50,6 +52,8 @@ async def test_every_pane_is_7_bit_ascii_under_ascii():
         pane.show_view(1)
         await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
         await look("6 training curves")
+        lines = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert re.search(r"#+-+ +28%", lines)  # done and left differ by glyph, not colour only
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         pane.show_view(2)
         await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10, what="the bars")

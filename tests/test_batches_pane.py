@@ -202,3 +202,68 @@ async def test_keys_in_the_footer_and_help_says_why_no_workers():
         await pilot.pause()
         help_text = app.query_one("#batches-help")
         assert help_text.display and "num_workers=0" in str(help_text.render())
+
+
+# ---------------------------------------------------------------------- issue 9: what the pane shows at 80×24
+def screen_lines(app) -> list[str]:
+    """The screen as lines of text (from the SVG export), top to bottom."""
+    import html
+    import re
+    from collections import defaultdict
+
+    rows: dict[float, list[tuple[float, str]]] = defaultdict(list)
+    svg = app.export_screenshot()
+    for x, y, text in re.findall(r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+        rows[float(y)].append((float(x), html.unescape(text).replace("\xa0", " ")))
+    return ["".join(t for _, t in sorted(rows[y])) for y in sorted(rows)]
+
+
+def class_rows_on_screen(app, classes) -> list[str]:
+    """The class names whose row of the class table is on screen (name, then percentages)."""
+    import re
+
+    return [
+        c for c in classes if any(re.match(rf"\s*{re.escape(c)}\s.*%.*%", line) for line in screen_lines(app))
+    ]
+
+
+async def test_first_visit_is_laid_out_and_the_whole_class_table_shows_at_80x24():
+    """Issue 9, items 5, 6 and 14: batch 0 on the first visit is drawn as after n; ten classes fit."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        grid = app.query_one("#batch-grid", SampleView)
+        first_width, first_rows = grid._width, len(grid.text_rows)
+        assert first_width >= 24  # several tiles a row, not one narrow column
+        assert class_rows_on_screen(app, [str(k) for k in range(10)]) == [str(k) for k in range(10)]
+        assert "in 1 batch" in info_text(app) and "1 batches" not in info_text(app)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert (grid._width, len(grid.text_rows)) == (first_width, first_rows)  # the same layout as after n
+
+        app.query_one("#sampler", Select).value = "balanced"
+        await settle(app, pilot)
+        assert pane.summary.sampler == "balanced"
+        assert class_rows_on_screen(app, [str(k) for k in range(10)]) == [str(k) for k in range(10)]
+
+        await pilot.press("b")  # the settings: the footer says how to get back
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert "back to keys" in footer, footer
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is pane
+
+
+async def test_table_batches_label_rows_with_the_class_names(red_wine):
+    """Issue 9, item 13: the wine quality scores 3-8 are the class names; labels show them, not 0-5."""
+    app = build_app(AppOptions(spec=DatasetSpec(str(red_wine))))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(app, pilot)
+        summary = pane.summary
+        names = [summary.class_name(y) for y in summary.labels]
+        assert names != [str(y) for y in summary.labels]
+        labels_line = next(line for line in info_text(app).splitlines() if line.startswith("labels "))
+        assert labels_line.split()[1:] == names
+        rows = app.query_one("#batch-grid", SampleView).text_rows[1:]
+        assert [row.split()[1] for row in rows] == names  # the y column of the table rows

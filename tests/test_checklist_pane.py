@@ -148,3 +148,90 @@ async def test_c_cancels_a_running_checklist_and_errors_become_messages():
         assert "train sample 2,5" in results and "OSError: disk read error" in results
         assert any("disk read error" in n.message for n in app._notifications)
         assert app.is_running  # a message, not a crash
+
+
+# ---------------------------------------------------------------------- issue 9
+async def test_r_then_c_at_once_ends_the_run_and_r_runs_again():
+    """Issue 9, item 2: c right after r (the worker stopped before its thread began) ends the run."""
+    from textual import events
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        pane = app.query_one(ChecklistPane)
+        await wait_for(pilot, lambda: pane.report is not None and not pane.running, what="the first run")
+        app.post_message(events.Key("r", "r"))  # a quick r c: both keys in one burst
+        app.post_message(events.Key("c", "c"))
+        await wait_for(pilot, lambda: not pane.running, what="the cancelled run to end")
+        await settle(app, pilot)
+        assert not app.query_one("#checklist-progress-row").display
+        assert "cancelled" in str(app.query_one("#checklist-results", Static).render())
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.report is not None and not pane.running, what="the new run")
+
+
+async def test_the_balance_threshold_is_the_checklists_and_the_verdict_reads_like_the_cli():
+    """Issue 9, items 8 and 14: - in the balance pane moves the checklist's threshold too."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3", "minus")  # 1.5 → 1.0: digits' largest ÷ smallest (1.06) is past it
+        await pilot.pause()
+        assert app.imbalance_threshold == 1.0
+        await pilot.press("4")
+        pane = app.query_one(ChecklistPane)
+        await wait_for(pilot, lambda: pane.report is not None and not pane.running, what="the checklist")
+        balanced = pane.report.result("balanced")
+        assert balanced.verdict != "pass" and "1" in balanced.evidence
+        header = str(app.query_one("#checklist-header", Static).render())
+        assert f"verdict: {pane.report.verdict} (" in header
+        assert f"{pane.report.verdict}: 1 {pane.report.verdict}" not in header  # not "warn: 1 warn"
+        await pilot.press("3", "plus")  # back to 1.5: the checklist runs again when shown
+        await pilot.press("4")
+        await wait_for(
+            pilot,
+            lambda: pane.report is not None and not pane.running and pane.report.threshold == 1.5,
+            what="the re-check",
+        )
+        assert pane.report.result("balanced").verdict == "pass"
+
+
+async def test_a_stage_reported_done_while_the_checks_go_on_shows_no_full_bar(monkeypatch):
+    """Issue 9, item 12: "reading test samples" at 100% while the checks still run: no full bar."""
+    from textual.widgets import ProgressBar
+
+    import core.checks
+    from core.progress import Progress
+
+    real_checklist = core.checks.run_checklist
+    gate = threading.Event()
+
+    def held_checklist(handle, *, progress=None, cancel=None, **options):
+        progress(Progress("reading test samples", 359, 359))  # one stage done; the checks go on
+        gate.wait(10)
+        progress(Progress("checking values", 1, 2))
+        gate.clear()
+        gate.wait(10)
+        return real_checklist(handle, progress=progress, cancel=cancel, **options)
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        monkeypatch.setattr(core.checks, "run_checklist", held_checklist)
+        pane = app.query_one(ChecklistPane)
+        bar = app.query_one("#checklist-progress", ProgressBar)
+
+        def label() -> str:
+            return str(app.query_one("#checklist-progress-label", Static).render())
+
+        try:
+            await pilot.press("4")
+            await wait_for(pilot, lambda: "reading test samples" in label(), what="the first report")
+            assert pane.running and bar.total is None  # indeterminate: it moves, never says 100%
+            gate.set()
+            await wait_for(pilot, lambda: "checking values" in label(), what="the next report")
+            assert bar.total == 1.0 and bar.progress == 0.5  # a true fraction when there is one
+        finally:
+            gate.set()
+        await wait_for(pilot, lambda: pane.report is not None and not pane.running, what="the end")

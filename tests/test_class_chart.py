@@ -92,7 +92,7 @@ async def test_too_many_classes_for_the_width_says_so_instead_of_dropping_some()
     async with app.run_test(size=(60, 16)) as pilot:
         await pilot.pause()
         text = app.query_one(ClassChart).render().plain
-        assert "100 classes do not fit in 60×16" in text and "columns" in text
+        assert "100 classes do not fit in 60×16" in text and "Make the terminal at least" in text
 
 
 async def test_without_colour_the_two_series_differ_by_fill(monkeypatch):

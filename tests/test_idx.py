@@ -136,3 +136,11 @@ def test_read_idx_checks_header_length(tmp_path):
     p.write_bytes(struct.pack(">I", IMAGES_MAGIC) + b"\x00\x00")
     with pytest.raises(DatasetError, match="header is cut short"):
         read_idx(p, IMAGES_MAGIC)
+
+
+def test_reading_reports_progress_in_bytes(mnist_dir):
+    seen = []
+    open_dataset(DatasetSpec(str(mnist_dir)), progress=seen.append)
+    reads = [p for p in seen if p.what.startswith("reading t10k-images")]
+    assert reads and reads[-1].done == reads[-1].total == 10_000 * 28 * 28
+    assert all(p.done <= p.total for p in reads)

@@ -130,3 +130,132 @@ def test_a_file_that_is_not_a_table(tmp_path):
 def test_a_path_that_does_not_exist(tmp_path):
     with pytest.raises(DatasetError, match="no such file or folder, and not a built-in dataset name"):
         open_dataset(DatasetSpec(str(tmp_path / "nope")))
+
+
+# ---------------------------------------------------------------------- links, size limits, cancel
+def _open_within(spec, seconds: float = 30.0):
+    """open_dataset in a thread: a listing that loops would otherwise hang the test run."""
+    import threading
+
+    out: dict = {}
+
+    def target():
+        try:
+            out["handle"] = open_dataset(spec)
+        except Exception as e:  # noqa: BLE001 - handed to the test
+            out["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), "opening the folder did not finish: a link loop?"
+    if "error" in out:
+        raise out["error"]
+    return out["handle"]
+
+
+def test_symlink_loops_are_not_followed_and_no_file_counts_twice(image_folder_factory):
+    folder = image_folder_factory({"cat": 3, "dog": 2})
+    (folder / "cat" / "again").symlink_to(folder / "cat")  # a loop: cat/again/again/…
+    (folder / "dog" / "up").symlink_to(folder)  # a loop through the top
+    (folder / "dog" / "cats").symlink_to(folder / "cat")  # cat's files a second time, under dog
+    (folder / "dog" / "same.png").symlink_to(folder / "dog" / "000.png")  # one file, two names
+    handle = _open_within(DatasetSpec(str(folder)))
+    assert np.bincount(handle.split("train").targets).tolist() == [3, 2]
+    assert any("not followed" in n for n in handle.notes)
+
+
+def test_a_linked_class_folder_is_followed(tmp_path):
+    write_image_folder(tmp_path / "elsewhere", {"cat": 4})
+    (tmp_path / "d").mkdir()
+    write_image_folder(tmp_path / "d", {"dog": 2})
+    (tmp_path / "d" / "cat").symlink_to(tmp_path / "elsewhere" / "cat")
+    handle = _open_within(DatasetSpec(str(tmp_path / "d")))
+    assert handle.classes == ["cat", "dog"] and np.bincount(handle.split("train").targets).tolist() == [4, 2]
+
+
+def test_listing_can_be_cancelled(image_folder_factory):
+    import threading
+
+    from core.errors import Cancelled
+
+    folder = image_folder_factory({"a": 3})
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        open_dataset(DatasetSpec(str(folder)), cancel=cancel)
+
+
+def test_an_oversized_image_is_skipped_from_its_header_never_decoded(image_folder_factory):
+    import resource
+
+    from core.checks import run_checklist
+
+    from makers import write_png_header
+
+    folder = image_folder_factory({"cat": 3, "dog": 3})
+    write_png_header(folder / "dog" / "huge.png", 12_000, 12_000)  # 144 megapixels, 432 MB decoded
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    handle = open_dataset(DatasetSpec(str(folder)))
+    result = run_checklist(handle).result("readable")
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert result.verdict == "warn" and "dog/huge.png (12,000×12,000 = 144 megapixels" in result.evidence
+    assert "over the 89,478,485-pixel limit" in result.evidence
+    assert grown_mb < 200  # decoding it would take 432 MB
+    split = handle.split("train")
+    huge = split.data.files.paths.index(str(folder / "dog" / "huge.png"))
+    assert tuple(split[huge][0].shape) == (1, 12, 10) and split[huge][1] == 1  # skipped for another dog
+
+
+def test_max_pixels_skips_smaller_images_too(tmp_path):
+    from core.checks import run_checklist
+
+    write_image_folder(tmp_path / "d", {"a": 3, "b": 3}, size=(8, 8))
+    write_image_folder(tmp_path / "d", {"b": 1}, size=(40, 40), seed=4)  # b/000.png, now 40×40
+    handle = open_dataset(DatasetSpec(str(tmp_path / "d"), max_pixels=1_000))
+    result = run_checklist(handle).result("readable")
+    assert (
+        "1 of 6 image files cannot be used" in result.evidence
+        and "over the 1,000-pixel limit" in result.evidence
+    )
+    assert any("--max-pixels" in n for n in handle.notes)
+
+
+def test_pillow_warnings_never_reach_the_terminal(image_folder_factory):
+    import subprocess
+    import sys
+
+    from makers import write_png_header
+
+    folder = image_folder_factory({"cat": 3, "dog": 3})
+    write_png_header(folder / "dog" / "huge.png", 12_000, 12_000)  # Pillow warns: DecompressionBombWarning
+    run = subprocess.run(
+        [sys.executable, "-m", "tui", "check", str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert "huge.png" in run.stdout
+    assert "Warning" not in run.stderr and "Warning" not in run.stdout, run.stderr
+
+
+def test_a_folder_of_large_images_opens_and_checks_in_bounded_memory(tmp_path):
+    """60 RGB photos of 1024×768 (141 MB decoded): the old reader needed about 29 bytes per pixel byte."""
+    import subprocess
+    import sys
+
+    from makers import write_photo_folder
+
+    write_photo_folder(tmp_path / "big", {"a": 30, "b": 30}, sizes=[(1024, 768)], quality=70)
+    script = (
+        "import resource, torch, torchvision\n"
+        "from core.readers import open_dataset\nfrom core.sources import DatasetSpec\n"
+        "from core.checks import run_checklist\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"h = open_dataset(DatasetSpec({str(tmp_path / 'big')!r}))\n"
+        "r = run_checklist(h)\n"
+        "assert r.result('readable').verdict == 'pass', r.result('readable')\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    grown_mb = int(out.stdout.split()[-1])
+    assert grown_mb < 300, f"peak memory grew by {grown_mb} MB"

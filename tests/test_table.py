@@ -78,3 +78,53 @@ def test_empty_cells_are_nan_and_noted(tmp_path):
     assert "1 empty cell read as NaN" in handle.notes
     values = np.concatenate([handle.splits[s].array.numpy() for s in handle.split_names])
     assert np.isnan(values).sum() == 1
+
+
+# ---------------------------------------------------------------------- pyarrow: Parquet and large CSV
+def test_parquet_reads_like_the_csv(tmp_path, red_wine):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pacsv.read_csv(red_wine, parse_options=pacsv.ParseOptions(delimiter=";"))
+    pq.write_table(table, tmp_path / "red.parquet")
+    from_csv = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
+    from_parquet = open_dataset(DatasetSpec(str(tmp_path / "red.parquet"), threshold=4.5))
+    assert from_parquet.reader == "parquet" and from_parquet.classes == from_csv.classes
+    assert from_parquet.feature_names == from_csv.feature_names
+    for split in ("train", "test"):
+        assert np.array_equal(from_parquet.splits[split].targets, from_csv.splits[split].targets)
+        assert np.allclose(from_parquet.splits[split].array.numpy(), from_csv.splits[split].array.numpy())
+
+
+def test_parquet_label_is_the_last_column_unless_named(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"a": [1.0, 2.0, 3.0, 4.0], "kind": ["x", "y", "x", "y"], "n": [0, 1, 0, 1]}),
+        tmp_path / "t.parquet",
+    )
+    with pytest.raises(DatasetError, match="column 'kind'.*not numbers"):  # the label is n, the last
+        open_dataset(DatasetSpec(str(tmp_path / "t.parquet")))
+    handle = open_dataset(DatasetSpec(str(tmp_path / "t.parquet"), label="kind"))
+    assert handle.classes == ["x", "y"] and handle.feature_names == ["a", "n"]
+    split = open_dataset(DatasetSpec(str(tmp_path / "t.parquet"), label="kind", threshold=None)).splits
+    assert sum(d.length for d in split.values()) == 4
+
+
+def test_a_large_csv_is_read_by_pyarrow_with_the_same_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(20_000, 4)).round(4)
+    labels = rng.integers(0, 3, 20_000)
+    lines = ["a,b,c,d,y"] + [
+        ",".join(f"{v:g}" for v in row) + f",{k}" for row, k in zip(values, labels, strict=True)
+    ]
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n")
+    handle = open_dataset(DatasetSpec(str(tmp_path / "big.csv")))
+    assert handle.classes == ["0", "1", "2"]
+    train = handle.splits["train"]
+    from core.datasets import stratified_split
+    from core.settings import HOLDOUT_SEED, TEST_FRACTION
+
+    train_idx, _ = stratified_split(labels, TEST_FRACTION, HOLDOUT_SEED)
+    assert np.allclose(train.array.numpy(), values[train_idx].astype(np.float32))

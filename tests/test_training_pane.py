@@ -206,13 +206,104 @@ async def test_saving_over_a_file_from_before_asks_first(tmp_path):
         assert "already exists" not in list(app._notifications)[-1].message
 
 
+# ---------------------------------------------------------------------- issue 9: workers that end, one model job
+async def test_r_then_x_at_once_ends_the_run_and_x_without_a_run_says_so():
+    """Issue 9, items 2 and 14: r and x in one burst (the worker stopped before its thread began)."""
+    from textual import events
+
+    def state() -> str:
+        return str(app.query_one("#run-state").render())
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1000")
+        app.post_message(events.Key("r", "r"))  # as a terminal delivers a quick r x: both at once
+        app.post_message(events.Key("x", "x"))
+        await wait_for(pilot, lambda: "stopping" in state() or pane.snapshot is not None, what="r and x")
+        # the first run in a process imports torch.optim (seconds on a busy machine) before it sees the stop
+        await wait_for(pilot, lambda: not pane.running and "stopping" not in state(), 60, "the run's end")
+        await pilot.press("r")  # and a new run starts, instead of "a run is in progress"
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 0)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not pane.running)
+        await pilot.press("x")  # nothing runs: a word, not silence
+        await wait_for(pilot, lambda: any("No run to stop" in n.message for n in app._notifications))
+
+
+async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(monkeypatch, tmp_path):
+    """Issue 9, item 3: s during an evaluation waits; x stops it and no cut-short accuracy is shown."""
+    import core.evaluation
+
+    real_evaluate = core.evaluation.evaluate_on_test
+    gate = threading.Event()
+
+    def slow_evaluate(*args, **kwargs):
+        cancel = args[5]
+        while not (gate.is_set() or cancel.is_set()):
+            time.sleep(0.01)
+        return real_evaluate(*args, **kwargs)  # a cancel set: cut short after the first batch
+
+    app = build_app(AppOptions())
+    saved = tmp_path / "digits.pt"
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1", batch="64", checkpoint=str(saved))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running, what="the run")
+        monkeypatch.setattr(core.evaluation, "evaluate_on_test", slow_evaluate)
+        try:
+            await pilot.press("e")
+            await wait_for(pilot, lambda: pane.job == "evaluating")
+            await pilot.press("s")  # would move the model while the evaluation uses it
+            await pilot.pause()
+            assert "Wait until the evaluation ends" in list(app._notifications)[-1].message
+            assert pane.job == "evaluating" and not saved.exists()
+            await pilot.press("x")
+            await wait_for(pilot, lambda: pane.job is None, what="the evaluation to stop")
+        finally:
+            gate.set()
+        await settle(app, pilot)
+        state = str(app.query_one("#run-state").render())
+        assert "no result" in state and "test accuracy" not in state
+        await pilot.press("s")  # now it saves
+        await wait_for(pilot, lambda: saved.is_file() and pane.job is None, what="the save")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "test accuracy" in str(app.query_one("#run-state").render()))
+
+
+async def test_a_run_belongs_to_its_dataset(red_wine):
+    """Issue 9, item 7: after another dataset opens, the earlier run is not shown under its name."""
+    from tui.messages import DatasetFacts, DatasetOpened
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, epochs="1", batch="64")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running, what="the run")
+        await settle(app, pilot)
+        assert "epoch 1/1" in str(app.query_one("#run-stats").render())
+        from core.readers import open_dataset
+        from core.sources import DatasetSpec
+
+        wine = open_dataset(DatasetSpec(str(red_wine)))
+        app.post_message(
+            DatasetOpened(wine, DatasetSpec(str(red_wine)), "train", 0.0, DatasetFacts.read(wine))
+        )
+        await wait_for(pilot, lambda: app.handle is wine)
+        await settle(app, pilot)
+        stats, state = str(app.query_one("#run-stats").render()), str(app.query_one("#run-state").render())
+        assert "epoch 1/1" not in stats and "no run yet" in stats
+        assert "winequality-red.csv" in state and "trained on digits" in state
+        assert app.query_one(LossChart).points == 0 and app.query_one(AccuracyChart).points == 0
+
+
 async def test_a_save_that_fails_keeps_the_model_and_asks_for_another_path(tmp_path):
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await open_training(app, pilot, epochs="1", batch="64", checkpoint="/proc/x.pt", device="cpu")
         await pilot.press("r")
-        await wait_for(pilot, lambda: pane.current is not None and not pane.running)
+        await wait_for(pilot, lambda: pane.current is not None and not pane.running, timeout=60)
         trained = pane.current
+        assert "data held on cpu, float32 " in screen_text(app)  # the data path and its memory
         await pilot.press("s")
         await settle(app, pilot)
         message = list(app._notifications)[-1].message
@@ -222,3 +313,16 @@ async def test_a_save_that_fails_keeps_the_model_and_asks_for_another_path(tmp_p
         await pilot.press("escape", "s")
         await settle(app, pilot)
         assert (tmp_path / "m.pt").is_file()
+
+
+async def test_a_diverged_run_names_one_step():
+    """Issue 9, item 14: not "diverged after 1 step" beside "at step 2": the message names the step."""
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_training(app, pilot, lr="1e6")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.ended, 60, "the run")
+        summary = pane.snapshot.summary()
+        assert pane.snapshot.state == "diverged" and summary.startswith("diverged in ")
+        assert len(re.findall(r"\bstep\b", summary.split(". The loss", 1)[0])) == 0, summary
+        assert re.search(r"The loss became .* at step [\d,]+", summary)

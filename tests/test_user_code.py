@@ -108,13 +108,18 @@ def test_labels_read_sample_by_sample_with_progress_and_cancel(tmp_path):
         "data = {'train': Blobs(30), 'val': Blobs(12)}\n",
         "data = {'train': Blobs(30), 'validation': DataLoader(Blobs(12), batch_size=4)}\n",
         "class data(Blobs):\n    pass\n",  # a Dataset class: called without arguments
+        "class T(Blobs):\n    targets = [i % 3 for i in range(42)]\n"
+        "def data():\n    return torch.utils.data.random_split(T(42), [30, 12])\n",
     ],
-    ids=["callable-tuple", "list", "dict-val", "dict-loader", "class"],
+    ids=["callable-tuple", "list", "dict-val", "dict-loader", "class", "random-split"],
 )
 def test_every_kind_of_name_gives_its_splits(tmp_path, body):
     h = open_code(write(tmp_path, body), "data")
     sizes = {name: s.length for name, s in h.splits.items()}
-    assert sizes == ({"train": 30} if "class" in body else {"train": 30, "test": 12})
+    assert sizes == ({"train": 30} if "class data" in body else {"train": 30, "test": 12})
+    if "random_split" in body:  # a Subset's labels come from its parent's targets: no sample is read
+        assert not any("sample by sample" in n for n in h.notes)
+        assert h.splits["train"].targets.tolist() == [h.splits["train"].read(i)[1] for i in range(30)]
 
 
 def test_a_dataloader_is_iterated_as_it_is(tmp_path):
@@ -263,6 +268,34 @@ def test_a_user_exception_shows_their_file_and_line(tmp_path):
     assert "core/" not in text and "torch/utils/data" not in text  # only the user's frames
 
 
+def test_an_error_in_a_dataloader_worker_process_names_the_users_line(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        class Late(Blobs):
+            def __getitem__(self, i):
+                in_worker = torch.utils.data.get_worker_info() is not None  # opening reads samples here
+                if i == 5 and in_worker:
+                    raise IndexError("bad sample 5")
+                return super().__getitem__(i)
+
+        class Labelled(Late):
+            targets = [i % 3 for i in range(30)]  # known labels: opening reads no sample
+
+        loader = DataLoader(Labelled(), batch_size=4, num_workers=2)
+        """,
+    )
+    line = [t.strip() for t in path.read_text().splitlines()].index('raise IndexError("bad sample 5")') + 1
+    h = open_code(path, "loader")
+    stepper = stepper_for(h, h.split("train"), LoaderSettings())
+    assert stepper.step().summary.labels == (0, 1, 2, 0)  # batch 0 from the worker processes
+    with pytest.raises(UserCodeError) as caught:
+        stepper.step()
+    text = str(caught.value)
+    assert "Caught IndexError in DataLoader worker process" in text and "IndexError: bad sample 5" in text
+    assert f'File "{path}", line {line}, in __getitem__' in text and "torch/utils/data" not in text
+
+
 def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
     path = write(tmp_path, "raise RuntimeError('no data today')\n")
     for command in ("check", "batches"):
@@ -285,6 +318,11 @@ def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
         ("def make(root):\n    return Blobs()\n", "make", r"needs arguments \(root\)"),
         ("data = {'a': Blobs()}\n", "data", r"a dict with keys a: expected a train key"),
         (
+            "class NoLen(Dataset):\n    def __getitem__(self, i):\n        return 0\ndata = NoLen()\n",
+            "data",
+            r"\(NoLen\) has no __len__",
+        ),
+        (
             "class Words(Blobs):\n    def __getitem__(self, i):\n        return 'word'\ndata = Words()\n",
             "data",
             r"sample 0 of the train split: a sample is a str \('word'\): expected an \(input, label\) pair",
@@ -301,6 +339,7 @@ def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
         "model",
         "arguments",
         "dict-without-train",
+        "no-len",
         "str-sample",
         "float-label",
     ],
@@ -361,6 +400,9 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert train.returncode == 0, train.stderr
     summary = json.loads(train.stdout.splitlines()[-1])
     assert summary["saved"] == str(model)
+    from core.checkpoint import load_checkpoint
+
+    assert load_checkpoint(model).dataset == "userdata.py:data"  # the checkpoint names the user's code
     evaluate = dataloupe("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
     assert evaluate.returncode == 0, evaluate.stderr
     result = json.loads(evaluate.stdout)

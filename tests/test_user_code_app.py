@@ -91,7 +91,48 @@ async def test_batches_pane_iterates_the_users_dataloader(tmp_path):
         await wait_for(pilot, lambda: pane.summary is not None, what="the first batch")
         assert pane.summary.size == 9 and pane.summary.batches == 5  # its batch size, not the form's 10
         assert pane.summary.labels == (0, 1, 0, 1, 0, 1, 0, 1, 0)  # shuffle=False: its order
-        assert "your DataLoader as it is: batch size 9" in str(app.query_one("#batch-info").render())
+        info = str(app.query_one("#batch-info").render())
+        assert "batch 0 of 5 · your DataLoader's SequentialSampler" in info
+        assert "as your DataLoader delivers it (its Dataset's transforms, default collate)" in info
         await pilot.press("n")
         await wait_for(pilot, lambda: pane.summary.index == 1, what="the next batch")
         assert pane.summary.labels == (1, 0, 1, 0, 1, 0, 1, 0, 1)
+
+
+async def test_an_error_in_one_sample_is_drawn_in_the_preview_and_the_app_goes_on(tmp_path):
+    """Sample 1 is not read when opening (labels come from targets, moments from 2,000 of 5,000)."""
+    path = tmp_path / "onebad.py"
+    path.write_text(
+        CODE
+        + """
+
+class OneBad(Blobs):
+    targets = [i % 2 for i in range(5000)]
+
+    def __len__(self):
+        return 5000
+
+    def __getitem__(self, i):
+        if i == 1:
+            raise OSError("cannot read image 1")
+        return super().__getitem__(i)
+
+
+onebad = OneBad()
+"""
+    )
+    from tui.panes.preview_pane import PreviewPane
+    from tui.widgets.sample_view import SampleView
+
+    app = build_app(AppOptions(spec=DatasetSpec(f"{path}:onebad")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.handle.name.endswith("onebad.py:onebad")
+        preview = app.query_one(PreviewPane)
+        preview.focus()
+        await pilot.press("right")
+        drawn = lambda: "\n".join(app.query_one(SampleView).text_rows)  # noqa: E731
+        await wait_for(pilot, lambda: "OSError: cannot read image 1" in drawn(), what="the user's error")
+        assert "Cannot draw sample 1:" in drawn() and f'File "{path}", line' in drawn()
+        await pilot.press("right")
+        await wait_for(pilot, lambda: "sample 2 of 5,000" in preview.last_info.plain, what="sample 2")

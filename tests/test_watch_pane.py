@@ -48,10 +48,15 @@ async def test_two_runs_on_shared_charts(tmp_path):
         # train/loss, val/loss, train_loss and val_loss share the loss chart; val/acc and val_acc the acc one
         assert set(shown) == {"loss", "acc"}
         loss = shown["loss"]
-        # a dense tag is drawn raw and smoothed; ten evaluations as they are
-        assert {"tb train/loss (in-sample) raw", "tb train/loss (in-sample) smoothed"} <= set(loss.labels)
-        assert "tb val/loss (out-of-sample)" in loss.labels
-        assert "lightning train_loss (in-sample) smoothed" in loss.labels
+        # a dense tag is drawn raw and smoothed, ten evaluations as they are; with six lines the
+        # key names the smoothed and evaluation lines only
+        assert loss.lines == 6
+        assert set(loss.labels) == {
+            "tb train/loss (in-sample) smoothed",
+            "tb val/loss (out-of-sample)",
+            "lightning train_loss (in-sample) smoothed",
+            "lightning val_loss (out-of-sample)",
+        }
         assert 0 < loss.points <= MAX_POINTS_PER_CHART  # bounded however long and many the runs are
         text = screen_text(app)
         assert "2 runs (2 shown)" in text and "tb: 120 points · step 99" in text
@@ -81,6 +86,7 @@ async def test_switching_a_run_off_and_a_tag_off(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await opened(app, pilot)
         await wait_for(pilot, lambda: len(charts(app)["loss"].labels) == 4, what="both runs drawn")
+        assert charts(app)["loss"].lines == 4
         runs = app.screen.query_one("#watch-runs", SelectionList)
         assert app.focused is runs
         await pilot.press("space")  # the highlighted run, "a", off

@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from core.sources import DatasetSpec
 from core.stats import IMBALANCE_THRESHOLD
-from tui.ascii_filter import AsciiFilter
+from tui.ascii_filter import AsciiFilter, use_ascii_bars
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -31,7 +31,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
-from tui.workers import ended_unheard, run_job, throttled
+from tui.workers import ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
 """What the dataset pane says after Esc stopped an open."""
@@ -162,6 +162,8 @@ class DataloupeApp(App):
 
     def _first_screen_shown(self) -> None:
         self._drawn = True
+        if self.ascii_screen:
+            use_ascii_bars(self)
         self._start_when_ready()
 
     def _start_when_ready(self) -> None:
@@ -281,7 +283,7 @@ class DataloupeApp(App):
 
     def cancel_open(self) -> None:
         """Stop opening (or downloading) a dataset."""
-        self.workers.cancel_group(self, "open-dataset")
+        stop_job(self._open_job)  # it reports the stop even if it has not begun
 
     def _superseded(self, request: int | None) -> bool:
         """A message about an open that a newer one replaced (None: not from an open worker)."""

@@ -7,10 +7,14 @@ message built by the worker's ``failed(text, error)``: a :class:`~core.errors.Ca
 anything else with the exception's type and text, logged too. Nothing reaches the screen as a
 traceback, and no worker touches a widget.
 
-Textual can cancel a worker before its thread runs the body at all; then no message comes. A
-pane that waits for one also calls :func:`ended_unheard` from ``on_worker_state_changed``: it is
-True exactly when the worker is over and its body never reported (or crashed outside the job),
-so nothing that waits for a worker waits for one that is gone.
+A worker's end must always be heard. ``Worker.cancel`` cancels the task, and a task cancelled
+before its thread begins never runs the body: no message comes, and Textual 8 posts no state
+change either (the worker stays RUNNING and leaves the manager). So a pane that waits for a
+worker stops it with :func:`stop_job`, which for a body not yet begun only sets the cancel
+event: the body still runs, finds the event set and reports that it stopped. Textual's own cancels remain for a worker that a
+newer one in its group replaces (the pane then waits for the newer one) and for quitting. A body
+that raises outside the job ends in an ERROR state: :func:`ended_unheard` says so from
+``on_worker_state_changed``.
 
 :func:`throttled` wraps a progress callback so that a fast loop posts at most a few reports a
 second (the last one always passes).
@@ -78,12 +82,29 @@ def _reported(worker: Worker | None) -> None:
             _BODIES[worker] = "reported"
 
 
+def stop_job(worker: Worker | None) -> None:
+    """Ask ``worker``'s job to stop, so that it reports how it stopped even if it has not begun.
+
+    A worker whose body has begun is cancelled as Textual does it (the body notices and reports).
+    One whose body has not begun only has its cancel event set: its task must still run the body,
+    which finds the event set and reports the stop (see the module's docstring).
+    """
+    if worker is None:
+        return
+    with _BODIES_LOCK:
+        begun = worker in _BODIES
+    if begun:
+        worker.cancel()
+    else:
+        worker.cancelled_event.set()
+
+
 def ended_unheard(event: Worker.StateChanged) -> bool:
     """True when ``event`` ends a worker whose body will never post its message.
 
-    That is a worker cancelled before its body began (Textual cancels the task; the thread never
-    runs the job), or one whose body raised outside :func:`run_job`. A worker cancelled while its
-    body runs is not one: the body notices the cancel event and reports, so this returns False.
+    That is a body that raised outside :func:`run_job` (ERROR), or, where Textual reports it, a
+    worker cancelled before its body began. A worker cancelled while its body runs is not one: the
+    body notices the cancel event and reports, so this returns False.
     """
     worker, state = event.worker, event.state
     with _BODIES_LOCK:
@@ -128,6 +149,8 @@ def run_job(
     cancel = worker.cancelled_event if worker is not None else threading.Event()
     ok = False
     try:
+        if cancel.is_set() and not keep_if_cancelled:
+            raise Cancelled()  # stopped before it began: say so without doing the work
         message = job(cancel)
         ok = not cancel.is_set() or keep_if_cancelled
         if not ok:

@@ -219,9 +219,8 @@ class LoaderStepper(BatchStepper):
             summary,
             batches=self.batches_per_epoch,
             batch_size=self.settings.batch_size or len(labels),
-            pipeline="as your DataLoader delivers it (its Dataset's transforms, "
-            + self.settings.collate
-            + ")",
+            sampler=f"your DataLoader's {self.settings.sampler}",
+            pipeline=f"as your DataLoader delivers it (its Dataset's transforms, {self.settings.collate})",
         )
         self.current = self._last = Batch(x, y, summary)
         return self.current

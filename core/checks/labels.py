@@ -82,10 +82,11 @@ def check_split(f: Facts) -> CheckResult:
             f"(at least {MIN_SPLIT_SAMPLES['train']} train and {MIN_SPLIT_SAMPLES['test']} test samples)",
             "add samples, or hold out a test split from a larger training split",
         )
-    hashes = {name: sample_hashes(s) for name, s in f.stored.items()}
+    hashes = {name: sample_hashes(s, f.progress, f.cancel) for name, s in f.stored.items()}
     dup_parts = []
     for name, h in hashes.items():
-        dups = len(h) - len(np.unique(h))
+        ordered = np.sort(h)
+        dups = int(np.count_nonzero(ordered[1:] == ordered[:-1]))
         if dups:
             dup_parts.append(
                 f"{dups:,} of {len(h):,} {name} samples are exact copies of another {name} sample"

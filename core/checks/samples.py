@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # torch is imported where it is used: `dataloupe check --help
 
 SAMPLE_LIMIT = 2_000
 """Samples read from a split that is not held in memory."""
-CHUNK = 4_096
+CHUNK = 65_536
 """Samples transformed at once when a whole split is scanned; bounds memory, lets cancel in."""
+SLICE_VALUES = 2**18
+"""Values converted to float64 at a time inside one chunk (2 MB)."""
 CHUNK_VALUES = 2**22
 """Values in one chunk at most (32 MB as float64), however large each sample is."""
 
@@ -58,21 +60,24 @@ class ValueAccumulator:
         self.low, self.high, self.total, self.total_sq, self.count = math.inf, -math.inf, 0.0, 0.0, 0
 
     def add(self, x: torch.Tensor) -> None:
-        """Add every finite value of ``x`` (any shape); ``x`` should be one bounded chunk."""
-        import torch
+        """Add every finite value of ``x`` (any shape); ``x`` should be one bounded chunk.
 
-        x = x.reshape(-1)
-        if x.is_floating_point():
-            finite = torch.isfinite(x)
-            if not bool(finite.all()):
-                x = x[finite]
-        if not x.numel():
-            return
-        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
-        x = x.to(torch.float64)
-        self.total += float(x.sum())
-        self.total_sq += float((x * x).sum())
-        self.count += x.numel()
+        numpy, not torch: on a busy machine torch's thread pool makes many small reductions slow.
+        """
+        flat = np.asarray(x.detach().cpu().numpy()).reshape(-1)
+        for start in range(0, flat.size, SLICE_VALUES):  # small pieces: no large float64 temporaries
+            part = flat[start : start + SLICE_VALUES]
+            if part.dtype.kind == "f":
+                finite = np.isfinite(part)
+                if not finite.all():
+                    part = part[finite]
+            if not part.size:
+                continue
+            self.low, self.high = min(self.low, float(part.min())), max(self.high, float(part.max()))
+            wide = part.astype(np.float64)
+            self.total += float(wide.sum())
+            self.total_sq += float(np.dot(wide, wide))
+            self.count += part.size
 
     def result(self) -> ValueStats | None:
         """The statistics, or None when no finite value was added."""
@@ -218,13 +223,20 @@ def hash_rows(rows: torch.Tensor) -> np.ndarray:
     return _mix(h ^ _mix(np.full(n, shape, np.uint64) + np.uint64(width)))
 
 
-def sample_hashes(stored: StoredSamples) -> np.ndarray:
+def sample_hashes(
+    stored: StoredSamples,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> np.ndarray:
     """The 64-bit hash of each sample looked at (uint64), as :func:`hash_rows` computes it."""
     if stored.array is None:
         return stored.digest.hashes if stored.digest is not None else np.zeros(0, np.uint64)
     out = np.empty(stored.total, np.uint64)
     start = 0
     for part in stored.chunks(values=2**21):
+        check_cancel(cancel)
+        report(progress, f"hashing {stored.split} samples", start, stored.total)
         out[start : start + len(part)] = hash_rows(part)
         start += len(part)
+    report(progress, f"hashing {stored.split} samples", start, stored.total)
     return out

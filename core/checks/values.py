@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ import numpy as np
 from core.checks.facts import Facts, with_note
 from core.checks.results import CheckResult
 from core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
-from core.progress import check_cancel
+from core.progress import ProgressCallback, check_cancel, report
 from core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -24,7 +25,10 @@ RAW_MAGNITUDE = 10.0
 
 
 def value_stats(
-    stored: StoredSamples, pipeline: Pipeline, cancel: threading.Event | None = None
+    stored: StoredSamples,
+    pipeline: Pipeline,
+    cancel: threading.Event | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ValueStats | None:
     """Min, max, mean and std of ``stored`` after ``pipeline``, in bounded chunks; None when there are no values.
 
@@ -32,15 +36,55 @@ def value_stats(
     """
     if stored.array is None:
         return stored.digest.values if stored.digest is not None else None
+    import torch
+
+    if stored.array.dtype == torch.uint8 and pipeline.sample_type == "image" and pipeline.resize is None:
+        return _uint8_value_stats(stored, pipeline, cancel, progress)
     acc = ValueAccumulator()
+    done = 0
     for part in stored.chunks():
         check_cancel(cancel)
+        report(progress, f"measuring {stored.split} values", done, stored.total)
         acc.add(pipeline.batch(part))
+        done += len(part)
+    report(progress, f"measuring {stored.split} values", done, stored.total)
     return acc.result()
 
 
 INFINITE = 1e38
 """Scaling constants this large came from an Inf in the data (float32's largest value is 3.4e38)."""
+
+
+def _uint8_value_stats(
+    stored: StoredSamples,
+    pipeline: Pipeline,
+    cancel: threading.Event | None,
+    progress: ProgressCallback | None,
+) -> ValueStats | None:
+    """Exact statistics of 8-bit images from a histogram of each channel: each level's value is computed once."""
+    import torch
+
+    assert stored.array is not None
+    channels = stored.array.shape[1]
+    counts = np.zeros((channels, 256), np.int64)
+    done = 0
+    for part in stored.chunks():
+        check_cancel(cancel)
+        report(progress, f"measuring {stored.split} values", done, stored.total)
+        a = part.numpy()
+        for c in range(channels):
+            counts[c] += np.bincount(a[:, c].reshape(-1), minlength=256)
+        done += len(part)
+    report(progress, f"measuring {stored.split} values", done, stored.total)
+    levels = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, channels, 1, 1)
+    value = pipeline.batch(levels).to(torch.float64).view(256, channels).numpy().T  # channels × 256
+    n = int(counts.sum())
+    if not n:
+        return None
+    present = counts > 0
+    mean = float((counts * value).sum() / n)
+    var = float((counts * (value - mean) ** 2).sum() / n)
+    return ValueStats(float(value[present].min()), float(value[present].max()), mean, math.sqrt(var), n)
 
 
 def check_scaled(f: Facts) -> CheckResult:
@@ -62,7 +106,7 @@ def check_scaled(f: Facts) -> CheckResult:
                 "(a column holding Inf scales to all zeros)",
                 "fix the values the finite check names, then scale again",
             )
-    stats = value_stats(stored, f.pipeline, f.cancel)
+    stats = value_stats(stored, f.pipeline, f.cancel, f.progress)
     if stats is None:
         return CheckResult("scaled", "warn", "no finite values to measure", "look at the finite check")
     after = "as stored" if f.pipeline.mode == "raw" else f"after {f.pipeline.describe()}"

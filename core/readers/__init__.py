@@ -4,7 +4,7 @@
 - ``torchvision_builtin``: MNIST, Fashion-MNIST, KMNIST, CIFAR-10/100, SVHN, USPS through torchvision.
 - ``download``: fetching their files with progress, atomically.
 - ``idx``: raw IDX files.
-- ``table``: a CSV table with a label column.
+- ``table``, ``arrow_table``: a CSV or Parquet table with a label column (read with pyarrow).
 - ``image_folder``: a folder of images in class sub-folders.
 - ``user_code``: a Dataset or DataLoader from the user's own code (``file.py:NAME``).
 
@@ -49,11 +49,15 @@ def open_dataset(
     if reader == "csv":
         from core.readers.table import open_csv
 
-        return open_csv(spec)
+        return open_csv(spec, progress=progress, cancel=cancel)
+    if reader == "parquet":
+        from core.readers.table import open_parquet
+
+        return open_parquet(spec, progress=progress, cancel=cancel)
     if reader == "idx":
         from core.readers.idx import open_idx_folder
 
-        return open_idx_folder(spec)
+        return open_idx_folder(spec, progress=progress, cancel=cancel)
     from core.readers.image_folder import open_image_folder
 
     return open_image_folder(spec, progress=progress, cancel=cancel)

@@ -9,6 +9,9 @@ names the file and says what was expected.
 
 from __future__ import annotations
 
+import gzip
+import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,7 @@ import torch
 from core.datasets import DatasetHandle, SplitData, build_handle, in_memory_split
 from core.errors import DatasetError
 from core.pipeline import Pipeline
-from core.readers.files import read_bytes
+from core.progress import ProgressCallback, check_cancel, report
 from core.sources import IDX_NAMES, DatasetSpec, find_idx_file
 from core.wording import format_shape
 
@@ -33,13 +36,41 @@ _TYPES = {
 }
 
 
-def read_idx(path: Path, expect_magic: int | None = None) -> np.ndarray:
-    """Read one IDX file into an array, checking its magic number, dimensions and length."""
-    data = read_bytes(path)
-    if len(data) < 4:
-        raise DatasetError(f"{path}: only {len(data)} bytes; an IDX file starts with a 4-byte magic number.")
-    magic = int.from_bytes(data[:4], "big")
-    zero, type_code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
+READ_BLOCK = 8 * 2**20
+"""Bytes read (and decompressed) at a time: progress and cancel come in between."""
+
+
+def read_idx(
+    path: Path,
+    expect_magic: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> np.ndarray:
+    """Read one IDX file into an array, checking its magic number, dimensions and length.
+
+    The data is read (and decompressed, for .gz) straight into the array, block by block, so
+    memory peaks at the array's own size.
+    """
+    with open(path, "rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    try:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+            return _read_idx_stream(path, f, expect_magic, progress, cancel)
+    except (OSError, EOFError, zlib.error) as e:
+        if gz:
+            raise DatasetError(
+                f"{path}: the gzip data is damaged or cut short ({e}). Download the file again, "
+                "or decompress a good copy next to it."
+            ) from e
+        raise DatasetError(f"{path}: cannot read it ({e.strerror or e}).") from e
+
+
+def _read_idx_stream(path: Path, f, expect_magic, progress, cancel) -> np.ndarray:
+    head = f.read(4)
+    if len(head) < 4:
+        raise DatasetError(f"{path}: only {len(head)} bytes; an IDX file starts with a 4-byte magic number.")
+    magic = int.from_bytes(head, "big")
+    zero, type_code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
     if zero != 0 or type_code not in _TYPES or ndim == 0:
         raise DatasetError(
             f"{path}: wrong magic number 0x{magic:08X}; this is not an IDX file "
@@ -52,39 +83,55 @@ def read_idx(path: Path, expect_magic: int | None = None) -> np.ndarray:
             "Are the image and label files swapped or renamed?"
         )
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{path}: the header is cut short ({len(data)} bytes, {header} needed).")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    rest = f.read(4 * ndim)
+    if len(rest) < 4 * ndim:
+        raise DatasetError(f"{path}: the header is cut short ({4 + len(rest)} bytes, {header} needed).")
+    dims = tuple(int.from_bytes(rest[4 * i : 4 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_TYPES[type_code])
     need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    have = len(data) - header
+    out = np.empty(dims, dtype=dtype)
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    have = 0
+    what = f"reading {path.name}"
+    while have < need:
+        check_cancel(cancel)
+        n = f.readinto(view[have : min(need, have + READ_BLOCK)])
+        if not n:
+            break
+        have += n
+        report(progress, what, have, need)
     if have < need:
-        shape = format_shape(dims)
         raise DatasetError(
-            f"{path}: truncated: the header promises {shape} values ({need:,} bytes) but only "
+            f"{path}: truncated: the header promises {format_shape(dims)} values ({need:,} bytes) but only "
             f"{have:,} bytes follow. The file is incomplete; download or copy it again."
         )
-    if have > need:
-        raise DatasetError(
-            f"{path}: {have - need:,} bytes more than its header describes; the file is damaged."
-        )
-    return np.frombuffer(data, dtype=dtype, count=int(np.prod(dims)), offset=header).reshape(dims)
+    extra = len(f.read(READ_BLOCK))
+    if extra:
+        raise DatasetError(f"{path}: {extra:,} bytes more than its header describes; the file is damaged.")
+    return out
 
 
-def read_idx_pair(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, np.ndarray]:
+def read_idx_pair(
+    images_path: Path,
+    labels_path: Path,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[torch.Tensor, np.ndarray]:
     """Images as N×1×H×W uint8 and labels as int64, checked against each other."""
-    images = read_idx(images_path, IMAGES_MAGIC)
+    images = read_idx(images_path, IMAGES_MAGIC, progress, cancel)
     labels = read_idx(labels_path, LABELS_MAGIC)
     if images.shape[0] != labels.shape[0]:
         raise DatasetError(
             f"{images_path.name} holds {images.shape[0]:,} images but {labels_path.name} holds "
             f"{labels.shape[0]:,} labels; they must be the same split. Check that both files come from one download."
         )
-    x = torch.from_numpy(images.astype(np.uint8, copy=True)).unsqueeze(1)
+    x = torch.from_numpy(images if images.dtype == np.uint8 else images.astype(np.uint8)).unsqueeze(1)
     return x, labels.astype(np.int64)
 
 
-def open_idx_folder(spec: DatasetSpec) -> DatasetHandle:
+def open_idx_folder(
+    spec: DatasetSpec, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+) -> DatasetHandle:
     """Open a folder holding ``train-*``/``t10k-*`` IDX files (plain or .gz)."""
     folder = Path(spec.source).expanduser()
     splits: dict[str, SplitData] = {}
@@ -99,7 +146,7 @@ def open_idx_folder(spec: DatasetSpec) -> DatasetHandle:
                 f"{folder}: found {images_path.name} but no {labels_stem} (or .gz) beside it. "
                 "Put the labels file of the same split in this folder."
             )
-        x, y = read_idx_pair(images_path, labels_path)
+        x, y = read_idx_pair(images_path, labels_path, progress, cancel)
         splits[split] = in_memory_split(x, y, origin=images_path.name)
     if not splits:
         raise DatasetError(f"{folder}: no IDX image files here.")

@@ -1,4 +1,4 @@
-"""A CSV table with a label column.
+"""A CSV or Parquet table with a label column.
 
 The separator (``,``, ``;`` or tab) is detected from the header. The label column is
 ``--label`` or the last column; ``--threshold T`` turns a numeric label into two
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,15 @@ import torch
 from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
 from core.errors import DatasetError
 from core.pipeline import Pipeline
+from core.progress import ProgressCallback, report
+from core.readers.arrow_table import (
+    arrow_labels,
+    columns_of,
+    feature_splits,
+    non_numeric_feature,
+    read_csv_arrow,
+    read_parquet_table,
+)
 from core.readers.files import read_bytes
 from core.settings import HOLDOUT_SEED, TEST_FRACTION
 from core.sources import DatasetSpec
@@ -46,9 +56,10 @@ def format_threshold(t: float) -> str:
     return f"{t:g}"
 
 
-def open_csv(spec: DatasetSpec) -> DatasetHandle:
-    """Read the table, check every row, and split it 80/20 stratified."""
-    path = Path(spec.source).expanduser()
+def _read_csv_lines(
+    path: Path, spec: DatasetSpec
+) -> tuple[np.ndarray, list[str], str, np.ndarray, list[str], str, int]:
+    """The table read line by line, every cell checked: the slow path that names the line of any fault."""
     text = _read_text(path)
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -103,16 +114,145 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         label_cells.append(row[li].strip())
 
     targets, classes, label_note = _labels(path, label_col, label_cells, spec.threshold, body)
+    return x, features, label_col, targets, classes, label_note, missing
+
+
+def _first_line(path: Path) -> str | None:
+    """The first non-blank line of the file (gzip or not), read without loading the whole file."""
+    import gzip
+
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    opener = gzip.open if magic == b"\x1f\x8b" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    return line
+    except (OSError, EOFError) as e:
+        raise DatasetError(f"{path}: cannot read it ({e}).") from e
+    return None
+
+
+def open_csv(
+    spec: DatasetSpec, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+) -> DatasetHandle:
+    """Read the table with pyarrow (line by line when it has faults to name), and split it 80/20 stratified."""
+    path = Path(spec.source).expanduser()
+    first = _first_line(path)
+    if first is None:
+        raise DatasetError(
+            f"{path}: the file is empty. A table needs a header row and at least one data row."
+        )
+    sep = detect_separator(first)
+    report(progress, f"reading {path.name}", 0, None)
+    table = read_csv_arrow(path, sep)
+    if table is not None:
+        cols = columns_of(path, table, spec.label)
+        labels = arrow_labels(cols, spec.threshold) if non_numeric_feature(cols) is None else None
+        if labels is not None:
+            targets, classes, label_note = labels
+            train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
+            xtr, xte, missing = feature_splits(cols, train_idx, test_idx, progress, cancel)
+            names = (cols.features, cols.label)
+            del table, cols  # the arrow memory goes before the mean and std are measured
+            return _finish(
+                path,
+                spec,
+                "csv",
+                xtr,
+                xte,
+                targets,
+                train_idx,
+                test_idx,
+                classes,
+                label_note,
+                names,
+                f"separator {sep!r}",
+                missing,
+            )
+    x, features, label_col, targets, classes, label_note, missing = _read_csv_lines(path, spec)
     train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
-    xt = torch.from_numpy(x)
+    return _finish(
+        path,
+        spec,
+        "csv",
+        x[train_idx],
+        x[test_idx],
+        targets,
+        train_idx,
+        test_idx,
+        classes,
+        label_note,
+        (features, label_col),
+        f"separator {sep!r}",
+        missing,
+    )
+
+
+def open_parquet(
+    spec: DatasetSpec, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+) -> DatasetHandle:
+    """Read a Parquet table: label column ``--label`` or the last; every other column a numeric feature."""
+    path = Path(spec.source).expanduser()
+    report(progress, f"reading {path.name}", 0, None)
+    cols = columns_of(path, read_parquet_table(path), spec.label)
+    bad = non_numeric_feature(cols)
+    if bad is not None:
+        raise DatasetError(
+            f"{path}, column {bad!r}: {cols.table.column(bad).type} values, not numbers. "
+            "Features must be numeric: encode that column as numbers, or drop it."
+        )
+    labels = arrow_labels(cols, spec.threshold)
+    if labels is None:
+        raise DatasetError(
+            f"{path}: the label column {cols.label!r} has empty values, or text with --threshold, or a few "
+            "decimal values; give every row a label (whole numbers or names), or --label another column."
+        )
+    targets, classes, label_note = labels
+    train_idx, test_idx = stratified_split(targets, TEST_FRACTION, HOLDOUT_SEED)
+    xtr, xte, missing = feature_splits(cols, train_idx, test_idx, progress, cancel)
+    return _finish(
+        path,
+        spec,
+        "parquet",
+        xtr,
+        xte,
+        targets,
+        train_idx,
+        test_idx,
+        classes,
+        label_note,
+        (cols.features, cols.label),
+        "Parquet",
+        missing,
+    )
+
+
+def _finish(
+    path: Path,
+    spec: DatasetSpec,
+    reader: str,
+    xtr: np.ndarray,
+    xte: np.ndarray,
+    targets: np.ndarray,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    classes: list[str],
+    label_note: str,
+    names: tuple[list[str], str],
+    how: str,
+    missing: int,
+) -> DatasetHandle:
+    """Splits, the min-max pipeline from the training rows, notes, and the handle."""
+    features, label_col = names
     splits = {
-        "train": in_memory_split(xt[train_idx], targets[train_idx], path.name),
-        "test": in_memory_split(xt[test_idx], targets[test_idx], path.name),
+        "train": in_memory_split(torch.from_numpy(xtr), targets[train_idx], path.name),
+        "test": in_memory_split(torch.from_numpy(xte), targets[test_idx], path.name),
     }
-    train_x = x[train_idx]
     with np.errstate(all="ignore"):
-        low = np.nan_to_num(np.nanmin(train_x, axis=0), nan=0.0) if len(train_x) else np.zeros(x.shape[1])
-        high = np.nan_to_num(np.nanmax(train_x, axis=0), nan=1.0) if len(train_x) else np.ones(x.shape[1])
+        low = np.nan_to_num(np.nanmin(xtr, axis=0), nan=0.0) if len(xtr) else np.zeros(xtr.shape[1])
+        high = np.nan_to_num(np.nanmax(xtr, axis=0), nan=1.0) if len(xtr) else np.ones(xtr.shape[1])
     pipeline = Pipeline(
         sample_type="table",
         low=tuple(float(v) for v in low),
@@ -121,7 +261,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         std=(1.0,) * len(features),
     )
     notes = [
-        f"label: column {label_col!r}{label_note}; {len(features)} feature columns, separator {sep!r}",
+        f"label: column {label_col!r}{label_note}; {len(features)} feature columns, {how}",
         f"test split: {len(test_idx):,} of {len(targets):,} rows ({TEST_FRACTION:.0%} of each class) held out "
         f"by dataloupe, stratified, seed {HOLDOUT_SEED}",
     ]
@@ -129,7 +269,7 @@ def open_csv(spec: DatasetSpec) -> DatasetHandle:
         notes.append(f"{plural(missing, 'empty cell')} read as NaN")
     return build_handle(
         name=path.name,
-        reader="csv",
+        reader=reader,
         classes=classes,
         splits=splits,
         pipeline=pipeline,

@@ -144,7 +144,7 @@ def open_builtin(
 
     if not splits:
         hint = (
-            "Add --download to fetch it"
+            "Add --download (in the app: tick download) to fetch it"
             if not spec.download
             else "The download finished but torchvision cannot read it"
         )

@@ -52,7 +52,11 @@ EXPECTED = (
 LABEL_REPORT_EVERY = 64
 """Samples read between two progress reports (and cancel checks) when labels are read one by one."""
 _OURS = tuple(str(Path(__file__).resolve().parents[2] / d) + os.sep for d in ("core", "tui"))
-_PLUMBING = (os.sep + os.path.join("torch", "utils", "data") + os.sep, "<frozen ")
+_PLUMBING = (
+    os.sep + os.path.join("torch", "utils", "data") + os.sep,
+    os.sep + os.path.join("torch", "_utils.py"),
+    "<frozen ",
+)
 
 
 # ---------------------------------------------------------------------- running the user's code
@@ -65,7 +69,21 @@ def user_traceback(error: BaseException) -> str:
     ]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
     lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines).rstrip()
+    return _without_plumbing("".join(lines).rstrip())
+
+
+def _without_plumbing(text: str) -> str:
+    """``text`` without the frames of DataLoader's own code, which a worker process writes into its message."""
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if line.startswith("  File "):
+            skipping = any(p in line for p in _PLUMBING)
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def run_user(what: str, fn: Callable[..., T], *args: Any) -> T:
@@ -245,6 +263,16 @@ def class_names_of(dataset: Any) -> list[str] | None:
 
 
 def _targets_of(dataset: Any, length: int) -> np.ndarray | None:
+    """int64 labels from a ``targets`` or ``labels`` attribute with one entry per sample (a Subset's
+    from its parent's), or None."""
+    parent, indices = getattr(dataset, "dataset", None), getattr(dataset, "indices", None)
+    if parent is not None and indices is not None and not isinstance(parent, IterableDataset):
+        try:
+            whole = _targets_of(parent, len(parent))
+            if whole is not None and len(indices) == length:
+                return whole[np.asarray(indices, dtype=np.int64)]
+        except Exception:  # noqa: BLE001 - not a Subset after all: read the samples instead
+            pass
     for attr in ("targets", "labels"):
         values = getattr(dataset, attr, None)
         if values is None or isinstance(values, str) or not hasattr(values, "__len__"):
@@ -267,6 +295,11 @@ def _map_split(
     cancel: threading.Event | None,
     notes: list[str],
 ) -> SplitData:
+    if not hasattr(dataset, "__len__"):
+        raise DatasetError(
+            f"the {name} Dataset ({type(dataset).__name__}) has no __len__: a map-style Dataset needs "
+            "__len__ and __getitem__. Add __len__, or make it an IterableDataset (a stream)."
+        )
     length = run_user(f"asking len() of the {name} Dataset", len, dataset)
 
     def read(i: int) -> tuple[torch.Tensor, int]:

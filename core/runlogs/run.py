@@ -203,8 +203,11 @@ def describe(run: RunSnapshot, since: float | None = None) -> str:
         total = f"/{run.total_steps:,}" if run.total_steps else ""
         parts.append(f"step {run.last_step:,}{total}")
     since = run.seconds_since_last if since is None else since
-    if since is not None:
-        parts.append(f"last point {duration(since)} ago")
+    if since is not None and run.last_point_at is not None:
+        clock = time.strftime(
+            "%H:%M:%S" if since < 86400 else "%Y-%m-%d %H:%M", time.localtime(run.last_point_at)
+        )
+        parts.append(f"last point {clock}, {duration(since)} ago")
     if run.steps_per_second:
         parts.append(f"{run.steps_per_second:,.1f} steps/s")
     if run.eta is not None and not run.finished:

@@ -2,9 +2,10 @@
 
 After each kill: the checkpoint still loads and evaluates (``dataloupe eval`` exits 0), and
 at most one leftover temporary file of dataloupe's lies beside it, which the next save
-removes. The kills are drawn uniformly over the late part of a run (the last epoch and the
-save), measured once beforehand, so that a good share of them lands while the file is being
-written; a wide model makes the save take long enough to be hit.
+removes. Every other kill is drawn uniformly over the late part of a run (measured once
+beforehand); the others wait for the save's temporary file to appear and strike a random
+0-150 ms later, so that many land while the file is being written. A wide model (23 MB of
+weights) makes the save take long enough to be hit.
 
     python tests/bench/bench_faults.py                 # 30 kills
     python tests/bench/bench_faults.py --kills 5 --seed 1
@@ -23,8 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ["train", "digits", "--epochs", "2", "--hidden", "1024,1024", "--device", "cpu", "--threads", "1"]
-"""A short run whose checkpoint (about 5 MB) takes a while to write."""
+TRAIN = ["train", "digits", "--epochs", "1", "--hidden", "2048,2048", "--device", "cpu", "--threads", "1"]
+"""A short run whose checkpoint (about 23 MB) takes a while to write."""
 
 
 def dataloupe(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -34,6 +35,18 @@ def dataloupe(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 def temps(folder: Path) -> list[Path]:
     """dataloupe's temporary files in ``folder``."""
     return sorted(folder.glob(".*.dataloupe-*.tmp"))
+
+
+def writing(folder: Path, before: set[Path]) -> bool:
+    """Whether a new checkpoint is being written: a temporary file not in ``before``, past the few bytes
+    of the check that the folder is writable."""
+    for path in set(temps(folder)) - before:
+        try:
+            if path.stat().st_size > 4096:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def main() -> int:
@@ -54,19 +67,30 @@ def main() -> int:
         loads = most_temps = hit_save = 0
         for i in range(args.kills):
             before = target.stat().st_mtime_ns
+            existing = set(temps(folder))  # left by the previous kill: this run's save removes them
             process = subprocess.Popen(
                 [sys.executable, "-m", "tui", *TRAIN, "--save", str(target)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,
             )
-            delay = rng.uniform(0.6 * whole, 1.05 * whole)
-            time.sleep(delay)
+            started = time.perf_counter()
+            if i % 2 == 0:
+                time.sleep(rng.uniform(0.6 * whole, 1.05 * whole))
+            else:  # wait for the save's bytes to appear, then strike within it
+                while (
+                    not writing(folder, existing)
+                    and process.poll() is None
+                    and time.perf_counter() - started < 3 * whole
+                ):
+                    time.sleep(0.002)
+                time.sleep(rng.uniform(0, 0.15))
+            delay = time.perf_counter() - started
             left_before_kill = temps(folder)
             process.send_signal(signal.SIGKILL)
             process.wait()
             left = temps(folder)
-            during_save = bool(left) or bool(left_before_kill)
+            during_save = bool((set(left) | set(left_before_kill)) - existing)
             hit_save += during_save
             most_temps = max(most_temps, len(left))
             evaluated = dataloupe("eval", str(target), "digits", "--device", "cpu", env=env)
@@ -76,7 +100,7 @@ def main() -> int:
             print(
                 f"kill {i + 1:2d} at {delay:5.2f} s: {'loads and evaluates' if ok else 'BROKEN: ' + evaluated.stderr.strip()}"
                 f"; {len(left)} leftover temp file(s){' (killed while saving)' if during_save else ''}"
-                f"{'; the earlier save had completed' if replaced else ''}"
+                f"{'; this run had saved before the kill' if replaced else ''}"
             )
         final = dataloupe(*TRAIN, "--save", str(target), env=env)
         cleaned = final.returncode == 0 and not temps(folder)

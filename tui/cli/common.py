@@ -62,7 +62,6 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         help="image folders: skip (and count) images with more pixels than N, without decoding them "
         "(default: Pillow's limit, 89,478,485)",
     )
-
     parser.add_argument(
         "--keys",
         metavar="INPUT,LABEL",
@@ -73,7 +72,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
         "--limit",
         default=str(STREAM_LIMIT),
         metavar="N",
-        help=f"your code's stream (IterableDataset): samples read to describe and check it (default {STREAM_LIMIT:,})",
+        help="your code's stream (IterableDataset): samples read from its start to describe and check it "
+        f"(default {STREAM_LIMIT:,})",
     )
 
 

@@ -2,8 +2,12 @@
 
 One line per evaluation and a final summary; plain text when stdout is not a terminal
 (so it works under nohup and batch schedulers), one JSON object per line with ``--json``
-(the last one the summary, with the final test accuracy). Ctrl-C stops the run at the
-next step and still prints the summary.
+(the last one the summary, with the final test accuracy). Ctrl-C or SIGTERM stops the
+run at the next step and still prints the summary; ``--save-on-stop`` then keeps the model in
+``NAME.interrupted.pt``, never over ``--save``. The ``--save`` folder is checked before
+training; a save that still fails at the end writes ``NAME.rescued.pt`` in the current
+folder and exits 2. A file that is not dataloupe's checkpoint of this dataset is replaced
+only with ``--overwrite``.
 
     dataloupe train digits --epochs 10 --save digits.pt
     dataloupe train mnist --root ~/data --model cnn --json > run.jsonl
@@ -231,7 +235,22 @@ def run(args: argparse.Namespace) -> int:
 
         on_report, on_evaluation = JsonlLog(args.log).follow(on_report, on_evaluation)
     training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, on_evaluation=on_evaluation)
-    setup = training.prepare()
+    stopped_by: list[int] = []
+
+    def stop(signum, frame) -> None:  # the first Ctrl-C or SIGTERM stops at the next step; a second at once
+        stopped_by.append(signum)
+        cancel.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    # from here on a signal stops the run (before its first step, while preparing) with a summary
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        setup = training.prepare()
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
     assert training.spec is not None and training.model is not None
     from core.models import parameter_count
 
@@ -259,17 +278,6 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
 
-    stopped_by: list[int] = []
-
-    def stop(
-        signum, frame
-    ) -> None:  # the first Ctrl-C or SIGTERM stops at the next step; a second one at once
-        stopped_by.append(signum)
-        cancel.set()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         final = training.run()
     finally:

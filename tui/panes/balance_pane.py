@@ -30,7 +30,7 @@ from core.stats import (
 )
 from tui.panes.base import Pane, show_fraction
 from tui.widgets.class_chart import ChartData, ClassChart
-from tui.workers import ended_unheard, run_job, throttled
+from tui.workers import ended_unheard, run_job, stop_job, throttled
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -141,7 +141,7 @@ class BalancePane(Pane):
         self.redraw()
 
     def action_cancel(self) -> None:
-        self.workers.cancel_group(self, "balance-count")
+        stop_job(self._worker)  # it reports the stop even if it has not begun
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

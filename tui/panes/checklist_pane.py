@@ -20,7 +20,7 @@ from textual.widgets import ProgressBar, Static
 from textual.worker import Worker
 
 from tui.panes.base import Pane, show_fraction
-from tui.workers import ended_unheard, run_job, throttled
+from tui.workers import ended_unheard, run_job, stop_job, throttled
 
 if TYPE_CHECKING:
     from core.checks import ChecklistReport
@@ -138,7 +138,7 @@ class ChecklistPane(Pane):
         self.run_checklist()
 
     def action_cancel(self) -> None:
-        self.workers.cancel_group(self, "checklist")
+        stop_job(self._worker)  # it reports the stop even if it has not begun
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

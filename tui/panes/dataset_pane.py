@@ -172,6 +172,18 @@ class DatasetPane(Pane):
             return
         self.app.cancel_open()
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focused_row()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focused_row()
+
+    def _mark_focused_row(self) -> None:
+        """Give the row holding the focused field the class that shows its label in reverse."""
+        focused = self.app.focused
+        for row in self.query(".row"):
+            row.set_class(focused is not None and row in focused.ancestors, "-has-focus")
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "open":
             self.action_open()

@@ -34,7 +34,7 @@ from tui.widgets.confusion_view import ConfusionView
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.per_class_chart import PerClassChart
 from tui.widgets.train_settings import TrainSettings
-from tui.workers import ended_unheard
+from tui.workers import ended_unheard, stop_job
 
 if TYPE_CHECKING:
     from core.datasets import DatasetHandle
@@ -308,12 +308,10 @@ class TrainingPane(Pane):
     def action_stop(self) -> None:
         if self.running:
             self.query_one("#run-state", Static).update("stopping…")
-            self.workers.cancel_group(
-                self, "training"
-            )  # sets the cancel event; the run ends at the next step
+            stop_job(self._run_worker)  # the run ends at the next step, or at once if it has not begun
         elif self.job == "evaluating":
             self.query_one("#run-state", Static).update("stopping the evaluation…")
-            self.workers.cancel_group(self, "checkpoint")
+            stop_job(self._job_worker)
         elif self.job is not None:
             self.app.notify(
                 f"{self.job.capitalize()} cannot be stopped; it ends in a moment.", severity="warning"
@@ -378,6 +376,8 @@ class TrainingPane(Pane):
             parts.append(f"ETA {duration(s.eta)}")
         if s.gpu_memory is not None:
             parts.append(f"GPU {size(s.gpu_memory)}")
+        if s.data:
+            parts.append(f"data {s.data}")  # the data path and its memory (issue 8)
         stats = self.query_one("#run-stats", Static)
         stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
@@ -444,8 +444,9 @@ class TrainingPane(Pane):
         """True (and says why) when a save, load or evaluation is still running: one job at a time."""
         if self.job is None:
             return False
+        noun = {"saving": "the save", "loading": "the load", "evaluating": "the evaluation"}[self.job]
         hint = " (x stops it)" if self.job == "evaluating" else ""
-        self.app.notify(f"Wait until {self.job} ends{hint} before {wanted}.", severity="warning")
+        self.app.notify(f"Wait until {noun} ends{hint} before {wanted}.", severity="warning")
         return True
 
     def _start_job(self, job: str, worker: Worker) -> None:

@@ -11,7 +11,6 @@ and the tag list (space toggles, Tab moves between them) choose what the charts 
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -34,15 +33,15 @@ POLL_INTERVAL = 0.5
 """Seconds between two polls of the files when nothing is waiting (new points show within 2 s)."""
 REDRAW_INTERVAL = 1.0
 """Seconds between two redraws of the charts and status lines."""
+LOADING_REDRAW_INTERVAL = 3.0
+"""Seconds between two chart redraws while a backlog is read (the reader needs the time more)."""
+LEGEND_LINES = 4
+"""Lines a chart names in its key at most before its raw lines go unnamed (their smoothed twin is named)."""
 MAX_PROBLEMS = 6
 """Problems listed under the charts (the headless ``--once`` prints them all)."""
 SMOOTH_FROM = 50
 """A tag with more points than this is drawn raw and smoothed; a sparser one (evaluations) as it is,
 unless it has its chart to itself."""
-
-
-def _chart_id(key: str) -> str:
-    return "chart-" + re.sub(r"[^A-Za-z0-9_-]", "_", key)
 
 
 class WatchPane(Vertical):
@@ -81,6 +80,9 @@ class WatchPane(Vertical):
         """Chart id → what it last drew (redraw only on change)."""
         self._groups: dict[str, list[str]] = {}
         """Chart key → its tags, in order of appearance."""
+        self._chart_ids: dict[str, str] = {}
+        """Chart key → the id of its widget."""
+        self._charts_drawn_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(f"watching {self.path} · reading…", id="watch-status")
@@ -164,11 +166,12 @@ class WatchPane(Vertical):
         return set(self.query_one("#watch-tags", SelectionList).selected)
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
-        self.redraw()
+        self.redraw(force=True)
 
     # ------------------------------------------------------------------ drawing
-    def redraw(self) -> None:
-        """Refresh the status lines; redraw the charts whose data or selection changed."""
+    def redraw(self, force: bool = False) -> None:
+        """Refresh the status lines; redraw the charts whose data or selection changed (while a
+        backlog is read, every few seconds only, unless ``force``)."""
         snapshot = self.snapshot
         if snapshot is None:
             return
@@ -178,7 +181,13 @@ class WatchPane(Vertical):
         self.query_one("#watch-status", Static).update(self._status(snapshot))
         self.query_one("#watch-runinfo", Static).update(self._run_lines(snapshot, now))
         self.query_one("#watch-problems", Static).update("\n".join(snapshot.problems[:MAX_PROBLEMS]))
-        self._draw_charts(runs)
+        if (
+            force
+            or not snapshot.loading
+            or time.monotonic() - self._charts_drawn_at >= LOADING_REDRAW_INTERVAL
+        ):
+            self._charts_drawn_at = time.monotonic()
+            self._draw_charts(runs)
 
     def _status(self, snapshot: WatchSnapshot) -> str:
         n = len(snapshot.runs)
@@ -208,7 +217,7 @@ class WatchPane(Vertical):
         order = sorted(self._groups, key=lambda k: 0 if "loss" in k.lower() else 1)
         for key in order:
             members = [t for t in self._groups[key] if t in tags_on]
-            cid = _chart_id(key)
+            cid = self._chart_ids.setdefault(key, f"chart-{len(self._chart_ids)}")
             found = container.query(f"#{cid}")
             chart = found.first(MetricChart) if found else None
             if chart is None:
@@ -239,6 +248,8 @@ class WatchPane(Vertical):
                         lines.append((f"{name} smoothed", steps, smooth))
                     else:  # a few evaluations: the points themselves
                         lines.append((name, steps, raw))
+            if len(lines) > LEGEND_LINES:  # a key that long would cover the chart: raw lines go unnamed
+                lines = [("" if label.endswith(" raw") else label, xs, ys) for label, xs, ys in lines]
             sig = tuple(signature)
             if self._drawn.get(cid) != sig:
                 self._drawn[cid] = sig

@@ -20,6 +20,8 @@ from tui.widgets.axes import whole_ticks
 
 SERIES_COLOURS = ("cyan", "dark_orange")
 """Bar colours of the first and second series (train, test)."""
+MIN_ROWS = 6
+"""Rows the chart needs: title, three rows of bars, the axis line and the class names."""
 AXIS_STYLE = "dim"
 """Style of the axis lines and tick labels."""
 
@@ -85,7 +87,7 @@ class ClassChart(Widget):
         if data is None or not data.classes or not data.series:
             return None
         plot_rows = height - 3  # title above; axis line and class names below
-        if plot_rows < 3:
+        if height < MIN_ROWS:
             return None
         top = max((v for _, values in data.series for v in values), default=0.0)
         ticks = tuple(whole_ticks(0, max(top, 1.0), max(1, plot_rows // 2)))
@@ -133,10 +135,14 @@ class ClassChart(Widget):
         text.append_text(self._title(data, g, width))
         layout = self.layout_for(width, height)
         if layout is None:
-            need = self.needed_width()
+            need_w, need_h = self.needed_width(), MIN_ROWS
+            screen = self.app.size
+            term_w = screen.width + max(0, need_w - width)
+            term_h = screen.height + max(0, need_h - height)
             text.append(
                 f"\n{len(data.classes)} classes do not fit in {width}×{height}: the chart needs "
-                f"{need} columns and 6 rows. Widen the terminal; the table lists every class.",
+                f"{need_w}×{need_h}. Make the terminal at least {term_w}×{term_h}; the table lists "
+                "every class.",
                 style="italic",
             )
             text.no_wrap = False

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from tui.terminal import app_glyphs
+
 Line = tuple[str, Sequence[float], Sequence[float]]
-"""(label, steps, values) of one line."""
+"""(label, steps, values) of one line; an empty label leaves the line out of the key."""
 MAX_POINTS_PER_LINE = 200
 """Points drawn per line: plotext redraws every one of them on the UI thread."""
 MAX_POINTS_PER_CHART = 1200
@@ -42,7 +44,9 @@ class MetricChart(PlotextPlot):
         self.updates = 0
         """Times new data was plotted (tests watch it grow)."""
         self.labels: tuple[str, ...] = ()
-        """Labels of the lines drawn."""
+        """Labels of the lines drawn (those in the key)."""
+        self.lines = 0
+        """Lines drawn."""
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -55,13 +59,16 @@ class MetricChart(PlotextPlot):
         self.plt.title(self.title)
         drawn = 0
         limit = max(20, min(MAX_POINTS_PER_LINE, MAX_POINTS_PER_CHART // max(1, len(lines))))
-        for label, xs, ys in lines:
+        # markers alternate as in the training pane's charts, so lines stay apart without colour or Unicode
+        markers = app_glyphs(self.app).lines
+        for i, (label, xs, ys) in enumerate(lines):
             if not xs:
                 continue
             tx, ty = thin(xs, ys, limit)
-            self.plt.plot(tx, ty, label=label, marker="braille")
+            self.plt.plot(tx, ty, label=label or None, marker=markers[i % len(markers)])
             drawn += len(tx)
         self.points = drawn
-        self.labels = tuple(label for label, xs, _ in lines if xs)
+        self.lines = sum(1 for _, xs, _ in lines if xs)
+        self.labels = tuple(label for label, xs, _ in lines if xs and label)
         self.updates += 1
         self.refresh()

@@ -1,0 +1,102 @@
+"""--resize: a folder of photos of mixed sizes batches and trains at 64×64, and a checkpoint keeps the resize."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from core.errors import DatasetError
+from core.readers import open_dataset
+from core.sources import DatasetSpec, parse_resize
+
+from makers import write_photo_folder
+
+SIZES = [(80, 60), (120, 90), (64, 100), (150, 100), (97, 71)]
+"""(width, height) of the photos: five sizes, none of them 64×64."""
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    write_photo_folder(root / "train", {"ant": 15, "bee": 15}, SIZES, seed=1)
+    write_photo_folder(root / "val", {"ant": 5, "bee": 5}, SIZES, seed=2)
+    return root
+
+
+def test_resize_is_parsed_or_refused_with_what_to_type():
+    assert parse_resize("64") == "64" and parse_resize(" 64×48 ") == "64x48" and parse_resize(32) == "32"
+    with pytest.raises(DatasetError, match="--resize 'big'.*64x48"):
+        DatasetSpec("digits", resize="big")
+
+
+def test_mixed_sizes_come_out_at_the_resize_and_the_preview_says_from_what(photos):
+    handle = open_dataset(DatasetSpec(str(photos), resize="64"))
+    split = handle.split("train")
+    shapes = {tuple(split[i][0].shape) for i in range(len(SIZES))}
+    assert shapes == {(3, 64, 64)}
+    assert handle.sample_shape == (3, 64, 64)
+    info = split.info(1)
+    assert info.shape_text == "3×64×64 (resized from 3×90×120)"
+    assert "Resize(64) → CenterCrop(64)" in handle.pipeline.describe()
+    exact = open_dataset(DatasetSpec(str(photos), resize="64x48")).split("train")
+    assert tuple(exact[3][0].shape) == (3, 48, 64)
+
+
+def test_resize_matches_torchvision(photos):
+    from torchvision.transforms import v2
+
+    handle = open_dataset(DatasetSpec(str(photos), resize="64"))
+    split = handle.split("train", handle.pipeline.with_(mode="raw"))
+    raw, _ = split.raw(2)
+    expected = v2.CenterCrop(64)(v2.Resize(64, antialias=True)(raw))
+    assert torch.equal(split[2][0], expected)
+
+
+def test_without_resize_the_checklist_and_the_batches_name_the_option(photos):
+    from core.batching import BatchStepper, LoaderSettings
+    from core.checks import run_checklist
+
+    handle = open_dataset(DatasetSpec(str(photos)))
+    shapes = run_checklist(handle).result("shapes")
+    assert shapes.verdict == "fail" and "5 shapes" in shapes.evidence and "--resize 64" in shapes.fix
+    with pytest.raises(DatasetError, match="--resize 64"):
+        BatchStepper(handle.split("train"), LoaderSettings(batch_size=10)).step()
+    resized = open_dataset(DatasetSpec(str(photos), resize="64"))
+    assert run_checklist(resized).result("shapes").verdict == "pass"
+    batch = BatchStepper(resized.split("train"), LoaderSettings(batch_size=10)).step()
+    assert tuple(batch.x.shape) == (10, 3, 64, 64)
+
+
+def test_a_table_refuses_resize(red_wine):
+    with pytest.raises(DatasetError, match="--resize applies to images"):
+        open_dataset(DatasetSpec(str(red_wine), resize="64"))
+
+
+def test_train_with_resize_and_evaluate_reuses_it_from_the_checkpoint(photos, tmp_path):
+    ckpt = tmp_path / "photos.pt"
+    train = subprocess.run(
+        [sys.executable, "-m", "tui", "train", str(photos), "--resize", "64", "--epochs", "1"]
+        + ["--batch-size", "8", "--threads", "1", "--save", str(ckpt)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert train.returncode == 0, train.stderr
+    from core.checkpoint import load_checkpoint
+
+    assert load_checkpoint(ckpt).pipeline.resize == "64"
+    assert load_checkpoint(ckpt).spec.input_shape == (3, 64, 64)
+    evaluate = subprocess.run(  # no --resize here: the checkpoint brings it
+        [sys.executable, "-m", "tui", "eval", str(ckpt), str(photos), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert evaluate.returncode == 0, evaluate.stderr
+    doc = json.loads(evaluate.stdout)
+    assert doc["samples"] == 10 and 0.0 <= doc["test_accuracy"] <= 1.0 and np.isfinite(doc["test_loss"])
