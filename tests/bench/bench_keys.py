@@ -55,11 +55,25 @@ BROKEN = ("Traceback", "This is a bug", EXIT_MARK)
 """On screen, each means the program failed: a traceback, an unexpected error, or it ended."""
 
 
+FOOTERS = {
+    "Dataset": "^o Open",
+    "Preview": "←→ sample",
+    "Balance": "s split b train|test",
+    "Checklist": "r re-check",
+    "Batches": "n next e epoch",
+    "Training": "r start p pause",
+}
+"""How each pane's footer begins when the keys are with it."""
+
+
 def active_pane(screen: str) -> str | None:
-    """The pane whose tab the underline (row 3) highlights, once it has settled under one tab."""
+    """The pane whose tab the underline (row 3) highlights, once it has settled under one tab; when a
+    notification covers the underline, the pane whose keys the footer lists."""
     rows = screen.splitlines()
     if len(rows) < 3:
         return None
+    if "▌" in rows[2] or "▌" in rows[1]:  # a toast over the tab bar
+        return next((name for name, start in FOOTERS.items() if rows[-1].startswith(start)), None)
     tabs, underline = rows[1], rows[2]
     left = underline.find("╸")
     right = underline.find("╺", left + 1)
