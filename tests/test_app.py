@@ -151,6 +151,21 @@ async def test_pane_keys_switch_tabs():
             assert app.query_one("#tabs").active == pane
 
 
+async def test_pane_keys_work_while_a_drop_down_list_is_open():
+    """Found by bench_keys (seed 0): an open drop-down ate the digits, so 1-6 seemed dead."""
+    from textual.widgets import Select
+
+    app = build_app(AppOptions(start_pane="dataset"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        chooser = app.query_one("#builtin", Select)
+        chooser.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: chooser.expanded, what="the list to open")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: app.query_one("#tabs").active == "balance", what="key 3")
+
+
 async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
     from textual.widgets import Checkbox
 

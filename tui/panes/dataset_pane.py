@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Log, ProgressBar, RadioSet, Se
 from core.errors import DataloupeError
 from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
 from tui.panes.base import Pane, show_fraction
+from tui.widgets.choice import Choice
 from tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class DatasetPane(Pane):
         with VerticalScroll(id="dataset-form"):
             with Horizontal(classes="row"):
                 yield Label("Built-in", classes="field-label")
-                yield Select(
+                yield Choice(
                     options,
                     value=spec.source.lower() if is_name else BUNDLED,
                     allow_blank=False,

@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Select
 
 from core.batching import SAMPLER_NAMES, LoaderSettings
 from core.errors import SettingsError
+from tui.widgets.choice import Choice
 from tui.widgets.toggles import Checkbox
 
 
@@ -58,7 +59,7 @@ class LoaderSettingsForm(Horizontal):
         yield Input(str(s.batch_size), id="batch-size", type="integer", compact=True, select_on_focus=True)
         yield Label("seed", classes="setting-label")
         yield Input(str(s.seed), id="seed", type="integer", compact=True, select_on_focus=True)
-        yield Select(
+        yield Choice(
             [(name, name) for name in SAMPLER_NAMES],
             value=s.sampler,
             allow_blank=False,

@@ -29,6 +29,7 @@ from core.settings import (
     parse_hidden,
 )
 from tui.panes.base import Pane
+from tui.widgets.choice import Choice
 
 if TYPE_CHECKING:
     from core.models import ModelSpec
@@ -70,7 +71,7 @@ class TrainSettings(VerticalScroll):
         d = TrainConfig()
         with Horizontal(classes="row"):
             yield Label("Model", classes="field-label")
-            yield Select(
+            yield Choice(
                 _options(ARCHITECTURES),
                 value=d.model,
                 allow_blank=False,
@@ -85,7 +86,7 @@ class TrainSettings(VerticalScroll):
             yield Static("", id="param-count")
         with Horizontal(classes="row"):
             yield Label("Optimizer", classes="field-label")
-            yield Select(
+            yield Choice(
                 _options(OPTIMIZERS),
                 value=d.optimizer,
                 allow_blank=False,
@@ -101,7 +102,7 @@ class TrainSettings(VerticalScroll):
             yield Input(str(d.batch_size), compact=True, id="train-batch")
         with Horizontal(classes="row"):
             yield Label("Sampler", classes="field-label")
-            yield Select(
+            yield Choice(
                 _options(TRAIN_SAMPLERS),
                 value=d.sampler,
                 allow_blank=False,
@@ -110,7 +111,7 @@ class TrainSettings(VerticalScroll):
             )
         with Horizontal(classes="row"):
             yield Label("Device", classes="field-label")
-            yield Select(
+            yield Choice(
                 _options(DEVICES),
                 value=d.device,
                 allow_blank=False,
