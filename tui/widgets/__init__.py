@@ -6,4 +6,5 @@
 - ``confusion_view``: the confusion matrix.
 - ``toggles``: checkbox and radio button that show their state by glyph ([x], (*)).
 - ``loader_settings``, ``train_settings``: the forms of the batches and training panes.
+- ``choice``: the drop-down they use, which leaves the pane keys to the app.
 """
