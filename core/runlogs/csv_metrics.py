@@ -26,13 +26,6 @@ NOT_METRICS = frozenset({"step", "global_step", "epoch", "time", "timestamp", "w
 """Columns that are not metrics to chart."""
 
 
-def _empty(path: Path) -> bool:
-    try:
-        return path.stat().st_size == 0
-    except OSError:
-        return False
-
-
 class CsvReader(LogReader):
     """Reads a growing metrics CSV incrementally; a half-written last row waits for its newline."""
 
@@ -55,7 +48,7 @@ class CsvReader(LogReader):
         if restarted:
             self._header = None
         if not lines:
-            if self._header is None and self._tail.offset == 0 and _empty(self.path):
+            if self._header is None and self._tail.empty:
                 self.problem = f"{self.path}: is empty; expected a header line with a 'step' column."
             return batch
         rows = csv.reader(lines)

@@ -65,7 +65,7 @@ class JsonlReader(LogReader):
         if restarted:
             self._line = 0
         if not lines and self._line == 0 and self._tail.offset == 0:
-            if self.path.stat().st_size == 0:
+            if self._tail.empty:
                 self.problem = f"{self.path}: is empty; expected one JSON object per line with a step."
             return batch
         for text in lines:

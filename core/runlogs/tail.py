@@ -64,6 +64,16 @@ class TailReader:
         return text.splitlines(), restarted
 
     @property
+    def empty(self) -> bool:
+        """Whether nothing has been read and the file holds no bytes at all (a gone file is not empty)."""
+        if self.offset:
+            return False
+        try:
+            return os.path.getsize(self.path) == 0
+        except OSError:
+            return False
+
+    @property
     def more(self) -> bool:
         """Whether the file holds more complete data than has been read (after a READ_LIMIT cut)."""
         try:
