@@ -27,7 +27,7 @@ from core.moments import MOMENT_SAMPLES, scaled_moments
 from core.pipeline import Pipeline
 from core.sources import SPLITS, DatasetSpec, Reader
 from core.stats import class_name
-from core.wording import format_shape
+from core.wording import format_shape, short_path
 
 if TYPE_CHECKING:
     from core.readers.image_files import ImageFiles
@@ -227,7 +227,7 @@ class DatasetHandle:
         lines = [
             f"{self.name} ({self.reader}): {sizes} samples, {self.num_classes} classes, "
             f"sample {format_shape(self.stored_shape)} {str(self.stored_dtype).replace('torch.', '')} as stored",
-            f"from {self.location}" if self.location else "",
+            f"from {short_path(self.location)}" if self.location else "",
             f"transform: {self.pipeline.describe()}",
             *self.notes,
         ]

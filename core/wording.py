@@ -48,3 +48,21 @@ def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
         else:
             line = candidate
     return "\n".join([*lines, line])
+
+
+def short_path(location: str) -> str:
+    """A path as a person would type it here: relative to the current folder when inside it, ``~/…`` under
+    the home folder, else as given. Anything that is not a local path (a note, a URL) is returned as is."""
+    import os
+
+    if not location.startswith(os.sep):
+        return location
+    cwd = os.getcwd()
+    if location == cwd:
+        return "."
+    if location.startswith(cwd + os.sep):
+        return location[len(cwd) + 1 :]
+    home = os.path.expanduser("~")
+    if home not in ("", os.sep) and location.startswith(home + os.sep):
+        return "~" + location[len(home) :]
+    return location

@@ -428,3 +428,15 @@ def test_samples_adapt_numpy_images_and_labels():
         to_label(torch.tensor([0, 1, 0]))
     with pytest.raises(DatasetError, match="not 3 items"):
         SampleReader()((torch.zeros(2), 1, "extra"))
+
+
+def test_paths_in_descriptions_are_short(tmp_path, monkeypatch):
+    from core.wording import short_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    assert short_path(str(tmp_path / "sub" / "mydata.py")) == "sub/mydata.py"
+    assert short_path(str(tmp_path)) == "."
+    assert short_path(str(tmp_path.parent / "other" / "x.csv")) == "~/other/x.csv"
+    assert short_path("/elsewhere/x.csv") == "/elsewhere/x.csv"
+    assert short_path("scikit-learn (bundled, offline)") == "scikit-learn (bundled, offline)"

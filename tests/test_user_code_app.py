@@ -136,3 +136,25 @@ onebad = OneBad()
         assert "Cannot draw sample 1:" in drawn() and f'File "{path}", line' in drawn()
         await pilot.press("right")
         await wait_for(pilot, lambda: "sample 2 of 5,000" in preview.last_info.plain, what="sample 2")
+
+
+async def test_key_1_after_a_print_scrolls_the_prints_into_view(tmp_path):
+    """At 80×24 the form, a long description and the prints do not fit; the notification says "key 1",
+    so key 1 shows the prints, not the top of the form."""
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 4)
+    deep.mkdir(parents=True)
+    (deep / "mydata.py").write_text(CODE)
+    app = build_app(AppOptions(spec=DatasetSpec(source=f"{deep / 'mydata.py'}:good")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(DatasetPane)
+        await wait_for(pilot, lambda: pane.printed >= 1, what="the captured print")
+        await pilot.press("2", "1")
+        await settle(app, pilot)
+        log = app.query_one("#code-output", Log)
+        form = app.query_one("#dataset-form")
+        assert form.scroll_y > 0
+        assert form.region.contains_region(log.region), (form.region, log.region)
+        await pilot.press("2", "1")  # nothing new: key 1 is the form from the top again
+        await settle(app, pilot)
+        assert app.focused is app.query_one("#builtin")

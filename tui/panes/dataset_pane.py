@@ -31,6 +31,8 @@ class DatasetPane(Pane):
     printed = 0
     """Prints captured from the user's code (and anything else printed while the app runs)."""
     _told = False
+    _unseen = False
+    """Prints arrived while another pane was showing: key 1 scrolls them into view."""
 
     BINDINGS = [
         Binding("ctrl+o", "open", "Open", priority=True),
@@ -107,6 +109,7 @@ class DatasetPane(Pane):
         for widget in ("#code-output-title", "#code-output"):
             self.query_one(widget).display = True
         self.query_one("#code-output", Log).write(event.text)
+        self._unseen = True
         if not self._told:
             self._told = True
             self.app.notify(
@@ -115,7 +118,10 @@ class DatasetPane(Pane):
             )
 
     def pane_activated(self) -> None:
-        self.query_one("#builtin", Select).focus()
+        self.query_one("#builtin", Select).focus(scroll_visible=not self._unseen)
+        if self._unseen:  # the notification sent the user here: show what their code printed
+            self._unseen = False
+            self.call_after_refresh(self.query_one("#code-output").scroll_visible, animate=False)
 
     # ------------------------------------------------------------------ reading the form
     def current_spec(self) -> DatasetSpec:
