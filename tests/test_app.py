@@ -81,7 +81,8 @@ async def test_ascii_transform_and_split_keys():
         await wait_for(pilot, lambda: "▀" in "".join(app.query_one(SampleView).text_rows))
 
 
-async def test_opening_a_bad_path_shows_a_message_and_keeps_running(tmp_path):
+async def test_opening_a_bad_path_shows_a_message_and_keeps_running(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # paths typed relative to the current folder, as a user would
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -90,7 +91,7 @@ async def test_opening_a_bad_path_shows_a_message_and_keeps_running(tmp_path):
         await pilot.press("tab")  # → the path field, as a user would
         path_input = app.query_one("#path", Input)
         await wait_for(pilot, lambda: app.focused is path_input)
-        await pilot.press(*str(tmp_path / "nope"), "enter")
+        await pilot.press(*"nope", "enter")
         await wait_for(
             pilot, lambda: "no such file or folder" in str(app.query_one("#open-status", Static).render())
         )
@@ -100,7 +101,7 @@ async def test_opening_a_bad_path_shows_a_message_and_keeps_running(tmp_path):
         (tmp_path / "t.csv").write_text("a;b;q\n" + "\n".join(f"{i};{i % 7};{i % 2}" for i in range(40)))
         assert app.focused is path_input  # the message did not move the cursor away from what was typed
         await pilot.press("ctrl+u")  # clear the field (readline-style), type the table's path
-        await pilot.press(*str(tmp_path / "t.csv"), "enter")
+        await pilot.press(*"t.csv", "enter")
         await wait_for(pilot, lambda: app.handle.name == "t.csv")
         assert app.query_one("#tabs").active == "dataset"
 
@@ -193,8 +194,9 @@ async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
 
 
 # ---------------------------------------------------------------------- issue 9: keys, focus, superseded work
-async def test_esc_leaves_a_text_field_then_pane_keys_and_q_work_and_focus_is_marked(tmp_path):
+async def test_esc_leaves_a_text_field_then_pane_keys_and_q_work_and_focus_is_marked(tmp_path, monkeypatch):
     """Issue 9, item 1: after a path and Enter, Esc leaves the field; 2 switches panes, q quits."""
+    monkeypatch.chdir(tmp_path)
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -209,7 +211,7 @@ async def test_esc_leaves_a_text_field_then_pane_keys_and_q_work_and_focus_is_ma
         root_label = root_input.parent.query_one(".field-label")
         await wait_for(pilot, lambda: path_label.styles.text_style.reverse, what="the label in reverse")
         assert not root_label.styles.text_style.reverse
-        await pilot.press(*str(tmp_path / "nope"), "enter")
+        await pilot.press(*"nope", "enter")
         await wait_for(pilot, lambda: "no such file" in str(app.query_one("#open-status", Static).render()))
         await pilot.press("escape")
         await pilot.pause()
@@ -217,7 +219,7 @@ async def test_esc_leaves_a_text_field_then_pane_keys_and_q_work_and_focus_is_ma
         await wait_for(pilot, lambda: "1-6" in screen_text(app) and "quit" in screen_text(app), what="footer")
         await pilot.press("2")
         await wait_for(pilot, lambda: app.query_one("#tabs").active == "preview", what="the 2 key")
-        assert path_input.value == str(tmp_path / "nope")  # nothing was typed into the field
+        assert path_input.value == "nope"  # nothing was typed into the field
         await pilot.press("q")
         await wait_for(pilot, lambda: app._exit_renderables is not None and not app.is_running, what="q")
 
@@ -251,16 +253,17 @@ async def test_a_superseded_open_does_not_hide_the_newer_ones_progress(monkeypat
         return real_open(spec, progress=progress, cancel=cancel)
 
     monkeypatch.setattr(core.readers, "open_dataset", gated_open)
+    monkeypatch.chdir(tmp_path)
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         status = app.query_one("#open-status", Static)
         await pilot.press("1")
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "builtin")
-        await pilot.press("tab", *str(tmp_path / "first"), "enter")
+        await pilot.press("tab", *"first", "enter")
         await wait_for(pilot, lambda: "first" in str(status.render()), what="the first open")
         try:
-            await pilot.press("ctrl+u", *str(tmp_path / "second"), "enter")
+            await pilot.press("ctrl+u", *"second", "enter")
             await wait_for(pilot, lambda: first_ended.is_set(), what="the first open to end")
             await pilot.pause(0.3)  # its failure, had it been posted, is on screen by now
             assert "reading the second" in str(status.render())
