@@ -1,4 +1,4 @@
-"""``dataloupe batches`` run as a real process: text, JSON, reproducibility across processes, bad settings."""
+"""``dataloupe batches``: text, JSON, reproducibility across processes (a real one), bad settings."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import subprocess
 import sys
 
 import pytest
+from inprocess import run_main
 
 from core.batching import BatchStepper, LoaderSettings
 
 
 def batches(*args: str) -> subprocess.CompletedProcess:
+    """``dataloupe batches ARGS`` in this process (see tests/inprocess.py)."""
+    return run_main("batches", *args)
+
+
+def batches_in_a_new_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui", "batches", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "tui", "batches", *args], capture_output=True, text=True, timeout=120
     )
 
 
@@ -33,7 +36,9 @@ def test_same_seed_same_batches_in_a_new_process(digits):
     here.append(stepper.step().summary.labels)
     assert here[0] != here[1]
 
-    out = records(batches("digits", "--seed", "7", "--count", "1", "--epochs", "2", "--json"))
+    out = records(
+        batches_in_a_new_process("digits", "--seed", "7", "--count", "1", "--epochs", "2", "--json")
+    )
     assert [(r["epoch"], r["batch"]) for r in out] == [(1, 0), (2, 0)]
     assert [tuple(r["labels"]) for r in out] == here
 

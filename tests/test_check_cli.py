@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
+from inprocess import run_main
 
 from core.checks import CHECKS
 
 
 def check(*args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m tui check ARGS`` with stdout a pipe (not a terminal)."""
-    return subprocess.run(
-        [sys.executable, "-m", "tui", "check", *args], capture_output=True, text=True, timeout=120
-    )
+    """``dataloupe check ARGS`` with stdout a pipe (not a terminal), in this process (tests/inprocess.py)."""
+    return run_main("check", *args)
 
 
 def table_row(stdout: str, first_cell: str) -> list[str]:

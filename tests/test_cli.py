@@ -7,22 +7,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import run_main
 
 from makers import serve_folder
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout
-    )
+def run(*args: str) -> subprocess.CompletedProcess:
+    """``dataloupe ARGS`` in this process (tests/inprocess.py); the first test runs the real programs."""
+    return run_main(*args)
 
 
 def test_console_script_and_module_give_the_same_help():
     assert DATALOUPE.exists(), "the dataloupe console script is installed beside python"
     script = subprocess.run([str(DATALOUPE), "--help"], capture_output=True, text=True, timeout=60)
-    module = run("--help")
+    module = subprocess.run(
+        [sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert script.returncode == module.returncode == 0
     assert script.stdout == module.stdout
     for word in ("DATASET", "--root", "--download", "--split", "--ascii", "--label", "--threshold", "digits"):
@@ -52,13 +54,13 @@ def test_a_file_that_is_not_a_table(tmp_path):
 
 
 def test_a_failed_download_from_a_command_exits_2_and_says_what_to_do(tmp_path):
-    env = {**__import__("os").environ, "DATALOUPE_MIRROR": "http://127.0.0.1:9/"}
-    result = subprocess.run(
-        [sys.executable, "-m", "tui", "check", "fashion-mnist", "--root", str(tmp_path), "--download"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
+    result = run_main(
+        "check",
+        "fashion-mnist",
+        "--root",
+        str(tmp_path),
+        "--download",
+        env={"DATALOUPE_MIRROR": "http://127.0.0.1:9/"},
     )
     assert result.returncode == 2
     assert f"Could not download Fashion-MNIST to {tmp_path}" in result.stderr
@@ -86,7 +88,7 @@ def test_images_of_different_sizes_get_a_message_in_batches_and_train(tmp_path):
     write_image_folder(tmp_path / "mixed", {"a": 5}, size=(8, 8))
     write_image_folder(tmp_path / "mixed", {"b": 5}, size=(12, 10), seed=2)
     for command in (["batches", "--count", "1"], ["train", "--epochs", "1"]):
-        result = run(command[0], str(tmp_path / "mixed"), *command[1:], timeout=120)
+        result = run(command[0], str(tmp_path / "mixed"), *command[1:])
         assert result.returncode == 2, result.stderr
         assert "differ in shape (1×8×8, 1×12×10)" in result.stderr and "Resize" in result.stderr
         assert "Traceback" not in result.stderr

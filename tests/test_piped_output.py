@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from inprocess import run_main
+
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 """One torch thread: the test machines are shared."""
 
@@ -39,13 +41,7 @@ def test_check_piped_to_head_ends_quietly_with_the_checks_exit_code():
 
 def test_train_and_eval_piped_to_head_end_quietly(tmp_path: Path):
     checkpoint = tmp_path / "digits.pt"
-    trained = subprocess.run(
-        [sys.executable, "-m", "tui", "train", "digits", "--epochs", "1", "--save", str(checkpoint)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    trained = run_main("train", "digits", "--epochs", "1", "--save", str(checkpoint), env=ENV)  # the setup
     assert trained.returncode == 0, trained.stderr
     code, stderr = run_into_closed_pipe("train", "digits", "--epochs", "1")
     assert "BrokenPipe" not in stderr and "bug" not in stderr, stderr

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from inprocess import run_main
 
 from core.errors import DatasetError
 from core.readers import open_dataset
@@ -79,24 +78,26 @@ def test_a_table_refuses_resize(red_wine):
 
 def test_train_with_resize_and_evaluate_reuses_it_from_the_checkpoint(photos, tmp_path):
     ckpt = tmp_path / "photos.pt"
-    train = subprocess.run(
-        [sys.executable, "-m", "tui", "train", str(photos), "--resize", "64", "--epochs", "1"]
-        + ["--batch-size", "8", "--threads", "1", "--save", str(ckpt)],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    train = run_main(
+        "train",
+        str(photos),
+        "--resize",
+        "64",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--threads",
+        "1",
+        "--save",
+        str(ckpt),
     )
     assert train.returncode == 0, train.stderr
     from core.checkpoint import load_checkpoint
 
     assert load_checkpoint(ckpt).pipeline.resize == "64"
     assert load_checkpoint(ckpt).spec.input_shape == (3, 64, 64)
-    evaluate = subprocess.run(  # no --resize here: the checkpoint brings it
-        [sys.executable, "-m", "tui", "eval", str(ckpt), str(photos), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    evaluate = run_main("eval", str(ckpt), str(photos), "--json")  # no --resize: the checkpoint brings it
     assert evaluate.returncode == 0, evaluate.stderr
     doc = json.loads(evaluate.stdout)
     assert doc["samples"] == 10 and 0.0 <= doc["test_accuracy"] <= 1.0 and np.isfinite(doc["test_loss"])

@@ -1,7 +1,8 @@
-"""``dataloupe train`` and ``dataloupe eval`` as a user runs them: real processes, plain output, exit codes.
+"""``dataloupe train`` and ``dataloupe eval`` as a user runs them: plain output, exit codes, signals.
 
-The option checks run in-process through ``tui.cli.main`` (the same entry point the
-console script calls); whole runs go through ``python -m tui`` in a subprocess.
+Runs go through ``tui.cli.main`` in this process (the entry point the console script calls,
+see tests/inprocess.py); the signal tests start ``python -m tui`` as a real process, since a
+signal is sent to a process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from inprocess import run_main
 
 from tui.cli import main
 
@@ -34,10 +36,8 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 """One torch thread: the test machines are shared (see tests/test_training.py)."""
 
 
-def dataloupe(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout, env=ENV
-    )
+def dataloupe(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_main(*args, env={"OMP_NUM_THREADS": "1"})
 
 
 @pytest.fixture(scope="module")

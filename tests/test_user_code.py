@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from inprocess import run_main
 
 from core.batching import LoaderSettings
 from core.batching.user_loader import LoaderStepper, stepper_for
@@ -53,7 +54,13 @@ def open_code(path: Path, name: str, **kw):
     return open_dataset(DatasetSpec(f"{path}:{name}", **kw))
 
 
-def dataloupe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def dataloupe(*args: str) -> subprocess.CompletedProcess:
+    """``dataloupe ARGS`` in this process (tests/inprocess.py)."""
+    return run_main(*args)
+
+
+def dataloupe_in_a_new_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """A real process, started in ``cwd``: what `package.module:NAME` imports depends on where it runs."""
     import os
 
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
@@ -383,10 +390,12 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
         """,
         name="userdata.py",
     )
-    check = dataloupe("check", "userdata:data", cwd=tmp_path)  # package.module:NAME, from the current folder
+    check = dataloupe_in_a_new_process(
+        "check", "userdata:data", cwd=tmp_path
+    )  # package.module:NAME, from the current folder
     assert check.returncode in (0, 1), check.stdout + check.stderr
     assert "note: train labels read sample by sample" in check.stdout and "dim" in check.stdout
-    batches = dataloupe("batches", "userdata:loader", "--count", "2", "--json", cwd=tmp_path)
+    batches = dataloupe_in_a_new_process("batches", "userdata:loader", "--count", "2", "--json", cwd=tmp_path)
     assert batches.returncode == 0, batches.stderr
     import json
 
@@ -394,7 +403,7 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert "reading sample 0" in batches.stderr
     assert [r["labels"] for r in records] == [[0, 1, 2, 0, 1, 2]] * 2  # its own order, batch size 6
     model = tmp_path / "model.pt"
-    train = dataloupe(
+    train = dataloupe_in_a_new_process(
         "train", "userdata.py:data", "--epochs", "3", "--save", str(model), "--json", cwd=tmp_path
     )
     assert train.returncode == 0, train.stderr
@@ -403,7 +412,7 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     from core.checkpoint import load_checkpoint
 
     assert load_checkpoint(model).dataset == "userdata.py:data"  # the checkpoint names the user's code
-    evaluate = dataloupe("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
+    evaluate = dataloupe_in_a_new_process("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
     assert evaluate.returncode == 0, evaluate.stderr
     result = json.loads(evaluate.stdout)
     assert result["dataset"] == "userdata.py:data" and result["samples"] == 15

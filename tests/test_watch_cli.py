@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
+
+from inprocess import run_main
 
 from tui.cli import main
 
@@ -53,33 +53,9 @@ def test_no_logs_and_bad_options_exit_2_with_a_message(tmp_path, capsys):
 
 def test_train_log_writes_a_run_that_watch_reads(tmp_path):
     log = tmp_path / "train.jsonl"
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui",
-            "train",
-            "digits",
-            "--epochs",
-            "1",
-            "--threads",
-            "1",
-            "--log",
-            str(log),
-        ],
-        check=True,
-        capture_output=True,
-        env=env,
-        timeout=300,
-    )
-    out = subprocess.run(
-        [sys.executable, "-m", "tui", "watch", str(log), "--once", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    trained = run_main("train", "digits", "--epochs", "1", "--threads", "1", "--log", str(log))
+    assert trained.returncode == 0, trained.stderr
+    out = run_main("watch", str(log), "--once", "--json")
     assert out.returncode == 0, out.stderr
     (run,) = json.loads(out.stdout)["runs"]
     assert run["total_steps"] == run["last_step"] == 23
