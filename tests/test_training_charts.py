@@ -16,7 +16,8 @@ from tui.app import AppOptions, build_app
 from tui.panes.training_pane import TrainingPane
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confusion_view import ConfusionView
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.line_chart import LineChart, thin
+from tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
 from tui.widgets.per_class_chart import PerClassChart
 
 from conftest import settle, wait_for
@@ -128,6 +129,27 @@ async def test_in_ascii_the_series_use_ascii_markers():
         await pilot.pause()
         plot = "\n".join(app.query_one(AccuracyChart).render().plain.splitlines()[1:])
         assert "*" in plot and "o" in plot and not BRAILLE.search(plot)
+
+
+async def test_the_training_charts_are_line_charts_that_thin_a_long_history():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.show_view(1)
+        loss, accuracy = app.query_one(LossChart), app.query_one(AccuracyChart)
+        assert isinstance(loss, LineChart) and isinstance(accuracy, LineChart)  # the watch pane's widget
+        steps = tuple(range(5_000))  # a history kept with history_points far above the default
+        long = snapshot("finished", eta=None, loss_steps=steps, loss_values=tuple(1 / (1 + s) for s in steps))
+        pane.post_message(TrainingPane.Finished(long, None))
+        await wait_for(pilot, lambda: accuracy.points == 12, what="the charts")
+        assert loss.points == loss.drawn == TRAINING_LINE_POINTS  # bounded, the default history drawn whole
+        assert (accuracy.points, accuracy.drawn, accuracy.lines) == (12, 24, 2)
+        assert accuracy.labels == ("train", "test")
+
+
+def test_thin_keeps_evenly_spaced_points_and_the_last():
+    assert thin(range(10), range(10), 4) == ([0, 3, 6, 9], [0, 3, 6, 9])
+    assert thin([1, 2], [3, 4], 4) == ([1, 2], [3, 4])
 
 
 def test_pack_line_breaks_between_parts_only():

@@ -9,7 +9,9 @@ from textual.widgets import SelectionList
 
 from tui.app import AppOptions, build_app
 from tui.panes.watch_pane import WatchPane
-from tui.widgets.metric_chart import MAX_POINTS_PER_CHART, MetricChart
+from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.line_chart import MAX_POINTS_PER_CHART, LineChart
+from tui.widgets.loss_chart import LossChart
 
 from conftest import screen_text as svg_text
 from conftest import wait_for
@@ -27,8 +29,8 @@ def watch_app(path, **kw):
     return build_app(AppOptions(open_on_start=False, watch=str(path), **kw))
 
 
-def charts(app) -> dict[str, MetricChart]:
-    return {c.title: c for c in app.screen.query(MetricChart) if c.display}
+def charts(app) -> dict[str, LineChart]:
+    return {c.title: c for c in app.screen.query(LineChart) if c.display}
 
 
 async def opened(app, pilot) -> WatchPane:
@@ -58,6 +60,10 @@ async def test_two_runs_on_shared_charts(tmp_path):
             "lightning val_loss (out-of-sample)",
         }
         assert 0 < loss.points <= MAX_POINTS_PER_CHART  # bounded however long and many the runs are
+        assert 0 < loss.drawn <= MAX_POINTS_PER_CHART and loss.points < loss.drawn  # all lines together
+        # the training pane's line chart, not one beside it: the same widget as its loss and accuracy charts
+        assert all(type(chart) is LineChart for chart in shown.values())
+        assert issubclass(LossChart, LineChart) and issubclass(AccuracyChart, LineChart)
         text = screen_text(app)
         assert "2 runs (2 shown)" in text and "tb: 120 points · step 99" in text
 

@@ -110,7 +110,7 @@ def read_app(path: str) -> None:
     """(child) Start the app on the folder; print seconds to every point read, and chart sizes."""
     from tui.app import AppOptions, build_app
     from tui.panes.watch_pane import WatchPane
-    from tui.widgets.metric_chart import MetricChart
+    from tui.widgets.line_chart import LineChart
 
     async def go() -> dict:
         t0 = time.perf_counter()
@@ -130,7 +130,7 @@ def read_app(path: str) -> None:
             loaded = time.perf_counter() - t0
             pane.redraw(force=True)
             await pilot.pause()
-            drawn = [c.points for c in app.screen.query(MetricChart)]
+            drawn = [c.drawn for c in app.screen.query(LineChart)]
         rss = peak_rss_mb()
         return {
             "first_points": first,

@@ -233,8 +233,8 @@ class TrainingPane(Pane):
         if (
             loss.points or accuracy.points
         ):  # plotext redraws the whole figure: only when there is a run to clear
-            loss.show([], [])
-            accuracy.show([], [], [])
+            loss.show([])
+            accuracy.show([])
             self._show_classes((), None)
 
     def _earlier(self) -> str:
@@ -401,8 +401,8 @@ class TrainingPane(Pane):
         self._charts_dirty = False
         view = VIEWS[self.view][1]
         if view == "curves" or s.ended:
-            self.query_one(LossChart).show(s.loss_steps, s.loss_values)
-            self.query_one(AccuracyChart).show(s.accuracy_epochs, s.train_accuracy, s.test_accuracy)
+            self.query_one(LossChart).show_loss(s.loss_steps, s.loss_values)
+            self.query_one(AccuracyChart).show_accuracy(s.accuracy_epochs, s.train_accuracy, s.test_accuracy)
         if s.latest is not None and (view == "classes" or s.ended):
             self._show_classes(s.classes, s.latest.test)
         if view == "settings" and not s.ended:

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tui.widgets.metric_chart import MetricChart
+from tui.widgets.line_chart import LineChart
 from tui.workers import run_job
 
 if TYPE_CHECKING:
@@ -219,12 +219,12 @@ class WatchPane(Vertical):
             members = [t for t in self._groups[key] if t in tags_on]
             cid = self._chart_ids.setdefault(key, f"chart-{len(self._chart_ids)}")
             found = container.query(f"#{cid}")
-            chart = found.first(MetricChart) if found else None
+            chart = found.first(LineChart) if found else None
             if chart is None:
                 if not members:
                     continue
                 title = key if len(self._groups[key]) > 1 else self._groups[key][0]
-                chart = MetricChart(title, id=cid)
+                chart = LineChart(title, x_label="step", id=cid)
                 container.mount(chart)
             chart.display = bool(members)
             if not members:

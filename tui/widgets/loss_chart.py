@@ -1,38 +1,25 @@
-"""The training loss per step, smoothed, as a plotext line chart."""
+"""The training loss per step, smoothed: the training pane's :class:`~tui.widgets.line_chart.LineChart` of one line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual_plotext import PlotextPlot
+from core.settings import TrainConfig
+from tui.widgets.line_chart import LINE_COLOURS, LineChart
 
-from tui.terminal import app_glyphs
-
-LINE_COLOUR = "cyan"
-"""plotext colour of the loss line."""
+TRAINING_LINE_POINTS = TrainConfig.history_points + 1
+"""Points per line the training charts draw: the trainer's whole default history and its newest point."""
 
 
-class LossChart(PlotextPlot):
-    """Smoothed training loss against the step; fed a bounded, decimated history."""
+class LossChart(LineChart):
+    """Smoothed training loss against the step; fed the trainer's bounded, decimated history."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__(id=id)
-        self.points = 0
-        """Points in the last plotted series."""
-        self.updates = 0
-        """Times new data was plotted (tests watch it grow during a run)."""
-
-    def on_mount(self) -> None:
-        super().on_mount()
         # the unit is in the title: an x label would take a row from the line
-        self.plt.title("training loss (smoothed) by step")
+        super().__init__(
+            "training loss (smoothed) by step", colours=LINE_COLOURS, line_points=TRAINING_LINE_POINTS, id=id
+        )
 
-    def show(self, steps: Sequence[float], losses: Sequence[float]) -> None:
-        """Plot ``losses`` against ``steps`` (a few hundred points at most)."""
-        self.plt.clear_data()
-        if steps:
-            marker = app_glyphs(self.app).lines[0]
-            self.plt.plot(list(steps), list(losses), marker=marker, color=LINE_COLOUR)
-        self.points = len(steps)
-        self.updates += 1
-        self.refresh()
+    def show_loss(self, steps: Sequence[float], losses: Sequence[float]) -> None:
+        """Plot ``losses`` against ``steps``."""
+        self.show([("", steps, losses)])

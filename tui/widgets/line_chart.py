@@ -1,0 +1,137 @@
+"""The line chart of every pane: labelled lines against x, drawn from a bounded number of points.
+
+The training pane's loss and accuracy charts (:mod:`tui.widgets.loss_chart`,
+:mod:`tui.widgets.accuracy_chart`) are configurations of it, and the watch pane draws each tag,
+or pair of tags, of any run with it. plotext rebuilds the whole figure on the UI thread at every
+render, so :meth:`LineChart.show` thins each line (:func:`thin`) until the chart holds at most
+:data:`MAX_POINTS_PER_CHART` points, and the panes call it a few times a second at most.
+
+Lines differ by marker as well as by colour, so they stay apart under ``NO_COLOR`` and in ASCII.
+The key is in the title when the chart's lines are known in advance (train and test), else in
+plotext's legend. A percent chart draws fractions as percent, its y axis spanning the lines with
+whole-number ticks (:mod:`tui.widgets.axes`) instead of 0 to 100.
+
+    python -c "from tui.widgets.line_chart import thin; print(thin(range(10), range(10), 4))"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual_plotext import PlotextPlot
+
+from tui.terminal import app_glyphs
+from tui.widgets.axes import whole_ticks
+
+Line = tuple[str, Sequence[float], Sequence[float]]
+"""(label, xs, values) of one line; an empty label leaves the line out of the legend."""
+MAX_POINTS_PER_LINE = 200
+"""Points drawn per line unless a chart asks for more: plotext redraws every one of them on the UI thread."""
+MAX_POINTS_PER_CHART = 1200
+"""Points drawn per chart however many runs and lines it compares (about 0.1 s to build on these machines)."""
+MIN_POINTS_PER_LINE = 20
+"""Points a line keeps however many lines share the chart, so that each still has a shape."""
+LINE_COLOURS = ("cyan", "orange")
+"""plotext colours of the training charts' lines (the bar chart's colours), in turn."""
+FRAME_ROWS = 4
+"""Rows besides the plot: title, the frame's top and bottom, tick labels (an x label takes one more)."""
+
+
+def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_LINE) -> tuple[list, list]:
+    """At most ``limit`` evenly spaced points of a line, the last one always kept."""
+    n = len(xs)
+    if n <= limit:
+        return list(xs), list(ys)
+    idx = [round(i * (n - 1) / (limit - 1)) for i in range(limit)]
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+class LineChart(PlotextPlot):
+    """A titled line chart; :meth:`show` replaces every line at once."""
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        x_label: str = "",
+        key: Sequence[str] = (),
+        percent: bool = False,
+        colours: Sequence[str] = (),
+        line_points: int = MAX_POINTS_PER_LINE,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
+        super().__init__(id=id)
+        self.title = title
+        """What the chart shows (the tag, the pair's shared name, or the quantity and its unit)."""
+        self.x_label = x_label
+        """Label under the x ticks ("" keeps the row for the lines: put the unit in the title)."""
+        self.key = tuple(key)
+        """Names of the lines in order, shown in the title beside their markers (empty: plotext's legend)."""
+        self.percent = percent
+        """Values are fractions drawn as percent, on whole-number ticks that span the lines."""
+        self.colours = tuple(colours)
+        """plotext colours of the lines in turn (empty: plotext's own sequence)."""
+        self.line_points = line_points
+        """Points a line keeps when the chart draws few lines."""
+        self.points = 0
+        """Points of the longest line drawn in the last update (steps or evaluations shown)."""
+        self.drawn = 0
+        """Points drawn in the last update, all lines together (at most :data:`MAX_POINTS_PER_CHART`)."""
+        self.updates = 0
+        """Times new data was plotted (tests watch it grow)."""
+        self.labels: tuple[str, ...] = ()
+        """Labels of the lines drawn (empty labels left out)."""
+        self.lines = 0
+        """Lines drawn."""
+        self.y_range: tuple[float, float] | None = None
+        """The y axis last drawn by a percent chart, None before its first points and on other charts."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.plt.title(self.title_text())
+        if self.x_label:
+            self.plt.xlabel(self.x_label)
+
+    def title_text(self) -> str:
+        """The title, with the key when the lines are named in advance: which marker is which line."""
+        if not self.key:
+            return self.title
+        keys = app_glyphs(self.app).line_keys
+        return f"{self.title}: " + ", ".join(f"{keys[i % len(keys)]} {n}" for i, n in enumerate(self.key))
+
+    def show(self, lines: Sequence[Line]) -> None:
+        """Plot ``lines``, each thinned so that the chart draws :data:`MAX_POINTS_PER_CHART` points at most."""
+        plt = self.plt
+        plt.clear_data()
+        plt.title(self.title_text())
+        self.y_range = None
+        limit = max(MIN_POINTS_PER_LINE, min(self.line_points, MAX_POINTS_PER_CHART // max(1, len(lines))))
+        markers = app_glyphs(self.app).lines
+        drawn: list[tuple[str, list, list]] = []
+        for i, (label, xs, ys) in enumerate(lines):
+            if not xs:
+                continue
+            tx, ty = thin(xs, ys, limit)
+            if self.percent:
+                ty = [100 * y for y in ty]
+            style = {"color": self.colours[i % len(self.colours)]} if self.colours else {}
+            legend = None if self.key else label or None  # a key in the title: no legend over the lines
+            plt.plot(tx, ty, label=legend, marker=markers[i % len(markers)], **style)
+            drawn.append((label, tx, ty))
+        if self.percent and drawn:
+            self._percent_axis([y for _, _, ty in drawn for y in ty])
+        self.points = max((len(tx) for _, tx, _ in drawn), default=0)
+        self.drawn = sum(len(tx) for _, tx, _ in drawn)
+        self.lines = len(drawn)
+        self.labels = tuple(label for label, _, _ in drawn if label)
+        self.updates += 1
+        self.refresh()
+
+    def _percent_axis(self, values: list[float]) -> None:
+        """A y axis from just below to just above ``values`` (percent), on whole-number ticks within 0..100."""
+        rows = max(2, (self.size.height or 12) - FRAME_ROWS - bool(self.x_label))
+        ticks = whole_ticks(max(0.0, min(values) - 1), min(100.0, max(values) + 1), max(1, rows // 2))
+        low, high = max(0, ticks[0]), min(100, ticks[-1])
+        self.plt.ylim(low, high)
+        self.plt.yticks([t for t in ticks if low <= t <= high])
+        self.y_range = (float(low), float(high))
