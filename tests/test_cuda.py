@@ -42,6 +42,7 @@ async def test_the_training_pane_shows_gpu_memory_while_it_trains():
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await pilot.press("6")
+        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
         pane = app.query_one(TrainingPane)
         pane.query_one("#train-epochs").value = "200"
         pane.query_one("#train-device").value = "cuda"

@@ -38,7 +38,7 @@ def flat(text: str) -> str:
 async def training_pane(app, pilot) -> TrainingPane:
     await settle(app, pilot)
     await pilot.press("6")
-    await pilot.pause()
+    await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane, made when first shown")
     return app.query_one(TrainingPane)
 
 

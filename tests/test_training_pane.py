@@ -29,7 +29,7 @@ async def open_training(app, pilot, **form: str) -> TrainingPane:
     """Wait for the digits, open the training tab and fill in the form."""
     await settle(app, pilot)
     await pilot.press("6")
-    await pilot.pause()
+    await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane, made when first shown")
     pane = app.query_one(TrainingPane)
     for field, value in form.items():
         widget = pane.query_one(f"#train-{field}")

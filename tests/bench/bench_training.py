@@ -163,6 +163,8 @@ async def app_latencies(root: Path, presses: int) -> tuple[list[float], int]:
         while app.handle is None:
             await pilot.pause(0.1)
         await pilot.press("6")
+        while not app.query("#train-epochs"):  # the pane's widgets are made when it is first shown
+            await pilot.pause(0.05)
         pane = app.query_one(TrainingPane)
         original_show = pane.show_view
 

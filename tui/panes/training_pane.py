@@ -27,6 +27,7 @@ from textual.worker import Worker
 
 from core.errors import DataloupeError
 from core.wording import duration, pack_line, size
+from tui.ascii_filter import use_ascii_bars
 from tui.panes.base import Pane, show_fraction
 from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -170,8 +171,15 @@ class TrainingPane(Pane):
         self._job_worker: Worker | None = None
         self._notes_shown: set[str] = set()
         """Notes about runs already shown as a toast this session."""
+        self.built = False
+        """Whether the pane's widgets exist: they are made the first time the pane is shown."""
 
     def compose(self) -> ComposeResult:
+        # About 70 widgets, 40% of the app's: made when first shown, so that the first screen
+        # (and every start of the app) does not pay for them. Nothing can reach them before: a
+        # run starts from this pane's keys, and the dataset is applied once they exist.
+        if not self.built:
+            return
         yield Static(self._view_tabs(), id="train-views")
         with Horizontal(id="train-status"):
             yield ProgressBar(total=1, show_eta=False, id="epoch-progress")
@@ -200,11 +208,20 @@ class TrainingPane(Pane):
 
     def pane_activated(self) -> None:
         self.focus()
+        if not self.built:
+            self.built = True
+            self.call_later(self._build)
+
+    async def _build(self) -> None:
+        await self.recompose()
+        if self.app.ascii_screen:  # type: ignore[attr-defined]
+            use_ascii_bars(self)
+        self.dataset_changed()
 
     # ------------------------------------------------------------------ dataset
     def dataset_changed(self) -> None:
         handle = self.handle
-        if handle is None:
+        if handle is None or not self.built or not self.children:
             return
         if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
             self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
