@@ -111,6 +111,67 @@ def test_garbage_after_good_records_keeps_the_good_ones(tmp_path):
     assert "checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
 
 
+def test_fast_crc_equals_tensorboards_on_random_bytes():
+    import random
+
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    from core.runlogs import fast_crc
+
+    rng = random.Random(12)
+    blobs = [b"", b"\0", b"123456789", os.urandom(1 << 16)]
+    blobs += [rng.randbytes(rng.randrange(1, 300)) for _ in range(300)]
+
+    def reference(data: bytes) -> int:  # TensorBoard's byte-by-byte CRC32C, which is never patched
+        return stub.crc_finalize(stub.crc_update(stub.CRC_INIT, data))
+
+    fast = fast_crc.install()
+    assert stub.masked_crc32c is fast and fast_crc.c_crc32c() is not None  # the C one, in the reader
+    assert fast_crc.install() is fast  # patched once
+    for data in blobs:
+        assert stub.crc32c(data) == reference(data)
+        assert fast(data) == fast_crc.mask(reference(data))
+    # TensorBoard's own masking, from its source: the same numbers.
+    x = reference(b"123456789")
+    assert fast(b"123456789") == stub.u32(((x >> 15) | stub.u32(x << 17)) + 0xA282EAD8)
+    # What only the pure-Python function accepted still works.
+    assert fast(bytearray(b"abc")) == fast(b"abc") == fast([97, 98, 99])
+
+
+def test_without_the_c_extension_tensorboards_crc_stays(monkeypatch):
+    import sys
+    import types
+
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    from core.runlogs import fast_crc
+
+    pure_python = types.SimpleNamespace(implementation="python", value=lambda data: 0)
+    monkeypatch.setitem(sys.modules, "google_crc32c", pure_python)
+    assert fast_crc.c_crc32c() is None
+    monkeypatch.setitem(sys.modules, "google_crc32c", None)  # not installed
+    assert fast_crc.c_crc32c() is None
+    monkeypatch.setattr(fast_crc, "_installed", None)
+    monkeypatch.setattr(stub, "masked_crc32c", stub.masked_crc32c)
+    monkeypatch.setattr(stub, "crc32c", stub.crc32c)
+    before = stub.masked_crc32c
+    assert fast_crc.install() is before and stub.masked_crc32c is before
+
+
+def test_a_corrupted_record_is_garbage_with_the_fast_crc(tmp_path):
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    write_tensorboard(tmp_path, range(10)).close()
+    (event_file,) = tmp_path.iterdir()
+    data = bytearray(event_file.read_bytes())
+    data[-6] ^= 0x01  # one bit of the last record's data (its value), lengths intact
+    event_file.write_bytes(bytes(data))
+    run = Run("a", EventFolderReader(tmp_path))
+    assert run.poll() == 11  # the 12th point is the corrupted one
+    assert stub.masked_crc32c.__module__ == "core.runlogs.fast_crc"
+    assert "data checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
+
+
 # ---------------------------------------------------------------------- CSV
 def test_lightning_csv_with_empty_cells(tmp_path):
     path = write_lightning_csv(tmp_path / "metrics.csv", range(100))
