@@ -124,9 +124,9 @@ def _scalars(records: list[bytes], points: list[Point]) -> None:
             event = decode(raw)
         except Exception:  # noqa: BLE001 - protobuf's DecodeError; the next record may be fine
             continue
-        if not event.HasField("summary"):
+        values = event.summary.value  # empty when the event holds no summary (file_version, graph)
+        if not values:
             continue
-        values = event.summary.value
         step, wall = event.step, event.wall_time
         for index in range(len(values)):  # indexing is cheaper than upb's iterator
             value = values[index]
