@@ -2,7 +2,7 @@
 
 Without TensorFlow, TensorBoard reads event files with its stand-in
 ``tensorboard.compat.tensorflow_stub.pywrap_tensorflow.PyRecordReader_New``, which checks two
-CRC32C checksums per record with a byte-by-byte loop in pure Python: more than half of the
+CRC32C checksums per record with a byte-by-byte loop in pure Python: nearly half of the
 time it takes to read a million records. :func:`install` replaces that module's ``crc32c``
 and ``masked_crc32c`` with functions that return exactly the same values, computed by the
 ``google-crc32c`` package's C extension. The reader looks the function up in its module at
@@ -18,6 +18,7 @@ installed TensorBoard uses TensorFlow's C++ reader, which never calls the patche
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ _MASK_DELTA = 0xA282EAD8  # TFRecord's masking constant
 
 _installed: MaskedCrc | None = None
 """The masked CRC in use once :func:`install` has run."""
+_lock = threading.Lock()  # readers start on worker threads: patch once, never wrap the fast one
 
 
 def mask(crc: int) -> int:
@@ -74,13 +76,12 @@ def install() -> MaskedCrc:
     Returns the masked CRC function to use: the fast one, or TensorBoard's own when
     ``google_crc32c``'s C extension is not there."""
     global _installed
-    if _installed is None:
-        from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+    with _lock:
+        if _installed is None:
+            from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-        value = c_crc32c()
-        if value is None:
+            value = c_crc32c()
+            if value is not None:
+                stub.crc32c, stub.masked_crc32c = fast_functions(value, stub)
             _installed = stub.masked_crc32c
-        else:
-            stub.crc32c, stub.masked_crc32c = fast_functions(value, stub)
-            _installed = stub.masked_crc32c
-    return _installed
+        return _installed
