@@ -111,6 +111,34 @@ def test_garbage_after_good_records_keeps_the_good_ones(tmp_path):
     assert "checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
 
 
+def test_events_with_several_values_and_tensor_scalars(tmp_path):
+    import struct
+
+    from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2
+    from torch.utils.tensorboard import SummaryWriter
+
+    def value(tag: str, **fields) -> summary_pb2.Summary.Value:
+        return summary_pb2.Summary.Value(tag=tag, **fields)
+
+    matrix = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=2)])
+    summary = summary_pb2.Summary(
+        value=[
+            value("simple", simple_value=0.0),  # zero is a value too
+            value("float", tensor=tensor_pb2.TensorProto(dtype=1, float_val=[1.5])),
+            value("double", tensor=tensor_pb2.TensorProto(dtype=2, tensor_content=struct.pack("<d", 2.25))),
+            value(
+                "vector", tensor=tensor_pb2.TensorProto(dtype=1, float_val=[1.0, 2.0], tensor_shape=matrix)
+            ),
+            value("image", image=summary_pb2.Summary.Image(height=1, width=1)),
+        ]
+    )
+    writer = SummaryWriter(str(tmp_path))
+    writer._get_file_writer().add_summary(summary, 7, walltime=100.0)
+    writer.close()
+    points = EventFolderReader(tmp_path).read().points
+    assert points == [("simple", 7, 0.0, 100.0), ("float", 7, 1.5, 100.0), ("double", 7, 2.25, 100.0)]
+
+
 def test_fast_crc_equals_tensorboards_on_random_bytes():
     import random
 
