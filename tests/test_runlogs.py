@@ -111,6 +111,95 @@ def test_garbage_after_good_records_keeps_the_good_ones(tmp_path):
     assert "checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
 
 
+def test_events_with_several_values_and_tensor_scalars(tmp_path):
+    import struct
+
+    from tensorboard.compat.proto import summary_pb2, tensor_pb2, tensor_shape_pb2
+    from torch.utils.tensorboard import SummaryWriter
+
+    def value(tag: str, **fields) -> summary_pb2.Summary.Value:
+        return summary_pb2.Summary.Value(tag=tag, **fields)
+
+    matrix = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=2)])
+    summary = summary_pb2.Summary(
+        value=[
+            value("simple", simple_value=0.0),  # zero is a value too
+            value("float", tensor=tensor_pb2.TensorProto(dtype=1, float_val=[1.5])),
+            value("double", tensor=tensor_pb2.TensorProto(dtype=2, tensor_content=struct.pack("<d", 2.25))),
+            value(
+                "vector", tensor=tensor_pb2.TensorProto(dtype=1, float_val=[1.0, 2.0], tensor_shape=matrix)
+            ),
+            value("image", image=summary_pb2.Summary.Image(height=1, width=1)),
+        ]
+    )
+    writer = SummaryWriter(str(tmp_path))
+    writer._get_file_writer().add_summary(summary, 7, walltime=100.0)
+    writer.close()
+    points = EventFolderReader(tmp_path).read().points
+    assert points == [("simple", 7, 0.0, 100.0), ("float", 7, 1.5, 100.0), ("double", 7, 2.25, 100.0)]
+
+
+def test_fast_crc_equals_tensorboards_on_random_bytes():
+    import random
+
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    from core.runlogs import fast_crc
+
+    rng = random.Random(12)
+    blobs = [b"", b"\0", b"123456789", os.urandom(1 << 16)]
+    blobs += [rng.randbytes(rng.randrange(1, 300)) for _ in range(300)]
+
+    def reference(data: bytes) -> int:  # TensorBoard's byte-by-byte CRC32C, which is never patched
+        return stub.crc_finalize(stub.crc_update(stub.CRC_INIT, data))
+
+    fast = fast_crc.install()
+    assert stub.masked_crc32c is fast and fast_crc.c_crc32c() is not None  # the C one, in the reader
+    assert fast_crc.install() is fast  # patched once
+    for data in blobs:
+        assert stub.crc32c(data) == reference(data)
+        assert fast(data) == fast_crc.mask(reference(data))
+    # TensorBoard's own masking, from its source: the same numbers.
+    x = reference(b"123456789")
+    assert fast(b"123456789") == stub.u32(((x >> 15) | stub.u32(x << 17)) + 0xA282EAD8)
+    # What only the pure-Python function accepted still works.
+    assert fast(bytearray(b"abc")) == fast(b"abc") == fast([97, 98, 99])
+
+
+def test_without_the_c_extension_tensorboards_crc_stays(monkeypatch):
+    import sys
+    import types
+
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    from core.runlogs import fast_crc
+
+    pure_python = types.SimpleNamespace(implementation="python", value=lambda data: 0)
+    monkeypatch.setitem(sys.modules, "google_crc32c", pure_python)
+    assert fast_crc.c_crc32c() is None
+    monkeypatch.setitem(sys.modules, "google_crc32c", None)  # not installed
+    assert fast_crc.c_crc32c() is None
+    monkeypatch.setattr(fast_crc, "_installed", None)
+    monkeypatch.setattr(stub, "masked_crc32c", stub.masked_crc32c)
+    monkeypatch.setattr(stub, "crc32c", stub.crc32c)
+    before = stub.masked_crc32c
+    assert fast_crc.install() is before and stub.masked_crc32c is before
+
+
+def test_a_corrupted_record_is_garbage_with_the_fast_crc(tmp_path):
+    from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
+
+    write_tensorboard(tmp_path, range(10)).close()
+    (event_file,) = tmp_path.iterdir()
+    data = bytearray(event_file.read_bytes())
+    data[-6] ^= 0x01  # one bit of the last record's data (its value), lengths intact
+    event_file.write_bytes(bytes(data))
+    run = Run("a", EventFolderReader(tmp_path))
+    assert run.poll() == 11  # the 12th point is the corrupted one
+    assert stub.masked_crc32c.__module__ == "core.runlogs.fast_crc"
+    assert "data checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
+
+
 # ---------------------------------------------------------------------- CSV
 def test_lightning_csv_with_empty_cells(tmp_path):
     path = write_lightning_csv(tmp_path / "metrics.csv", range(100))

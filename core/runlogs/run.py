@@ -115,11 +115,12 @@ class Run:
             return 0
         file_time = None
         new = 0
-        top_step, top_wall = self.last_step, None
-        for tag, step, value, wall in batch.points:
-            series = self.series.get(tag)
+        top_step, last_at = self.last_step, self.last_point_at
+        series_of = self.series
+        for tag, step, value, wall in batch.points:  # a million times when a big log is opened
+            series = series_of.get(tag)
             if series is None:
-                series = self.series[tag] = TagSeries(tag, self.limit)
+                series = series_of[tag] = TagSeries(tag, self.limit)
             if not series.add(step, value):
                 continue
             new += 1
@@ -129,13 +130,11 @@ class Run:
                 wall = file_time
             if top_step is None or step > top_step:
                 top_step = step
-                if top_wall is None or wall >= top_wall:
-                    top_wall = wall
                 self._sample(wall, step)
-            if self.last_point_at is None or wall > self.last_point_at:
-                self.last_point_at = wall
+            if last_at is None or wall > last_at:
+                last_at = wall
         self.points += new
-        self.last_step = top_step
+        self.last_step, self.last_point_at = top_step, last_at
         return new
 
     def _sample(self, wall: float, step: int) -> None:

@@ -12,9 +12,9 @@ thousand.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from math import isfinite
 from typing import Literal
 
 from core.snapshots import DecimatedHistory
@@ -23,6 +23,7 @@ CHART_POINTS = 300
 """Points a chart series keeps at most (plotext redraws every point on the UI thread)."""
 SMOOTHING = 0.9
 """Weight of the exponential moving average drawn beside the raw values."""
+_NEW_WEIGHT = 1 - SMOOTHING
 
 Direction = Literal["min", "max"]
 
@@ -96,19 +97,19 @@ class TagSeries:
         self.points += 1
         self.last_step = step
         self.last_value = value
-        if not math.isfinite(value):
+        if not isfinite(value):
             if self.first_bad_step is None:
                 self.first_bad_step = step
             return True
+        best = self.best_value
         if self.direction is not None and (
-            self.best_value is None
-            or (value < self.best_value if self.direction == "min" else value > self.best_value)
+            best is None or (value < best if self.direction == "min" else value > best)
         ):
             self.best_value, self.best_step = value, step
-        self._ema = self._ema * SMOOTHING + (1 - SMOOTHING) * value
-        self._ema_count += 1
-        self.smoothed = self._ema / (1 - SMOOTHING**self._ema_count)
-        self.history.add(step, value, self.smoothed)
+        self._ema = ema = self._ema * SMOOTHING + _NEW_WEIGHT * value
+        self._ema_count = count = self._ema_count + 1
+        self.smoothed = smoothed = ema / (1 - SMOOTHING**count)
+        self.history.add(step, value, smoothed)
         return True
 
     def columns(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:

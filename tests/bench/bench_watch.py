@@ -93,6 +93,8 @@ def read_core(path: str) -> None:
     points = sum(r.points for r in snap.runs)
     chart = max(len(c[0]) for r in snap.runs for c in r.columns.values())
     rss = peak_rss_mb()
+    from core.runlogs.fast_crc import install
+
     print(
         json.dumps(
             {
@@ -101,6 +103,7 @@ def read_core(path: str) -> None:
                 "points": points,
                 "rss_mb": rss,
                 "chart_points": chart,
+                "fast_crc": install().__module__ == "core.runlogs.fast_crc",
             }
         )
     )
@@ -342,7 +345,8 @@ def main() -> int:
             extra = (
                 f"first points on screen after {r['first_points']:.1f} s, charts draw at most {r['chart_points_max']} points"
                 if "first_points" in r
-                else f"{r['points']:,} points read, chart history {r['chart_points']} points per tag"
+                else f"{r['points']:,} points read, chart history {r['chart_points']} points per tag, "
+                f"CRC32C {'in C' if r['fast_crc'] else 'in pure Python (google-crc32c missing)'}"
             )
             print(
                 f"  {what:<30} {r['seconds']:6.1f} s ({r['cpu']:.1f} s CPU)   peak RSS {r['rss_mb']:6.0f} MB   {extra}"
