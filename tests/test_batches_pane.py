@@ -12,7 +12,7 @@ from tui.panes.batches_pane import BatchesPane, add_move
 from tui.widgets.loader_settings import LoaderSettingsForm
 from tui.widgets.sample_view import SampleView
 
-from conftest import settle
+from conftest import settle, wait_for
 
 
 async def open_pane(app, pilot) -> BatchesPane:
@@ -202,6 +202,31 @@ async def test_keys_in_the_footer_and_help_says_why_no_workers():
         await pilot.pause()
         help_text = app.query_one("#batches-help")
         assert help_text.display and "num_workers=0" in str(help_text.render())
+
+
+async def test_the_go_to_dialog_has_its_own_footer_and_takes_digits():
+    """Issue 9: with the dialog open the footer lists its keys, not "1-6 pane" (bench_keys seed 3 trusted
+    that footer and typed 2 into the dialog); digits go into its field; Esc closes it; 2 then switches."""
+    from tui.screens.jump_screen import JumpScreen
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(app, pilot)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen), what="the go-to dialog")
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert "Go" in footer and "Cancel" in footer and "1-6" not in footer, footer
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen), what="the dialog to close")
+        assert app.query_one("#tabs").active == "batches"  # the 2 was a batch number, not a pane key
+        await wait_for(pilot, lambda: "batch 2 of" in info_text(app), what="batch 2")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.query_one("#tabs").active == "preview", what="2 switching panes")
 
 
 # ---------------------------------------------------------------------- issue 9: what the pane shows at 80×24

@@ -67,6 +67,20 @@ class AppOptions:
     """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
 
 
+def _underline_at_once(tabs: Tabs) -> None:
+    """Move the tab bar's underline to the new tab at once instead of sliding it there for 0.3 s.
+
+    A pane key should show its answer in one frame: the slide kept the tab bar changing for a
+    third of a second after every switch (bench_keys timed switches by it), and over SSH each of
+    its frames is sent. Textual has no option for it, so the private method that moves the
+    underline is wrapped; if a Textual release renames it, the underline slides again, nothing breaks.
+    Other animations (the indeterminate progress bars) keep running.
+    """
+    highlight = getattr(tabs, "_highlight_active", None)
+    if callable(highlight):
+        tabs._highlight_active = lambda animate=True: highlight(animate=False)  # type: ignore[method-assign]
+
+
 class DataloupeApp(App):
     """Is this data ready to train on? Six panes that answer it, driven from the keyboard."""
 
@@ -155,7 +169,9 @@ class DataloupeApp(App):
 
     def on_mount(self) -> None:
         # Number keys choose tabs; keeping focus off the tab bar keeps ←/→ for the panes.
-        self.query_one("#tabs Tabs", Tabs).can_focus = False
+        tabs = self.query_one("#tabs Tabs", Tabs)
+        tabs.can_focus = False
+        _underline_at_once(tabs)
         self._update_status()
         # Start the slow work only once the first screen is up.
         self.call_after_refresh(self._first_screen_shown)
