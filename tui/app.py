@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from core.sources import DatasetSpec
 from core.stats import IMBALANCE_THRESHOLD
 from tui.ascii_filter import AsciiFilter, use_ascii_bars
+from tui.heap import freeze_long_lived
 from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from tui.panes.balance_pane import BalancePane
 from tui.panes.base import Pane
@@ -337,6 +338,8 @@ class DataloupeApp(App):
         self._update_status()
         if first and self.query_one(TabbedContent).active in ("dataset", ""):
             self.action_show_pane(self.options.start_pane)
+        if first:
+            self.call_after_refresh(freeze_long_lived, "first dataset")  # torch and the app are loaded
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An open that ended unheard ends its progress; a worker that raised shows a message, not a traceback."""

@@ -28,6 +28,7 @@ from textual.worker import Worker
 from core.errors import DataloupeError
 from core.wording import duration, pack_line, size
 from tui.ascii_filter import use_ascii_bars
+from tui.heap import freeze_long_lived
 from tui.panes.base import Pane, show_fraction
 from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
 from tui.widgets.accuracy_chart import AccuracyChart
@@ -350,6 +351,7 @@ class TrainingPane(Pane):
 
     # ------------------------------------------------------------------ messages from the run
     def on_training_pane_progress(self, message: Progress) -> None:
+        freeze_long_lived("first training run")  # its optimizer has loaded torch._dynamo
         self._show_snapshot(message.snapshot)
 
     def on_training_pane_finished(self, message: Finished) -> None:
