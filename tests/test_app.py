@@ -180,6 +180,28 @@ async def test_the_underline_is_under_the_new_tab_in_the_next_frame():
             assert seen[-1] == after
 
 
+async def test_the_key_bar_follows_the_focus_without_mounting_a_widget_per_key():
+    """The footer is one widget redrawn on each switch (Textual's Footer mounted a widget per key each
+    time: 40% of a pane switch's time); it lists what the keys do where the focus is."""
+    from tui.widgets.key_bar import KeyBar
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        bar = app.query_one(KeyBar)
+        expected = {
+            "2": "←→ sample PgUp/Dn page g go to m grid a ascii t scale s split 1-6 pane q quit",
+            "3": "s split b train|test  +- threshold 1-6 pane q quit",
+            "4": "r re-check t raw|scaled 1-6 pane q quit",
+        }
+        for key, keys in expected.items():
+            await pilot.press(key)
+            await wait_for(pilot, lambda k=keys: bar.keys == k, what=f"the keys of pane {key}: {bar.keys!r}")
+            assert not bar.children
+        await pilot.press("1")
+        await wait_for(pilot, lambda: bar.keys.startswith("^o Open esc Cancel"), what=repr(bar.keys))
+
+
 async def test_pane_keys_work_while_a_drop_down_list_is_open():
     """Found by bench_keys (seed 0): an open drop-down ate the digits, so 1-6 seemed dead."""
     from textual.widgets import Select

@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
 from core.sources import DatasetSpec
@@ -32,6 +32,7 @@ from tui.panes.checklist_pane import ChecklistPane
 from tui.panes.dataset_pane import DatasetPane
 from tui.panes.preview_pane import PreviewPane
 from tui.panes.training_pane import TrainingPane
+from tui.widgets.key_bar import KeyBar
 from tui.workers import ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
@@ -166,7 +167,7 @@ class DataloupeApp(App):
             for key, pid, title, cls in PANES:
                 with TabPane(f"{key} {title}", id=pid):
                     yield cls(id=f"{pid}-pane")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # Number keys choose tabs; keeping focus off the tab bar keeps ←/→ for the panes.

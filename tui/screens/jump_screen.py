@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
+
+from tui.widgets.key_bar import KeyBar
 
 
 class JumpScreen(ModalScreen[int | None]):
@@ -27,7 +29,7 @@ class JumpScreen(ModalScreen[int | None]):
             yield Input(placeholder="a number, then enter", id="jump-input", type="integer", compact=True)
             yield Label("", id="jump-error")
         # its own footer: the keys are the dialog's now, not the pane's (1-6 are digits here)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip().replace(",", "").replace("_", "")

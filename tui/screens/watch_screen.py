@@ -8,9 +8,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from tui.panes.watch_pane import WatchPane
+from tui.widgets.key_bar import KeyBar
 
 
 class WatchScreen(Screen):
@@ -32,7 +32,7 @@ class WatchScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield WatchPane(self.path, self.stall_after, id="watch-pane")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#watch-runs").focus()
