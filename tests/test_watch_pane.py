@@ -64,8 +64,11 @@ async def test_two_runs_on_shared_charts(tmp_path):
         # the training pane's line chart, not one beside it: the same widget as its loss and accuracy charts
         assert all(type(chart) is LineChart for chart in shown.values())
         assert issubclass(LossChart, LineChart) and issubclass(AccuracyChart, LineChart)
-        text = screen_text(app)
-        assert "2 runs (2 shown)" in text and "tb: 120 points · step 99" in text
+        await wait_for(  # on screen by the next frame (an export taken mid-refresh can come out empty)
+            pilot,
+            lambda: "2 runs (2 shown)" in screen_text(app) and "tb: 120 points · step 99" in screen_text(app),
+            what="the run list",
+        )
 
 
 async def test_new_points_show_while_watching(tmp_path):
