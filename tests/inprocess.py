@@ -9,7 +9,7 @@ interpreter's imports (test_core_isolation), signals (test_train_cli), closed pi
 processes (test_batches_cli).
 
 What a run may change for the whole process is put back afterwards: the environment, the
-current folder, ``sys.path``, torch's thread count, the SIGINT/SIGTERM handlers and the
+current folder, ``sys.path`` (and the modules imported from ``cwd``), torch's thread count, the SIGINT/SIGTERM handlers and the
 warning filters.
 """
 
@@ -38,6 +38,7 @@ def run_main(
     from tui.cli.entry import main
 
     saved_env, saved_cwd, saved_path = dict(os.environ), os.getcwd(), list(sys.path)
+    saved_modules = set(sys.modules)
     saved_threads = torch.get_num_threads()
     saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     out, err = io.StringIO(), io.StringIO()
@@ -56,6 +57,12 @@ def run_main(
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
+        if (
+            cwd is not None
+        ):  # the user's modules it imported from there go, as a new process would forget them
+            for name in set(sys.modules) - saved_modules:
+                if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(Path(cwd).resolve())):
+                    del sys.modules[name]
         torch.set_num_threads(saved_threads)
         for sig, handler in saved_signals.items():
             signal.signal(sig, handler)

@@ -106,16 +106,23 @@ def write_photo_folder(root: Path, counts: dict[str, int], sizes, quality: int =
     from PIL import Image
 
     rng = np.random.default_rng(seed)
+    bases: dict[
+        tuple[int, int, int], np.ndarray
+    ] = {}  # one gradient per size and class, fresh noise per image
     for k, (cls, n) in enumerate(counts.items()):
         d = root / cls
         d.mkdir(parents=True, exist_ok=True)
         for i in range(n):
             w, h = sizes[i % len(sizes)]
-            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-            base = np.stack([xx / w, yy / h, (xx + yy) / (w + h)], axis=-1) * 200
-            base[..., k % 3] += 40 * ((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (min(w, h) / 3) ** 2)
-            noise = rng.normal(0, 12, (h, w, 3)).astype(np.float32)
-            img = np.clip(base + noise, 0, 255).astype(np.uint8)
+            if (w, h, k) not in bases:
+                yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+                base = np.stack([xx / w, yy / h, (xx + yy) / (w + h)], axis=-1) * 200
+                base[..., k % 3] += 40 * ((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (min(w, h) / 3) ** 2)
+                bases[w, h, k] = base
+            noise = rng.standard_normal((h, w, 3), dtype=np.float32)
+            noise *= 12
+            noise += bases[w, h, k]
+            img = np.clip(noise, 0, 255, out=noise).astype(np.uint8)
             Image.fromarray(img, mode="RGB").save(d / f"{i:03d}.jpg", quality=quality)
     return root
 

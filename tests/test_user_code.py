@@ -4,7 +4,6 @@ shapes, PIL and numpy inputs, a DataLoader's own batches, a stream, the user's e
 from __future__ import annotations
 
 import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import Path
@@ -54,19 +53,9 @@ def open_code(path: Path, name: str, **kw):
     return open_dataset(DatasetSpec(f"{path}:{name}", **kw))
 
 
-def dataloupe(*args: str) -> subprocess.CompletedProcess:
-    """``dataloupe ARGS`` in this process (tests/inprocess.py)."""
-    return run_main(*args)
-
-
-def dataloupe_in_a_new_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """A real process, started in ``cwd``: what `package.module:NAME` imports depends on where it runs."""
-    import os
-
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=180, cwd=cwd, env=env
-    )
+def dataloupe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``dataloupe ARGS`` in this process (tests/inprocess.py), run in ``cwd``."""
+    return run_main(*args, cwd=cwd)
 
 
 # ---------------------------------------------------------------------- every kind of NAME
@@ -390,12 +379,10 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
         """,
         name="userdata.py",
     )
-    check = dataloupe_in_a_new_process(
-        "check", "userdata:data", cwd=tmp_path
-    )  # package.module:NAME, from the current folder
+    check = dataloupe("check", "userdata:data", cwd=tmp_path)  # package.module:NAME, from the current folder
     assert check.returncode in (0, 1), check.stdout + check.stderr
     assert "note: train labels read sample by sample" in check.stdout and "dim" in check.stdout
-    batches = dataloupe_in_a_new_process("batches", "userdata:loader", "--count", "2", "--json", cwd=tmp_path)
+    batches = dataloupe("batches", "userdata:loader", "--count", "2", "--json", cwd=tmp_path)
     assert batches.returncode == 0, batches.stderr
     import json
 
@@ -403,7 +390,7 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert "reading sample 0" in batches.stderr
     assert [r["labels"] for r in records] == [[0, 1, 2, 0, 1, 2]] * 2  # its own order, batch size 6
     model = tmp_path / "model.pt"
-    train = dataloupe_in_a_new_process(
+    train = dataloupe(
         "train", "userdata.py:data", "--epochs", "3", "--save", str(model), "--json", cwd=tmp_path
     )
     assert train.returncode == 0, train.stderr
@@ -412,7 +399,7 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     from core.checkpoint import load_checkpoint
 
     assert load_checkpoint(model).dataset == "userdata.py:data"  # the checkpoint names the user's code
-    evaluate = dataloupe_in_a_new_process("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
+    evaluate = dataloupe("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
     assert evaluate.returncode == 0, evaluate.stderr
     result = json.loads(evaluate.stdout)
     assert result["dataset"] == "userdata.py:data" and result["samples"] == 15
