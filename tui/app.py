@@ -276,13 +276,9 @@ class DataloupeApp(App):
     def _open_worker(self, spec: DatasetSpec, split: str, request: int) -> None:
         t0 = time.perf_counter()
         if not self.torch_ready:
-            import gc
-
             import torch  # noqa: F401 - the slow import, off the UI thread
 
-            # torch brings some 300,000 long-lived objects; a full garbage collection would scan them
-            # all (0.1-0.3 s with the GIL held, a visible stall). Frozen, later collections skip them.
-            gc.freeze()
+            freeze_long_lived("torch loaded")  # its objects would be walked by every full collection
             self.post_message(TorchReady(time.perf_counter() - t0))
 
         def job(cancel: threading.Event) -> DatasetOpened:
@@ -339,8 +335,6 @@ class DataloupeApp(App):
         self._update_status()
         if first and self.query_one(TabbedContent).active in ("dataset", ""):
             self.action_show_pane(self.options.start_pane)
-        if first:
-            self.call_after_refresh(freeze_long_lived, "first dataset")  # torch and the app are loaded
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """An open that ended unheard ends its progress; a worker that raised shows a message, not a traceback."""

@@ -144,9 +144,8 @@ class StderrProgress:
 
 def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     """Open a dataset for a headless command, with download and reading progress on stderr."""
-    import gc
-
     from core.readers import open_dataset
+    from tui.heap import freeze_long_lived
 
     shown = progress or StderrProgress()
     try:
@@ -154,8 +153,7 @@ def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     finally:
         if progress is None:
             shown.done()
-    # torch's and the dataset's long-lived objects need never be scanned again by the collector
-    gc.freeze()
+    freeze_long_lived("torch loaded")  # torch's objects need never be walked by the collector again
     return handle
 
 
