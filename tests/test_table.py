@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from core.errors import DatasetError
 from core.readers import open_dataset
@@ -128,3 +129,18 @@ def test_a_large_csv_is_read_by_pyarrow_with_the_same_numbers(tmp_path):
 
     train_idx, _ = stratified_split(labels, TEST_FRACTION, HOLDOUT_SEED)
     assert np.allclose(train.array.numpy(), values[train_idx].astype(np.float32))
+
+
+def test_a_bad_cell_past_the_first_megabyte_is_still_named(tmp_path):
+    """Column types come from the first block; a text cell far below it is found and named all the same."""
+    rows = 60_000  # about 1.3 MB: the bad row is past the block the types are read from
+    lines = ["a,b,label"] + [f"{i % 97}.5,{i % 13},{'cat' if i % 2 else 'dog'}" for i in range(rows)]
+    lines[rows - 5] = "1.5,oops,cat"
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=rf"line {rows - 4}, column 'b': 'oops' is not a number"):
+        open_dataset(DatasetSpec(str(path)))
+    lines[rows - 5] = "1.5,7,cat"
+    path.write_text("\n".join(lines) + "\n")
+    handle = open_dataset(DatasetSpec(str(path)))  # the fixed file: text labels, numeric features
+    assert handle.classes == ["cat", "dog"] and handle.splits["train"].array.dtype == torch.float32

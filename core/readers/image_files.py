@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from core.errors import DatasetError
+from core.memory import return_large_blocks_to_the_system
 from core.progress import ProgressCallback, check_cancel, report
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
@@ -40,27 +41,7 @@ warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
 warnings.filterwarnings("ignore", message=r".*(decompression bomb|DecompressionBomb).*")
 
 
-def _return_large_blocks_to_the_system() -> None:
-    """Have glibc map allocations of 1 MB and more on their own and unmap them when freed.
-
-    Decoding images of many sizes allocates and frees blocks of a few MB each; glibc's adaptive
-    threshold would otherwise keep them in the heap, where they fragment and the peak RSS grows
-    with the number of images read rather than with the cache. No effect off glibc.
-    """
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-_return_large_blocks_to_the_system()
+return_large_blocks_to_the_system()  # decoded images come and go in blocks of a few MB
 
 
 class Unreadable(Exception):  # noqa: N818 - an outcome for one file, caught where samples are read

@@ -20,6 +20,7 @@ import torch
 
 from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
 from core.errors import DatasetError
+from core.memory import trim_freed_memory
 from core.pipeline import Pipeline
 from core.progress import ProgressCallback, report
 from core.readers.arrow_table import (
@@ -146,7 +147,8 @@ def open_csv(
         )
     sep = detect_separator(first)
     report(progress, f"reading {path.name}", 0, None)
-    table = read_csv_arrow(path, sep)
+    table = read_csv_arrow(path, sep, spec.label)
+    trim_freed_memory()  # the parse's buffers, before the arrays are built
     if table is not None:
         cols = columns_of(path, table, spec.label)
         labels = arrow_labels(cols, spec.threshold) if non_numeric_feature(cols) is None else None
@@ -201,6 +203,7 @@ def _from_arrow(path, spec, reader, cols, labels, how, progress, cancel) -> Data
     xtr, xte, missing = feature_splits(cols, train_idx, test_idx, progress, cancel)
     names = (cols.features, cols.label)
     cols.table = None  # the arrow memory goes before the mean and std are measured
+    trim_freed_memory()
     return _finish(
         path, spec, reader, xtr, xte, targets, train_idx, test_idx, classes, label_note, names, how, missing
     )
@@ -228,8 +231,13 @@ def _finish(
         "test": in_memory_split(torch.from_numpy(xte), targets[test_idx], path.name),
     }
     with np.errstate(all="ignore"):
-        low = np.nan_to_num(np.nanmin(xtr, axis=0), nan=0.0) if len(xtr) else np.zeros(xtr.shape[1])
-        high = np.nan_to_num(np.nanmax(xtr, axis=0), nan=1.0) if len(xtr) else np.ones(xtr.shape[1])
+        if not len(xtr):
+            low, high = np.zeros(xtr.shape[1]), np.ones(xtr.shape[1])
+        else:  # nanmin copies the whole array to set NaNs aside: only for the columns that have one
+            low, high = xtr.min(axis=0), xtr.max(axis=0)
+            for j in np.flatnonzero(np.isnan(low) | np.isnan(high)):
+                low[j], high[j] = np.nanmin(xtr[:, j]), np.nanmax(xtr[:, j])
+            low, high = np.nan_to_num(low, nan=0.0), np.nan_to_num(high, nan=1.0)
     pipeline = Pipeline(
         sample_type="table",
         low=tuple(float(v) for v in low),
