@@ -137,6 +137,7 @@ CASES = {
     "png-1k": lambda: make_png(1_000),
     "png-10k": lambda: make_png(10_000),
     "png-50k": lambda: make_png(50_000),
+    "png-200k": lambda: make_png(200_000),
     "photos-400": make_photos,
     "csv-100k": lambda: make_csv(100_000),
     "csv-1m": lambda: make_csv(1_000_000),
