@@ -47,20 +47,26 @@ def file_state(path: Path) -> FileState:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _file_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` expanded; CheckpointError when it is a folder or its folder does not exist."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise CheckpointError(f"{target} is a folder; give a file name such as {target / 'model.pt'}.")
+    if not target.parent.is_dir():
+        raise CheckpointError(
+            f"cannot save to {target}: the folder {target.parent} does not exist. Create it first."
+        )
+    return target
+
+
 def check_writable(path: str | os.PathLike[str]) -> Path:
     """Raise :class:`CheckpointError` unless a file can be written at ``path``; return the path.
 
     Checked by creating (and removing) a temporary file in its folder, so a read-only folder,
     a full disk or a path under /proc is found before a run, not after it.
     """
-    target = Path(path).expanduser()
+    target = _file_target(path)
     folder = target.parent
-    if target.is_dir():
-        raise CheckpointError(f"{target} is a folder; give a file name such as {target / 'model.pt'}.")
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
-        )
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder)
         try:
@@ -120,14 +126,8 @@ def atomic_write(
     With ``unchanged_since`` (a :func:`file_state` taken before the work), the save is refused
     when the target changed since: another run wrote it meanwhile, and it is not overwritten.
     """
-    target = Path(path).expanduser()
+    target = _file_target(path)
     folder = target.parent
-    if target.is_dir():
-        raise CheckpointError(f"{target} is a folder; give a file name such as {target / 'model.pt'}.")
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"cannot save to {target}: the folder {folder} does not exist. Create it first."
-        )
     with folder_lock(folder):
         remove_leftovers(folder)
         if unchanged_since is not False and file_state(target) != unchanged_since:

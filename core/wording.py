@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 
@@ -53,8 +54,6 @@ def pack_line(parts: list[str], width: int, sep: str = " · ") -> str:
 def short_path(location: str) -> str:
     """A path as a person would type it here: relative to the current folder when inside it, ``~/…`` under
     the home folder, else as given. Anything that is not a local path (a note, a URL) is returned as is."""
-    import os
-
     if not location.startswith(os.sep):
         return location
     cwd = os.getcwd()

@@ -11,6 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.runlogs.tail import TailReader
 
 Point = tuple[str, int, float, float | None]
 """(tag, step, value, wall-clock time or None when the format has no time)."""
@@ -46,6 +50,15 @@ class LogReader:
 
     def close(self) -> None:
         """Release open files."""
+
+    def lines_from(self, tail: TailReader) -> tuple[list[str], bool] | None:
+        """``tail``'s new lines and whether the file started over; None (with ``problem`` set) when
+        the file cannot be read."""
+        try:
+            return tail.read_lines()
+        except OSError as e:
+            self.problem = f"{self.path}: cannot be read ({e.strerror or e})."
+            return None
 
 
 def as_number(value: object) -> float | None:

@@ -40,11 +40,10 @@ class CsvReader(LogReader):
 
     def read(self) -> Batch:
         batch = Batch()
-        try:
-            lines, restarted = self._tail.read_lines()
-        except OSError as e:
-            self.problem = f"{self.path}: cannot be read ({e.strerror or e})."
+        read = self.lines_from(self._tail)
+        if read is None:
             return batch
+        lines, restarted = read
         if restarted:
             self._header = None
         if not lines:
