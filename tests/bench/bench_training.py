@@ -149,17 +149,11 @@ async def app_latencies(root: Path, presses: int) -> tuple[list[float], int]:
     from tui.panes.training_pane import TrainingPane
 
     app = build_app(AppOptions(spec=DatasetSpec("mnist", root=root)))
-    frames: list[float] = []
     handled: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        original_display = app._display
+        from frames import record_frames  # tests/bench/frames.py, beside this script
 
-        def display(screen, renderable) -> None:
-            if renderable is not None:
-                frames.append(time.perf_counter())
-            original_display(screen, renderable)
-
-        app._display = display  # type: ignore[method-assign]
+        frames = record_frames(app)
         while app.handle is None:
             await pilot.pause(0.1)
         await pilot.press("6")

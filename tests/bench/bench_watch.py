@@ -257,16 +257,10 @@ async def key_latencies(path: Path, presses: int) -> list[float]:
     from tui.panes.watch_pane import WatchPane
 
     app = build_app(AppOptions(open_on_start=False, watch=str(path)))
-    frames: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        original_display = app._display
+        from frames import record_frames  # tests/bench/frames.py, beside this script
 
-        def display(screen, renderable) -> None:
-            if renderable is not None:
-                frames.append(time.perf_counter())
-            original_display(screen, renderable)
-
-        app._display = display  # type: ignore[method-assign]
+        frames = record_frames(app)
         while not app.screen.query(WatchPane):
             await pilot.pause(0.05)
         pane = app.screen.query_one(WatchPane)
