@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from core.datasets import Split, collate_samples
+from core.loader_workers import release
 from core.pipeline import Pipeline
 from core.wording import size
 
@@ -122,5 +123,9 @@ class TrainBatches:
             collate_fn=collate_samples,
             pin_memory=self.device.type == "cuda",
         )
-        for xb, yb in loader:
-            yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        batches = iter(loader)
+        try:
+            for xb, yb in batches:
+                yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        finally:  # a run stopped mid-epoch: its workers end without a wait (core/loader_workers.py)
+            release(batches)

@@ -292,6 +292,66 @@ def test_an_error_in_a_dataloader_worker_process_names_the_users_line(tmp_path):
     assert f'File "{path}", line {line}, in __getitem__' in text and "torch/utils/data" not in text
 
 
+def _workers_end(before: set[int], within: float = 5.0) -> bool:
+    """Whether the worker processes started since ``before`` (pids) have all ended within ``within`` s."""
+    import multiprocessing
+    import time
+
+    deadline = time.monotonic() + within
+    while {p.pid for p in multiprocessing.active_children()} - before:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_stepper_dropped_in_a_reference_cycle_stops_its_workers_without_blocking_the_collection(tmp_path):
+    """torch's iterator, freed inside a garbage collection, waited two 5 s timeouts for workers that
+    never got the signal to stop (its queues were finalized first): the UI thread froze with it."""
+    import gc
+    import multiprocessing
+    import time
+
+    path = write(tmp_path, "loader = DataLoader(Blobs(), batch_size=4, num_workers=2)\n")
+    before = {p.pid for p in multiprocessing.active_children()}
+    h = open_code(path, "loader")
+    stepper = stepper_for(h, h.split("train"), LoaderSettings())
+    stepper.step()
+    assert {p.pid for p in multiprocessing.active_children()} - before, "the loader started no workers"
+    holder = {"stepper": stepper}
+    holder["self"] = holder  # a cycle: only a collection frees it
+    del stepper, holder
+    started = time.monotonic()
+    gc.collect()
+    assert time.monotonic() - started < 4.0  # the old code blocked here for 10 s
+    assert _workers_end(before)
+
+
+def test_a_new_epoch_close_and_an_abandoned_training_epoch_end_their_workers(tmp_path):
+    import multiprocessing
+
+    from core.train_data import TrainBatches
+
+    path = write(tmp_path, "loader = DataLoader(Blobs(), batch_size=4, num_workers=2)\n")
+    h = open_code(path, "loader")
+    before = {p.pid for p in multiprocessing.active_children()}
+    stepper = stepper_for(h, h.split("train"), LoaderSettings())
+    stepper.step()
+    first = {p.pid for p in multiprocessing.active_children()} - before
+    stepper.new_epoch()
+    assert stepper.step().summary.epoch == 2
+    assert _workers_end(before | ({p.pid for p in multiprocessing.active_children()} - first))
+    stepper.close()
+    assert _workers_end(before)
+
+    batches = TrainBatches(h.split("train"), None, torch.device("cpu"), 4, workers=2)
+    epoch = batches.epoch(torch.randperm(30))
+    xb, yb = next(epoch)
+    assert xb.shape == (4, 1, 6, 6) and {p.pid for p in multiprocessing.active_children()} - before
+    epoch.close()  # a run stopped mid-epoch
+    assert _workers_end(before)
+
+
 def test_headless_commands_print_the_traceback_and_exit_2(tmp_path):
     path = write(tmp_path, "raise RuntimeError('no data today')\n")
     for command in ("check", "batches"):

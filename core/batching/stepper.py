@@ -156,6 +156,9 @@ class BatchStepper:
         self.seek(index)
         return self.build()
 
+    def close(self) -> None:
+        """Free what the stepper holds beyond memory: nothing here (its loader has no worker processes)."""
+
     def set_pipeline(self, pipeline) -> None:
         """Read samples through ``pipeline`` from now on, in the same order; the current batch is built again."""
         if pipeline == self.split.pipeline:

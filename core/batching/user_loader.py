@@ -12,6 +12,7 @@ torch is imported when a stepper is built or facts are read, not when this modul
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from core.batching.settings import parse_whole
 from core.batching.stepper import BatchStepper, _Epoch
 from core.batching.summary import Batch
 from core.errors import SettingsError, UserCodeError
+from core.loader_workers import release_all
 
 if TYPE_CHECKING:
     from core.batching.settings import LoaderSettings
@@ -145,9 +147,22 @@ class LoaderStepper(BatchStepper):
         self.current: Batch | None = None
         """The batch last built, or None."""
         self._epoch = _Epoch(1, [])
-        self._iterator: Any = None
         self._at = -1  # index of the batch the iterator gave last
         self._last: Batch | None = None  # and that batch
+        # The loader's iterator, in a box that a finalizer holds: a stepper dropped without close()
+        # (in a reference cycle, say) still has its workers stopped, without blocking the collection.
+        self._box: list[Any] = []
+        weakref.finalize(self, release_all, self._box)
+
+    @property
+    def _iterator(self) -> Any:
+        return self._box[0] if self._box else None
+
+    def close(self) -> None:
+        """Stop the worker processes of the loader's current iterator (in the background); a step
+        after this starts a new pass. Call it when the stepper is no longer needed."""
+        release_all(self._box)
+        self._at, self._last = -1, None
 
     def _draw_epoch(self, number: int) -> _Epoch:
         return _Epoch(number, [])
@@ -157,7 +172,7 @@ class LoaderStepper(BatchStepper):
         self._epoch = _Epoch(self.epoch + 1, [])
         self.position = -1
         self.current = None
-        self._iterator, self._at, self._last = None, -1, None
+        self.close()
 
     def advance(self, count: int = 1) -> None:
         """Move ``count`` batches on (into a new epoch past the last batch); built when :meth:`build` is called."""
@@ -190,7 +205,7 @@ class LoaderStepper(BatchStepper):
         from core.readers.user_code import run_user
 
         if self._iterator is None:
-            self._iterator = run_user("starting your DataLoader (iter)", iter, self.loader)
+            self._box.append(run_user("starting your DataLoader (iter)", iter, self.loader))
         if index < self._at:
             raise SettingsError(f"batch {index:,} has gone by: your DataLoader only goes forward.")
         if index == self._at and self._last is not None:

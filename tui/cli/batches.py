@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # the reader (head, less) stopped early: not an error; keep Python from complaining at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    finally:
+        stepper.close()
     return 0
 
 

@@ -162,7 +162,7 @@ class BatchesPane(Pane):
     # ------------------------------------------------------------------ dataset and settings
     def dataset_changed(self) -> None:
         self._generation += 1  # whatever a running worker builds is for the old dataset
-        self._stepper = None
+        self._keep(None)
         self.summary = None
         self._stale = True
         if self.is_shown:
@@ -299,10 +299,22 @@ class BatchesPane(Pane):
             what="Building the batch",
         )
 
+    def _keep(self, stepper: BatchStepper | None) -> None:
+        """Go on with ``stepper``; the one it replaces stops its loader's worker processes."""
+        if self._stepper is not None and self._stepper is not stepper:
+            self._stepper.close()
+        self._stepper = stepper
+
+    def _drop(self, stepper: BatchStepper | None) -> None:
+        """A stepper built for what has changed since: stop its workers unless it is the current one."""
+        if stepper is not None and stepper is not self._stepper:
+            stepper.close()
+
     def on_batches_pane_built(self, message: Built) -> None:
         if message.generation != self._generation:
+            self._drop(message.stepper)
             return  # built for settings or a dataset that have changed since
-        self._stepper = message.stepper
+        self._keep(message.stepper)
         self.summary = message.summary
         self.renders += 1
         self.shown.append((message.summary.epoch, message.summary.index))
@@ -314,8 +326,9 @@ class BatchesPane(Pane):
 
     def on_batches_pane_failed(self, message: Failed) -> None:
         if message.generation != self._generation:
+            self._drop(message.stepper)
             return
-        self._stepper = message.stepper
+        self._keep(message.stepper)
         if message.stepper is None:
             self._failed = message.text
             self.summary = None
