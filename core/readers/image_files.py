@@ -160,7 +160,6 @@ def decode_image(path: str, mode: str, max_pixels: int) -> torch.Tensor:
     The header is read first: an image over ``max_pixels`` is refused before any pixel is decoded.
     """
     from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
 
     try:
         with Image.open(path) as img:
@@ -176,7 +175,15 @@ def decode_image(path: str, mode: str, max_pixels: int) -> torch.Tensor:
         raise Unreadable(f"too large to open safely ({e})") from None
     except Exception as e:  # noqa: BLE001 - PIL raises many kinds; any of them means "not usable"
         raise Unreadable(_reason(e)) from None
-    return pil_to_tensor(converted)
+    return pixels_chw(converted)
+
+
+def pixels_chw(image) -> torch.Tensor:
+    """A PIL image in mode "L" or "RGB" as a C×H×W uint8 tensor (what torchvision's ``pil_to_tensor``
+    returns, without importing torchvision, whose import pulls in torch._dynamo: 1.5 s)."""
+    array = np.array(image, dtype=np.uint8)  # a writable copy: H×W, or H×W×C
+    tensor = torch.from_numpy(array)
+    return tensor.unsqueeze(0) if array.ndim == 2 else tensor.permute(2, 0, 1)
 
 
 def _reason(e: Exception) -> str:
