@@ -31,7 +31,7 @@ async def test_every_pane_is_7_bit_ascii_under_ascii():
             for key in keys:
                 await pilot.press(key)
                 await settle(app, pilot)
-            await pilot.pause(0.2)
+            await pilot.pause()
             seen[name] = non_ascii(app)
 
         await settle(app, pilot)

@@ -8,7 +8,6 @@ import os
 import pickle
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -241,12 +240,11 @@ def craft(path: Path, trained, digits, **model_changes) -> Path:
 def test_crafted_descriptions_are_refused_before_anything_is_built(trained, digits, tmp_path, monkeypatch):
     built = []
     monkeypatch.setattr(ModelSpec, "build", lambda self: built.append(self) or None)
-    started = time.perf_counter()
     huge = refused(craft(tmp_path / "huge.pt", trained, digits, hidden=[20000, 20000]))
     assert "hidden sizes" in huge and "16,384" in huge
     negative = refused(craft(tmp_path / "negative.pt", trained, digits, hidden=[-5]))
     assert "positive whole number" in negative
-    assert time.perf_counter() - started < 2 and not built
+    assert not built  # refused from the description alone: no 20,000-wide layer was made
     monkeypatch.undo()
     wide = refused(craft(tmp_path / "wide.pt", trained, digits, hidden=[64, 64, 128]))
     assert "do not fit" in wide and "layers.5.weight is 64×64, not 128×64" in wide

@@ -83,7 +83,9 @@ async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
         pressed = time.monotonic()
         await pilot.press("x")
         await wait_for(pilot, lambda: not pane.running)
-        assert time.monotonic() - pressed < 2.0
+        assert (
+            time.monotonic() - pressed < 10.0
+        )  # generous for a loaded machine: the steps below are the test
         final = pane.snapshot
         assert final.state == "stopped"
         assert final.step == paused.step and final.epoch_step == paused.epoch_step
@@ -118,8 +120,12 @@ async def test_stop_while_running_ends_the_worker_promptly():
         pressed = time.monotonic()
         await pilot.press("x")
         await wait_for(pilot, lambda: not pane.running)
-        assert time.monotonic() - pressed < 2.0
-        assert pane.snapshot.state == "stopped" and pane.snapshot.step < pane.snapshot.total_steps
+        assert (
+            time.monotonic() - pressed < 10.0
+        )  # generous for a loaded machine: the steps below are the test
+        final = pane.snapshot
+        assert final.state == "stopped" and final.step < final.total_steps
+        assert 0 < final.epoch_step < final.steps_per_epoch  # stopped mid-epoch, not at the epoch's end
 
 
 async def test_a_huge_learning_rate_stops_with_a_message_and_the_app_keeps_running():
