@@ -7,7 +7,10 @@ user's clone) and fails when it is set but the files are missing (CI must not sk
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,47 @@ REAL_DATA_FIXTURES = frozenset({"shared_data"})
 """Fixtures whose users read DATALOUPE_TEST_DATA (every real-data fixture depends on ``shared_data``)."""
 TERMINAL_FIXTURES = frozenset({"tmux"})
 """Fixtures whose users drive the installed program in tmux."""
+
+
+gc.disable()  # until the test modules are imported: see pytest_collection_finish
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what the test modules imported (torch, textual: 390,000 objects) and turn the collector
+    back on. While they were imported, a dozen full collections walked the growing heap and found
+    nothing to free: 2.3 s of each worker's start."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list) -> None:
+    """The xdist controller collects no test module: its collector goes back on at once."""
+    gc.enable()
+
+
+FREEZE_GROWTH = 150_000
+"""Memory blocks a worker may gain before what lives on is frozen (see ``pytest_runtest_protocol``)."""
+_blocks_at_freeze = 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Between tests, keep the garbage collector off what has come to live as long as the worker.
+
+    A test worker imports, test by test, what the app loads lazily (pandas, pyarrow, torchvision's
+    transforms, torch._dynamo...): 400,000 objects by the end, which every full collection walked,
+    40-odd times per worker, 0.2 s each (a quarter of the suite's CPU). When the worker has grown by
+    :data:`FREEZE_GROWTH` blocks since the last time, the garbage is collected and the rest frozen
+    (``gc.freeze``), as tui/heap.py does in the app after its heavy imports. Tests leave no app
+    behind, so what is frozen is modules, caches and session fixtures.
+    """
+    global _blocks_at_freeze
+    yield
+    if sys.getallocatedblocks() - _blocks_at_freeze > FREEZE_GROWTH:
+        gc.collect()
+        gc.freeze()
+        _blocks_at_freeze = sys.getallocatedblocks()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -204,28 +248,39 @@ def image_folder_factory(tmp_path: Path):
 
 
 async def settle(app, pilot, rounds: int = 20) -> None:
-    """Wait until no worker is running and the screen has caught up with the messages they posted."""
+    """Wait until the app's start-up work has begun, no worker is pending or running, and the screen
+    has caught up with the messages they posted.
+
+    The app opens its dataset once the first screen is drawn (``first_paint``); before that there
+    is no worker to wait for. A worker counts until it has finished: a pending one has not begun.
+    """
     from textual.worker import WorkerCancelled, WorkerFailed
 
+    def busy() -> bool:
+        return any(not w.is_finished for w in app.workers)
+
+    await wait_for(pilot, lambda: getattr(app, "first_paint", 0) is not None, what="the first screen")
     for _ in range(rounds):
         # an exclusive worker replaced by a newer one, or a failure the app reports itself
         with contextlib.suppress(WorkerCancelled, WorkerFailed):
             await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        if not busy():
             await pilot.pause()
-            if not any(w.is_running for w in app.workers):
+            if not busy():
                 return
 
 
-async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds."""
+async def wait_for(pilot, predicate, timeout: float = 10.0, what: str | Callable[[], str] = "") -> None:
+    """Let the app run until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds
+    (a callable ``what`` is called then, to describe what the app shows at that moment)."""
     import time
 
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {described or predicate}")
         await pilot.pause(0.02)
 
 

@@ -69,13 +69,21 @@ async def test_ascii_transform_and_split_keys():
         rows = app.query_one(SampleView).text_rows
         assert "".join(rows).isascii() and "%" in "".join(rows)  # digits peak at 15/16: the densest but one
         await pilot.press("t")  # scaled → normalized
-        await wait_for(pilot, lambda: "Normalize(mean=" in info_text(app))
+        await wait_for(
+            pilot, lambda: "Normalize(mean=" in info_text(app), what=lambda: f"normalized: {info_text(app)!r}"
+        )
         assert "negative values" in info_text(app)
         await pilot.press("t")  # → raw
-        await wait_for(pilot, lambda: "as stored" in info_text(app))
+        await wait_for(
+            pilot, lambda: "as stored" in info_text(app), what=lambda: f"as stored: {info_text(app)!r}"
+        )
         assert "range 0 .. 15" in info_text(app)
         await pilot.press("s")
-        await wait_for(pilot, lambda: "of 359" in info_text(app))
+        await wait_for(
+            pilot,
+            lambda: "of 359" in info_text(app),
+            what=lambda: f"the test split: {info_text(app)!r}, split {app.split}",
+        )
         assert app.split == "test"
         await pilot.press("a")  # back to half-blocks
         await wait_for(pilot, lambda: "▀" in "".join(app.query_one(SampleView).text_rows))

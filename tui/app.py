@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual import work
@@ -146,6 +147,8 @@ class DataloupeApp(App):
         """The first screen has been drawn."""
         self._tabs_ready = False
         """The tab bar has announced its initial tab."""
+        self._starting = False
+        """The slow work has been asked to start (it starts once the tab bar has settled)."""
         self._opened_once = False
         """Whether a dataset has been opened in this session (the first one switches to the preview)."""
         self._open_request = 0
@@ -187,11 +190,27 @@ class DataloupeApp(App):
     def _start_when_ready(self) -> None:
         """Start the slow work once the first screen is drawn and the tabs have settled.
 
-        The tab bar announces its initial tab with a message of its own; a dataset opened before
-        that message is handled would see its switch to the preview undone.
+        The tabbed content announces its initial tab, and the tab bar, from its own mount handler,
+        activates its first tab once more: a message that the tabbed content turns into a switch to
+        that tab. A dataset opened before that message went through would see its switch to the
+        preview undone (a quick open on a loaded machine did: the dataset pane came back). So the
+        work starts only after it, in the order Textual's queues keep: behind what the tab bar has
+        queued, then behind what the tabbed content has.
         """
-        if not (self._drawn and self._tabs_ready) or self.first_paint is not None:
+        if not (self._drawn and self._tabs_ready) or self._starting:
             return
+        self._starting = True
+        self._after_the_tab_bar(self._start)
+
+    def _after_the_tab_bar(self, then: Callable[[], object]) -> None:
+        tab_bar = self.query_one("#tabs Tabs", Tabs)
+        if not tab_bar.is_mounted:  # its mount handler has not run: its activation is still to come
+            self.call_after_refresh(self._after_the_tab_bar, then)
+            return
+        tabbed = self.query_one(TabbedContent)
+        tab_bar.call_later(tabbed.call_later, then)
+
+    def _start(self) -> None:
         self.first_paint = time.perf_counter() - self.started
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
