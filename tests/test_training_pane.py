@@ -39,6 +39,15 @@ async def open_training(app, pilot, **form: str) -> TrainingPane:
     return pane
 
 
+async def stop_run(pilot, pane: TrainingPane) -> None:
+    """Press x and wait for the run to end: within 10 s, generous for a loaded machine (what the
+    run did before it stopped is what the tests check)."""
+    pressed = time.monotonic()
+    await pilot.press("x")
+    await wait_for(pilot, lambda: not pane.running)
+    assert time.monotonic() - pressed < 10.0
+
+
 async def test_the_charts_update_from_the_worker_while_it_trains():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -80,12 +89,7 @@ async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
         assert "paused" in screen_text(app)
         await pilot.pause(0.3)
         assert pane.snapshot.step == paused.step  # nothing moves while paused
-        pressed = time.monotonic()
-        await pilot.press("x")
-        await wait_for(pilot, lambda: not pane.running)
-        assert (
-            time.monotonic() - pressed < 10.0
-        )  # generous for a loaded machine: the steps below are the test
+        await stop_run(pilot, pane)
         final = pane.snapshot
         assert final.state == "stopped"
         assert final.step == paused.step and final.epoch_step == paused.epoch_step
@@ -117,12 +121,7 @@ async def test_stop_while_running_ends_the_worker_promptly():
         pane = await open_training(app, pilot, epochs="1000", batch="1")
         await pilot.press("r")
         await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 20)
-        pressed = time.monotonic()
-        await pilot.press("x")
-        await wait_for(pilot, lambda: not pane.running)
-        assert (
-            time.monotonic() - pressed < 10.0
-        )  # generous for a loaded machine: the steps below are the test
+        await stop_run(pilot, pane)
         final = pane.snapshot
         assert final.state == "stopped" and final.step < final.total_steps
         assert 0 < final.epoch_step < final.steps_per_epoch  # stopped mid-epoch, not at the epoch's end
