@@ -193,9 +193,10 @@ class DataloupeApp(App):
         The tabbed content announces its initial tab, and the tab bar, from its own mount handler,
         activates its first tab once more: a message that the tabbed content turns into a switch to
         that tab. A dataset opened before that message went through would see its switch to the
-        preview undone (a quick open on a loaded machine did: the dataset pane came back). So the
-        work starts only after it, in the order Textual's queues keep: behind what the tab bar has
-        queued, then behind what the tabbed content has.
+        preview undone; that is the likely cause of the dataset pane seen after a quick first open
+        on a loaded machine, though no test has reproduced it. So the work starts only after it, in
+        the order Textual's queues keep: behind what the tab bar has queued, then behind what the
+        tabbed content has.
         """
         if not (self._drawn and self._tabs_ready) or self._starting:
             return
