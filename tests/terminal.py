@@ -123,10 +123,6 @@ class Terminal:
         """The screen as rows of ``(character, background)``; the background as its SGR code ("" for default)."""
         return [_cells(line) for line in self.styled_screen().splitlines()]
 
-    def _shading(self) -> list[list[str]]:
-        """The screen's backgrounds alone, without its characters: what a move of the focus changes."""
-        return [[bg for _, bg in row] for row in self.backgrounds()]
-
     def cursor(self) -> tuple[int, int]:
         """Where the terminal's cursor is (column, row), counted from 0; Textual puts it in the focused input."""
         out = self._tmux(
@@ -213,12 +209,12 @@ class Terminal:
 
         After each Tab the screen is polled until the Tab is seen to land, and only then does the
         next Tab go: a second Tab sent while the first is still queued (a busy CI machine can stall
-        the app for seconds) would carry the focus past the target. From a field of the form, a
-        Tab always moves the focus off it, so that wait has no short cut. From elsewhere (no field
-        focused, or a widget outside ``labels`` such as a checkbox) the Tab may land on another
-        such widget: any change of the screen's backgrounds then counts, and after 3 s with none
-        the next Tab goes. Nothing is counted: a Tab that lands elsewhere than expected only costs
-        another lap of the form, and the target must then read the same on two captures in a row.
+        the app for seconds) would carry the focus past the target, and every later Tab would then
+        land one field late. So there is no short cut on a timer: each Tab waits up to 30 s for the
+        focused field to change. In both forms a Tab from the pane itself (no field focused) lands
+        on the form's first field, and a Tab from a field lands on the next one. A Tab that lands
+        on a widget outside ``labels`` (a checkbox, a button) costs that wait, then the next Tab
+        goes; nothing is counted, so a lap of the form is only slower, never wrong.
         """
         if label not in labels:
             raise ValueError(f"{label!r} is not one of the form's labels {labels}")
@@ -226,12 +222,10 @@ class Terminal:
         for _ in range(presses):
             if focused == label:
                 return
-            before, shading = focused, self._shading()
+            before = focused
             self.keys("Tab")
-            deadline = time.monotonic() + (30 if before is not None else 3)
+            deadline = time.monotonic() + 30
             while (focused := self.steady_focus(labels)) == before and time.monotonic() < deadline:
-                if before is None and self._shading() != shading:
-                    break
                 time.sleep(0.05)
         if focused != label:
             raise AssertionError(
