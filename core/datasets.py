@@ -49,6 +49,9 @@ class SplitData:
     """Where the split came from, for the screen: "t10k-images-idx3-ubyte.gz"."""
     files: ImageFiles | None = None
     """The image files behind the samples, when they are read from files one by one (image folders)."""
+    rows: np.ndarray | None = None
+    """Tables: each sample's data row in ``origin`` (0 is the first row below the header), so that a
+    fault found in a sample can be named where the user can find it."""
 
 
 @dataclass(frozen=True)
@@ -266,14 +269,16 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def in_memory_split(x: torch.Tensor, y: np.ndarray, origin: str = "") -> SplitData:
-    """A split held as one stored tensor and its labels."""
+def in_memory_split(
+    x: torch.Tensor, y: np.ndarray, origin: str = "", rows: np.ndarray | None = None
+) -> SplitData:
+    """A split held as one stored tensor and its labels (``rows``: a table's data row of each sample)."""
     y = np.ascontiguousarray(y, dtype=np.int64)
 
     def read(i: int) -> tuple[torch.Tensor, int]:
         return x[i], int(y[i])
 
-    return SplitData(length=len(y), read=read, targets=y, array=x, origin=origin)
+    return SplitData(length=len(y), read=read, targets=y, array=x, origin=origin, rows=rows)
 
 
 def build_handle(

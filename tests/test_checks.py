@@ -210,7 +210,7 @@ def test_nan_and_inf_fail_finite():
     handle = from_datasets("t", {"train": Samples(list(x), np.arange(50) % 2)}, ["a", "b"])
     result = run_checklist(handle).result("finite")
     assert result.verdict == "fail"
-    assert "2 of 50 train samples hold NaN or Inf (first: sample 7)" in result.evidence
+    assert "2 of 50 train samples hold NaN or Inf (samples 7, 9)" in result.evidence
 
 
 def test_nan_is_counted_on_an_array_too():

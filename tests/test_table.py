@@ -144,3 +144,30 @@ def test_a_bad_cell_past_the_first_megabyte_is_still_named(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     handle = open_dataset(DatasetSpec(str(path)))  # the fixed file: text labels, numeric features
     assert handle.classes == ["cat", "dog"] and handle.splits["train"].array.dtype == torch.float32
+
+
+def test_nan_and_inf_cells_are_named_by_their_row_in_the_file(tmp_path):
+    """The "finite" check, and training through it, name the rows a user can find in the table."""
+    from core.checks import run_checklist
+    from core.errors import SettingsError
+    from core.settings import TrainConfig
+    from core.training import TrainingRun
+
+    rng = np.random.default_rng(0)
+    bad = {18: "nan", 51: "inf", 77: "-inf"}  # data rows, counted from 1 below the header
+    lines = ["a,b,c,y"]
+    for row in range(1, 121):
+        a, b, c = rng.random(3)
+        lines.append(f"{a:.3f},{b:.3f},{bad.get(row, f'{c:.3f}')},{row % 2}")
+    handle = open_dataset(DatasetSpec(str(write(tmp_path, "\n".join(lines) + "\n"))))
+    evidence = run_checklist(handle).result("finite").evidence
+    for split in handle.split_names:
+        rows = sorted(int(r) + 1 for r in handle.splits[split].rows if int(r) + 1 in bad)
+        if rows:
+            word = "row" if len(rows) == 1 else "rows"
+            assert f"t.csv {word} {', '.join(map(str, rows))}, counted below the header) in c" in evidence
+    with pytest.raises(SettingsError) as info:
+        TrainingRun(handle, TrainConfig(epochs=1)).prepare()
+    train_rows = [int(r) + 1 for r in handle.splits["train"].rows if int(r) + 1 in bad]
+    assert train_rows and all(f"{r}" in str(info.value) for r in train_rows)
+    assert "t.csv row" in str(info.value) and "in c" in str(info.value)

@@ -259,7 +259,7 @@ def test_a_nan_in_the_data_is_refused_before_training_naming_the_sample_and_colu
     handle.feature_names = [f"f{k}" for k in range(6)]
     with pytest.raises(SettingsError) as info:
         TrainingRun(handle, TrainConfig(epochs=3, transform="raw", **FAST)).prepare()
-    assert "1 of 330 train samples hold NaN or Inf (first: sample 5) in f3" in str(info.value)
+    assert "1 of 330 train samples hold NaN or Inf (sample 5) in f3" in str(info.value)
     assert "NaN loss" in str(info.value)
     assert DIVERGED_LOSS > 100
 

@@ -118,6 +118,22 @@ class StoredSamples:
     """All stored samples as one tensor, when the split is held in memory."""
     digest: SampleDigest | None = None
     """What was kept of the samples read one by one, when it is not."""
+    rows: np.ndarray | None = None
+    """Tables: each sample's data row in the file (0 is the first below the header)."""
+    origin: str = ""
+    """The file the split was read from, when it is one ("winequality-red.csv")."""
+
+    def where(self, indices: list[int], total: int) -> str:
+        """Where the first of ``total`` samples found are: "first: sample 14", "samples 14, 90", or for a
+        table their rows in its file, "wine.csv rows 18, 51 (counted below the header)"."""
+        more = "…" if total > len(indices) else ""
+        if self.rows is not None and all(0 <= i < len(self.rows) for i in indices):
+            rows = sorted(int(self.rows[i]) + 1 for i in indices)
+            word = "row" if total == 1 else "rows"
+            return f"{self.origin or 'the file'} {word} {', '.join(f'{r:,}' for r in rows)}{more}, counted below the header"
+        if total == 1:
+            return f"sample {indices[0]:,}"
+        return f"{'first: ' if more else ''}samples {', '.join(f'{i:,}' for i in indices)}{more}"
 
     @property
     def whole(self) -> bool:
@@ -155,7 +171,9 @@ def read_stored(
 
     n = len(split)
     if split.array is not None:
-        return StoredSamples(split.name, n, np.arange(n), split.array)
+        return StoredSamples(
+            split.name, n, np.arange(n), split.array, rows=split.data.rows, origin=split.data.origin
+        )
     take = np.unique(np.linspace(0, n - 1, min(n, limit)).astype(np.int64)) if n else np.zeros(0, np.int64)
     shapes, dtypes, hashes, nonfinite = [], set(), np.zeros(len(take), np.uint64), np.zeros(len(take), bool)
     values = ValueAccumulator()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 STANDARD_MEAN, STANDARD_STD = 0.2, (0.7, 1.4)
 """How close to mean 0, std 1 counts as standardized."""
+NAMED = 3
+"""How many samples (rows) with a NaN or Inf the "finite" check names."""
 RAW_MAGNITUDE = 10.0
 """Values past this size are unscaled (pixels 0..255, digits 0..16, raw table columns): a fail."""
 
@@ -149,7 +151,8 @@ def finite_result(
 ) -> CheckResult:
     """The "finite" check on stored samples: the checklist's, and the trainer's before it trains.
 
-    The evidence names the first sample (row) that holds NaN or Inf and, for tables, the columns.
+    The evidence names the first samples that hold NaN or Inf (for tables, their rows in the file)
+    and, for tables, the columns.
     """
     import torch
 
@@ -157,12 +160,12 @@ def finite_result(
     integer = []
     for name, s in stored_by_split.items():
         bad = 0
-        first = None
+        first: list[int] = []  # the first few samples with a NaN or Inf, to name
         columns = None
         offset = 0
         if s.digest is not None:  # read one by one: measured as it was read
             hits = np.flatnonzero(s.digest.nonfinite)
-            bad, first = len(hits), (int(s.indices[hits[0]]) if len(hits) else None)
+            bad, first = len(hits), [int(s.indices[h]) for h in hits[:NAMED]]
         for part in s.chunks() if s.array is not None and s.array.is_floating_point() else ():
             check_cancel(cancel)
             bad_values = ~torch.isfinite(part)
@@ -170,12 +173,11 @@ def finite_result(
             if part.ndim == 2 and len(hits):  # a table: which columns
                 cols = bad_values.any(dim=0).numpy()
                 columns = cols if columns is None else columns | cols
-            if len(hits) and first is None:
-                first = int(s.indices[offset + int(hits[0])])
+            first += [int(s.indices[offset + int(h)]) for h in hits[: NAMED - len(first)]]
             bad += len(hits)
             offset += len(part)
         if bad:
-            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf (first: sample {first:,})"
+            text = f"{bad:,} of {s.count:,} {name} samples hold NaN or Inf ({s.where(first, bad)})"
             if columns is not None and columns.any():
                 names = [
                     feature_names[k]

@@ -227,8 +227,8 @@ def _finish(
     """Splits, the min-max pipeline from the training rows, notes, and the handle."""
     features, label_col = names
     splits = {
-        "train": in_memory_split(torch.from_numpy(xtr), targets[train_idx], path.name),
-        "test": in_memory_split(torch.from_numpy(xte), targets[test_idx], path.name),
+        "train": in_memory_split(torch.from_numpy(xtr), targets[train_idx], path.name, train_idx),
+        "test": in_memory_split(torch.from_numpy(xte), targets[test_idx], path.name, test_idx),
     }
     with np.errstate(all="ignore"):
         if not len(xtr):
