@@ -61,9 +61,12 @@ def test_non_images_and_truncated_images_are_skipped_and_counted(image_folder_fa
     broken = split.data.files.paths.index(str(folder / "dog" / "broken.png"))
     x, y = split[broken]  # skipped: the next readable dog stands in
     assert y == 1 and tuple(x.shape) == (1, 12, 10)
-    result = run_checklist(handle).result("readable")
+    report = run_checklist(handle)
+    result = report.result("readable")
     assert result.verdict == "warn"
     assert "2 of 10 image files cannot be used and are skipped" in result.evidence
+    # the dog that stands in for a damaged file is no copy in the folder
+    assert "exact copies" not in report.result("split").evidence
     assert (
         "dog/broken.png (truncated)" in result.evidence and "dog/fake.jpg (not an image)" in result.evidence
     )

@@ -66,6 +66,16 @@ def check_numeric(f: Facts) -> CheckResult:
     return CheckResult("numeric", "pass", f"samples are {'/'.join(out)} tensors{stored_note}; {label_text}")
 
 
+def _readable(f: Facts, name: str, hashes: np.ndarray) -> np.ndarray:
+    """``hashes`` without the samples of unreadable image files: the image that stands in for such a
+    file (the next readable one of its class) is no copy in the folder, and the "readable" item
+    already reports the file."""
+    files = f.handle.splits[name].files
+    if files is None or not files.bad:
+        return hashes
+    return hashes[~np.isin(f.stored[name].indices, np.fromiter(files.bad, np.int64))]
+
+
 def check_split(f: Facts) -> CheckResult:
     """A test split exists; no exact duplicates inside a split or shared between train and test."""
     sizes = {name: len(y) for name, y in f.labels.items()}
@@ -82,7 +92,9 @@ def check_split(f: Facts) -> CheckResult:
             f"(at least {MIN_SPLIT_SAMPLES['train']} train and {MIN_SPLIT_SAMPLES['test']} test samples)",
             "add samples, or hold out a test split from a larger training split",
         )
-    hashes = {name: sample_hashes(s, f.progress, f.cancel) for name, s in f.stored.items()}
+    hashes = {
+        name: _readable(f, name, sample_hashes(s, f.progress, f.cancel)) for name, s in f.stored.items()
+    }
     dup_parts = []
     for name, h in hashes.items():
         ordered = np.sort(h)
