@@ -196,13 +196,14 @@ class BalanceSummary:
             f"about {small}."
         )
 
-    def remedies(self) -> str:
-        """What to do about an unbalanced split."""
+    def remedies(self, sentence: bool = True) -> str:
+        """What to do about an unbalanced split: a sentence, or (``sentence=False``) a checklist's "fix:" text."""
         small = self.classes[self.smallest]
-        return (
-            f"Use a class-balanced sampler, oversample or augment {small}, weight the classes in the "
-            "loss, and judge the model by per-class accuracy."
+        text = (
+            f"use a class-balanced sampler, oversample or augment {small}, weight the classes in the "
+            "loss, and judge the model by per-class accuracy"
         )
+        return f"{text[0].upper()}{text[1:]}." if sentence else text
 
     def warning(self) -> str | None:
         """The danger and the remedies, when the split is unbalanced."""

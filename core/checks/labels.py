@@ -272,7 +272,9 @@ def check_balanced(f: Facts) -> CheckResult:
     ]
     if summary.unbalanced:
         also = f" Largest ÷ smallest in {', '.join(others)}." if others else ""
-        return CheckResult("balanced", "warn", f"{name}: {summary.danger()}{also}", summary.remedies())
+        return CheckResult(
+            "balanced", "warn", f"{name}: {summary.danger()}{also}", summary.remedies(sentence=False)
+        )
     also = f" (largest ÷ smallest in {', '.join(others)})" if others else ""
     return CheckResult(
         "balanced",

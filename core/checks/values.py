@@ -221,7 +221,7 @@ def check_shapes(f: Facts) -> CheckResult:
             with_note(
                 f"samples come in {len(shapes)} shapes: {written}{more}; a batch cannot stack them", *stored
             ),
-            "Resize the images to one size: --resize 64 (shorter side to 64, then a centre crop) or "
+            "resize the images to one size: --resize 64 (shorter side to 64, then a centre crop) or "
             "--resize 64x48 (exactly W×H), or the resize field of the dataset pane"
             if f.pipeline.sample_type == "image"
             else "make every sample one shape in the dataset",
