@@ -227,7 +227,10 @@ def test_differing_shapes_fail():
     handle = from_datasets("t", {"train": Samples(xs, np.arange(9) % 3)}, ["a", "b", "c"])
     result = run_checklist(handle).result("shapes")
     assert result.verdict == "fail"
-    assert "2 shapes: 1×8×8 (6), 1×10×8 (3)" in result.evidence and "resize the images to one size: --resize 64" in result.fix
+    assert (
+        "2 shapes: 1×8×8 (6), 1×10×8 (3)" in result.evidence
+        and "resize the images to one size: --resize 64" in result.fix
+    )
 
 
 def test_small_classes_warn_and_test_only_labels_fail():

@@ -52,7 +52,9 @@ def test_no_logs_and_bad_options_exit_2_with_a_message(tmp_path, capsys):
 
 
 def test_train_log_writes_a_run_that_watch_reads(tmp_path):
-    log = tmp_path / "train.jsonl"
+    log = (
+        tmp_path / "runs" / "digits" / "train.jsonl"
+    )  # folders made, as TensorBoard's and Lightning's loggers do
     trained = run_main("train", "digits", "--epochs", "1", "--threads", "1", "--log", str(log))
     assert trained.returncode == 0, trained.stderr
     out = run_main("watch", str(log), "--once", "--json")

@@ -115,16 +115,18 @@ class JsonlReader(LogReader):
 class JsonlLog:
     """Appends one JSON object per line to a metrics file, flushed at once so a watcher sees it.
 
-    ``dataloupe train --log run.jsonl`` writes its run through this class."""
+    ``dataloupe train --log runs/run.jsonl`` writes its run through this class; missing folders
+    are made, as TensorBoard's and Lightning's loggers make theirs."""
 
     def __init__(self, path: Path, total_steps: int | None = None) -> None:
         self.path = Path(path).expanduser()
         """The file written."""
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the run's life
         except OSError as e:
             raise SettingsError(
-                f"--log {self.path}: cannot be written ({e.strerror or e}); give a file in a folder that exists."
+                f"--log {self.path}: cannot be written ({e.strerror or e}); give a file in a folder you can write to."
             ) from e
         self._total_written = False
         if total_steps:
