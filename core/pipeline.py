@@ -49,7 +49,7 @@ class Pipeline:
     channels: int = 1
     """Image channels (1 grey, 3 RGB); ignored for tables."""
     pixel_name: str = "ToTensor()"
-    """How the scaling step is named on screen."""
+    """How the scaling step is named on screen (for a table, the default means MinMaxScale)."""
     resize: str | None = None
     """Images only, before anything else: "64" (shorter side to 64, centre crop 64×64) or "64x48" (W×H).
 
@@ -159,7 +159,7 @@ class Pipeline:
                 steps.append("RandomHorizontalFlip()")
         if self.mode == "raw":
             steps.append("as stored (no scaling)")
-        elif self.sample_type == "image":
+        elif self.sample_type == "image" or self.pixel_name != "ToTensor()":  # or a table scaled its own way
             steps.append(self.pixel_name)
         else:
             steps.append("MinMaxScale(train min/max → 0..1)")
@@ -172,6 +172,10 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
+
+
+OWN_TRANSFORM = "your Dataset's own transform"
+"""The scaling step's name for samples a user's Dataset returns ready: nothing is measured or scaled."""
 
 
 @functools.lru_cache(maxsize=64)

@@ -312,7 +312,10 @@ def render_features(
     bar_width: int = 20,
     ascii_only: bool = False,
 ) -> list[str]:
-    """One line per feature: name, value, and a bar showing where ``unit`` (0..1) puts it."""
+    """One line per feature: name, value, and a bar showing where ``unit`` (0..1) puts it.
+
+    Features without a name (a user's Dataset has none to give) are named by their place: "x[0]"."""
+    names = [*names, *(f"x[{k}]" for k in range(len(names), len(values)))]
     width = max((len(n) for n in names), default=0)
     full, empty = ("#", ".") if ascii_only else ("█", "░")
     lines = []
@@ -342,7 +345,8 @@ def render_table_rows(
     """Several table rows, one line each: index, label, a strip of its features (low ▁ … █ high), values.
 
     ``x`` holds the values shown (N×F) and ``unit`` the same rows scaled to 0..1 for the strip;
-    ``labels`` are label numbers or short class names; lines are cut at ``width`` characters.
+    ``labels`` are label numbers or short class names; lines are cut at ``width`` characters. An
+    index below 0 is unknown (a user's DataLoader does not say which samples it drew) and shows as "-".
     """
     ramp = ASCII_RAMP if ascii_only else SPARK
     key = "low . @ high" if ascii_only else "low ▁ … █ high"
@@ -352,5 +356,5 @@ def render_table_rows(
         cells = np.rint(np.clip(np.nan_to_num(u), 0.0, 1.0) * (len(ramp) - 1)).astype(int)
         strip = "".join(ramp[c] if np.isfinite(v) else "?" for c, v in zip(cells, u, strict=True))
         values = " ".join(f"{v:.3g}" for v in x[k])
-        lines.append(f"{index:>6} {label:>2}  {strip}  {values}"[:width])
+        lines.append(f"{index if index >= 0 else '-':>6} {label:>2}  {strip}  {values}"[:width])
     return lines

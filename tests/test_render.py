@@ -124,3 +124,11 @@ def test_table_rows_one_line_per_sample_with_a_strip_low_to_high():
     assert lines[2].split()[:2] == ["12", "1"] and lines[2].endswith("2 3 4")
     ascii_lines = render_table_rows(x, unit, [7, 12], [0, 1], width=14, ascii_only=True)
     assert all(len(line) <= 14 for line in ascii_lines) and "@" in ascii_lines[1]
+
+
+def test_table_rows_of_a_users_loader_show_no_made_up_sample_number():
+    """A user's DataLoader does not say which samples it drew: the column shows "-", not -1."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    lines = render_table_rows(x, x / 4, [-1, -1], [0, 1], width=60)
+    assert [line.split()[0] for line in lines[1:]] == ["-", "-"]
+    assert "-1" not in "".join(lines)

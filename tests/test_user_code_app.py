@@ -158,3 +158,29 @@ async def test_key_1_after_a_print_scrolls_the_prints_into_view(tmp_path):
         await pilot.press("2", "1")  # nothing new: key 1 is the form from the top again
         await settle(app, pilot)
         assert app.focused is app.query_one("#builtin")
+
+
+async def test_feature_vectors_from_a_users_dataset_are_listed_in_the_preview(tmp_path):
+    """Samples of 2 numbers without column names: one line per feature, named by place, without bars
+    (their range was never measured) and without the images' note about negative values."""
+    from tui.panes.preview_pane import PreviewPane
+    from tui.widgets.sample_view import SampleView
+
+    path = tmp_path / "points.py"
+    path.write_text(
+        "import torch\n"
+        "from torch.utils.data import TensorDataset\n"
+        "x = torch.tensor([[-1.5, 2.25], [0.5, -0.75], [1.0, 1.0], [-2.0, 0.0]] * 10)\n"
+        "points = TensorDataset(x, torch.arange(40) % 2)\n"
+    )
+    app = build_app(AppOptions(spec=DatasetSpec(f"{path}:points")))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        preview = app.query_one(PreviewPane)
+        drawn = lambda: "\n".join(app.query_one(SampleView).text_rows)  # noqa: E731
+        await wait_for(pilot, lambda: "x[1]" in drawn(), what="the features of sample 0")
+        rows = [row.split() for row in drawn().splitlines() if "x[" in row]
+        assert rows == [["x[0]", "-1.5"], ["x[1]", "2.25"]]
+        info = preview.last_info.plain
+        assert "your Dataset's own transform" in info and "MinMaxScale" not in info
+        assert "negative values" not in info

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from core.datasets import DatasetHandle, SplitData, build_handle
 from core.errors import Cancelled, DataloupeError, DatasetError, UserCodeError
-from core.pipeline import Pipeline
+from core.pipeline import OWN_TRANSFORM, Pipeline
 from core.progress import ProgressCallback, check_cancel, report
 from core.samples import SampleReader, describe
 from core.sources import DatasetSpec, code_source
@@ -381,10 +381,18 @@ def pipeline_for(first: torch.Tensor) -> Pipeline:
     """The scaling pipeline of samples like ``first``: uint8 images as ToTensor, anything else as returned."""
     if first.ndim == 1:
         n = first.shape[0]
-        return Pipeline("table", (0.0,) * n, (1.0,) * n, (0.0,) * n, (1.0,) * n, mode="raw")
+        return Pipeline(
+            "table",
+            (0.0,) * n,
+            (1.0,) * n,
+            (0.0,) * n,
+            (1.0,) * n,
+            mode="raw",
+            pixel_name=OWN_TRANSFORM,
+        )
     if first.dtype == torch.uint8:
         return Pipeline.for_images(first.shape[0], high=255.0)
-    return Pipeline.for_images(first.shape[0], high=1.0, pixel_name="your Dataset's own transform")
+    return Pipeline.for_images(first.shape[0], high=1.0, pixel_name=OWN_TRANSFORM)
 
 
 def open_user_code(

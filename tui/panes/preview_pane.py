@@ -191,6 +191,7 @@ class PreviewPane(Pane):
 
     def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
         """Read and render on the worker thread. Pure: touches no widget."""
+        from core.pipeline import OWN_TRANSFORM
         from core.render import grid_layout, render, render_features, render_grid
 
         handle = request.handle
@@ -199,8 +200,10 @@ class PreviewPane(Pane):
         style = "ascii" if request.ascii else "blocks"
         if handle.pipeline.sample_type == "table":
             x, label = split[request.index]
-            raw, _ = split.raw(request.index)
-            unit = handle.pipeline.with_(mode="scaled")(raw).numpy()
+            unit = None  # no bars for a user's features: their range was never measured
+            if handle.pipeline.pixel_name != OWN_TRANSFORM:
+                raw, _ = split.raw(request.index)
+                unit = handle.pipeline.with_(mode="scaled")(raw).numpy()
             lines = render_features(
                 handle.feature_names or [],
                 x.numpy(),
@@ -254,7 +257,7 @@ class PreviewPane(Pane):
         lines.append(f"{split.name}\n")
         lines.append("transform ", style="dim")
         lines.append(split.pipeline.describe() + "\n")
-        if info.min < 0:
+        if info.min < 0 and split.pipeline.sample_type == "image":
             lines.append("negative values: drawn stretched from min to max\n", style="italic")
         return lines
 
