@@ -82,6 +82,13 @@ async def test_the_key_is_in_the_title_and_no_row_is_spent_on_axis_labels():
         assert min(values) - 10 < low <= min(values) and max(values) <= high < max(values) + 10
         loss_rows = app.query_one(LossChart).render().plain.splitlines()
         assert "step" in loss_rows[0] and "step" not in " ".join(loss_rows[1:])
+        # steps 0 to 1,230 and epochs 1 to 12 ticked at round whole numbers (plotext's own said 307.5)
+        for ticks in (loss_rows[-1].split(), rows[-1].split()):
+            values = [int(t.replace(",", "")) for t in ticks]
+            assert len(values) >= 3 and re.fullmatch(r"[\d,\s]+", " ".join(ticks)), ticks
+            step = values[1] - values[0]
+            assert all(b - a == step for a, b in zip(values, values[1:], strict=False))
+            assert str(step)[0] in "125" and set(str(step)[1:]) <= {"0"}  # 1, 2, 5, 10, 20, 25, 50, …
 
 
 async def test_at_60x20_the_class_view_names_the_size_it_needs_instead_of_dropping_classes():
@@ -156,3 +163,14 @@ def test_pack_line_breaks_between_parts_only():
     parts = ["epoch 12/100", "loss 0.2428", "ETA 20.2 s"]
     assert pack_line(parts, 80) == "epoch 12/100 · loss 0.2428 · ETA 20.2 s"
     assert pack_line(parts, 30) == "epoch 12/100 · loss 0.2428\nETA 20.2 s"
+
+
+def test_round_ticks_are_round_and_whole_where_the_values_are():
+    from tui.widgets.axes import round_ticks
+
+    assert round_ticks(1, 20, 5, whole=True) == ([5, 10, 15, 20], ["5", "10", "15", "20"])
+    assert round_ticks(1, 115, 5, whole=True)[1] == ["25", "50", "75", "100"]
+    assert round_ticks(0, 4_600, 5, whole=True)[1] == ["0", "1,000", "2,000", "3,000", "4,000"]
+    assert round_ticks(1, 2, 8, whole=True)[1] == ["1", "2"]  # no half steps between whole ones
+    assert round_ticks(0.1, 1.0, 5)[1] == ["0.2", "0.4", "0.6", "0.8", "1.0"]
+    assert round_ticks(3, 3, 5, whole=True)[1] == ["3"]

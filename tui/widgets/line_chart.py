@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from textual_plotext import PlotextPlot
 
 from tui.terminal import app_glyphs
-from tui.widgets.axes import whole_ticks
+from tui.widgets.axes import round_ticks, whole_ticks
 
 Line = tuple[str, Sequence[float], Sequence[float]]
 """(label, xs, values) of one line; an empty label leaves the line out of the legend."""
@@ -120,12 +120,25 @@ class LineChart(PlotextPlot):
             drawn.append((label, tx, ty))
         if self.percent and drawn:
             self._percent_axis([y for _, _, ty in drawn for y in ty])
+        self._x_axis([x for _, tx, _ in drawn for x in tx])
         self.points = max((len(tx) for _, tx, _ in drawn), default=0)
         self.drawn = sum(len(tx) for _, tx, _ in drawn)
         self.lines = len(drawn)
         self.labels = tuple(label for label, _, _ in drawn if label)
         self.updates += 1
         self.refresh()
+
+    def _x_axis(self, xs: list[float]) -> None:
+        """x ticks at a round step (whole numbers when every x is one: steps, epochs). plotext's own
+        split the span evenly, and labelled steps 1 to 20 as 1.0, 5.8, 10.5, 15.2, 20.0."""
+        if not xs:
+            return
+        low, high = float(min(xs)), float(max(xs))
+        width = len(f"{high:,.0f}") + 3  # a label and the gap to the next
+        cols = max(width, (self.size.width or 40) - 10)
+        whole = all(float(x).is_integer() for x in xs)
+        ticks, labels = round_ticks(low, high, max(1, min(8, cols // width)), whole=whole)
+        self.plt.xticks(ticks, labels)
 
     def _percent_axis(self, values: list[float]) -> None:
         """A y axis from just below to just above ``values`` (percent), on whole-number ticks within 0..100."""
