@@ -9,6 +9,7 @@ from core.sources import DatasetSpec
 from tui.app import AppOptions, build_app
 from tui.panes.batches_pane import BatchesPane
 from tui.panes.dataset_pane import DatasetPane
+from tui.widgets.loader_settings import LoaderSettingsForm
 
 from conftest import settle, wait_for
 
@@ -97,6 +98,12 @@ async def test_batches_pane_iterates_the_users_dataloader(tmp_path):
         await pilot.press("n")
         await wait_for(pilot, lambda: pane.summary.index == 1, what="the next batch")
         assert pane.summary.labels == (1, 0, 1, 0, 1, 0, 1, 0, 1)
+        # the form's batch size, seed and sampler would change nothing: dimmed, and b says why
+        assert app.query_one(LoaderSettingsForm).disabled
+        await pilot.press("b")
+        await pilot.pause()
+        assert not isinstance(app.focused, Input)
+        assert any("your DataLoader's own batches" in str(n.message) for n in app._notifications)
 
 
 async def test_an_error_in_one_sample_is_drawn_in_the_preview_and_the_app_goes_on(tmp_path):

@@ -168,9 +168,17 @@ class BatchesPane(Pane):
         if self.is_shown:
             self._request_reset()
 
+    @property
+    def own_loader(self) -> bool:
+        """The batches come from the user's own DataLoader (its training split), which the form does not set."""
+        h = self.handle
+        return h is not None and h.loader is not None and self.split_name == h.split_names[0]
+
     def _request_reset(self) -> None:
         if self.handle is None or self.split_name not in self.handle.splits:
             return
+        # dimmed and out of the focus chain: batch size, seed and sampler are the user's loader's own
+        self.query_one(LoaderSettingsForm).disabled = self.own_loader
         self._stale = False
         self._generation += 1
         self._reset = True
@@ -245,6 +253,13 @@ class BatchesPane(Pane):
         self._kick()
 
     def action_settings(self) -> None:
+        if self.own_loader:
+            self.app.notify(
+                "These are your DataLoader's own batches: its batch size, sampler and collate function "
+                "apply. Change them in your code, or open the Dataset itself to try other settings.",
+                title="Batches",
+            )
+            return
         self.query_one(LoaderSettingsForm).focus_batch_size()
 
     def action_help(self) -> None:
