@@ -71,7 +71,8 @@ async def test_the_charts_update_from_the_worker_while_it_trains():
         assert re.search(r"running on cpu .* step [\d,]+/360,000 · [\d,]+ samples/s", screen_text(app))
         await pilot.press("v")  # the classes view: per-class bars and the confusion matrix
         await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10)
-        assert "true ↓ / predicted →" in screen_text(app)
+        # the confusion matrix beside the bars may be drawn a frame later (CI once caught it between)
+        await wait_for(pilot, lambda: "true ↓ / predicted →" in screen_text(app), what="the confusion matrix")
         await pilot.press("x")
         await wait_for(pilot, lambda: not pane.running)
 
@@ -86,7 +87,7 @@ async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
         await wait_for(pilot, lambda: pane.snapshot.state == "paused")
         paused = pane.snapshot
         assert 0 < paused.epoch_step < paused.steps_per_epoch  # mid-epoch (1,438 steps each)
-        assert "paused" in screen_text(app)
+        await wait_for(pilot, lambda: "paused" in screen_text(app), what="paused on screen")
         await pilot.pause(0.3)
         assert pane.snapshot.step == paused.step  # nothing moves while paused
         await stop_run(pilot, pane)
@@ -94,7 +95,7 @@ async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
         assert final.state == "stopped"
         assert final.step == paused.step and final.epoch_step == paused.epoch_step
         assert "Stopped by request" in final.message
-        assert "stopped at step" in screen_text(app)
+        await wait_for(pilot, lambda: "stopped at step" in screen_text(app), what="the stop on screen")
 
 
 async def test_after_the_first_run_begins_its_modules_are_out_of_garbage_collection():
@@ -206,7 +207,8 @@ async def test_save_load_and_refusals_leave_the_current_model_alone(tmp_path):
         assert pane.current is not trained and pane.current.source == str(saved)
         await pilot.press("e")
         await settle(app, pilot)
-        assert f"test accuracy {accuracy:.1%}" in screen_text(app)
+        shown = f"test accuracy {accuracy:.1%}"
+        await wait_for(pilot, lambda: shown in screen_text(app), what=f"{shown} on screen")
         assert pane.view == 2
 
 

@@ -103,7 +103,7 @@ async def test_switching_a_run_off_and_a_tag_off(tmp_path):
         assert all(
             label.startswith("train/") or label.startswith("val/") for label in charts(app)["loss"].labels
         )
-        assert "2 runs (1 shown)" in screen_text(app)
+        await wait_for(pilot, lambda: "2 runs (1 shown)" in screen_text(app), what="the run count")
         await pilot.press("tab")  # the tag list
         tags = app.screen.query_one("#watch-tags", SelectionList)
         assert app.focused is tags
