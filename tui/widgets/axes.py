@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 
 
-def nice_step(span: float, most: int) -> int:
-    """The smallest round whole step that cuts ``span`` into at most ``most`` parts."""
+def round_step(span: float, most: int, whole: bool = False, factors=(1, 2, 2.5, 5, 10)) -> float:
+    """The smallest round step (a factor times a power of ten) that cuts ``span`` into at most ``most``
+    parts; ``whole`` keeps it a whole number, 1 or more (steps, epochs and counts have no halves)."""
     most = max(1, most)
     if span <= 0:
-        return 1
+        return 1.0
     raw = span / most
-    power = 10 ** max(0, math.floor(math.log10(raw))) if raw >= 1 else 1
-    for factor in (1, 2, 5, 10):
-        step = factor * power
-        if step >= raw:
-            return int(step)
-    return int(10 * power)
+    power = 10.0 ** math.floor(math.log10(raw))
+    steps = [f * power for f in factors if not whole or float(f * power).is_integer()]
+    step = next((s for s in steps if s >= raw * (1 - 1e-9)), float(math.ceil(raw)))
+    return max(1.0, float(math.ceil(step))) if whole else step
+
+
+def nice_step(span: float, most: int) -> int:
+    """The smallest whole step of 1, 2 or 5 times a power of ten that cuts ``span`` into at most ``most`` parts."""
+    return int(round_step(span, most, whole=True, factors=(1, 2, 5, 10)))
 
 
 def whole_ticks(low: float, high: float, most: int) -> list[int]:
@@ -30,18 +34,12 @@ def whole_ticks(low: float, high: float, most: int) -> list[int]:
 
 
 def round_ticks(low: float, high: float, most: int, whole: bool = False) -> tuple[list[float], list[str]]:
-    """Ticks within ``low``..``high`` at a round step (1, 2 or 5 times a power of ten), at most about
+    """Ticks within ``low``..``high`` at a round step (1, 2, 2.5 or 5 times a power of ten), at most about
     ``most + 1`` of them, and their labels with no more decimals than the step has ("1,000", "0.25").
     ``whole`` keeps the step at 1 or more (steps and epochs have no halves)."""
-    span = high - low
-    if span <= 0 or most < 1:
+    if high - low <= 0 or most < 1:
         return [low], [_label(low, 0 if whole or float(low).is_integer() else 2)]
-    raw = span / most
-    power = 10.0 ** math.floor(math.log10(raw))
-    steps = [f * power for f in (1, 2, 2.5, 5, 10) if not whole or float(f * power).is_integer()]
-    step = next((s for s in steps if s >= raw * (1 - 1e-9)), float(math.ceil(raw)))
-    if whole:
-        step = max(1.0, float(math.ceil(step)))
+    step = round_step(high - low, most, whole)
     first = math.ceil(low / step - 1e-9)
     ticks = []
     k = first
