@@ -28,6 +28,10 @@ Mode = Literal["raw", "scaled", "normalized"]
 MODES: tuple[Mode, ...] = ("raw", "scaled", "normalized")
 
 
+OWN_TRANSFORM = "your Dataset's own transform"
+"""The scaling step's name for samples a user's Dataset returns ready: nothing is measured or scaled."""
+
+
 @dataclass(frozen=True)
 class Pipeline:
     """How one dataset's stored samples become tensors."""
@@ -49,7 +53,7 @@ class Pipeline:
     channels: int = 1
     """Image channels (1 grey, 3 RGB); ignored for tables."""
     pixel_name: str = "ToTensor()"
-    """How the scaling step is named on screen (for a table, the default means MinMaxScale)."""
+    """How the scaling step is named on screen (images; a table's is MinMaxScale unless :attr:`own_transform`)."""
     resize: str | None = None
     """Images only, before anything else: "64" (shorter side to 64, centre crop 64×64) or "64x48" (W×H).
 
@@ -67,6 +71,11 @@ class Pipeline:
             channels=channels,
             pixel_name=pixel_name,
         )
+
+    @property
+    def own_transform(self) -> bool:
+        """The samples arrive as a user's Dataset returns them: no range was measured, none is scaled."""
+        return self.pixel_name == OWN_TRANSFORM
 
     def with_(self, **changes) -> Pipeline:
         """A copy with some fields changed."""
@@ -159,7 +168,7 @@ class Pipeline:
                 steps.append("RandomHorizontalFlip()")
         if self.mode == "raw":
             steps.append("as stored (no scaling)")
-        elif self.sample_type == "image" or self.pixel_name != "ToTensor()":  # or a table scaled its own way
+        elif self.sample_type == "image" or self.own_transform:
             steps.append(self.pixel_name)
         else:
             steps.append("MinMaxScale(train min/max → 0..1)")
@@ -172,10 +181,6 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
-
-
-OWN_TRANSFORM = "your Dataset's own transform"
-"""The scaling step's name for samples a user's Dataset returns ready: nothing is measured or scaled."""
 
 
 @functools.lru_cache(maxsize=64)

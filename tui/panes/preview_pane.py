@@ -191,7 +191,6 @@ class PreviewPane(Pane):
 
     def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
         """Read and render on the worker thread. Pure: touches no widget."""
-        from core.pipeline import OWN_TRANSFORM
         from core.render import grid_layout, render, render_features, render_grid
 
         handle = request.handle
@@ -201,7 +200,7 @@ class PreviewPane(Pane):
         if handle.pipeline.sample_type == "table":
             x, label = split[request.index]
             unit = None  # no bars for a user's features: their range was never measured
-            if handle.pipeline.pixel_name != OWN_TRANSFORM:
+            if not handle.pipeline.own_transform:
                 raw, _ = split.raw(request.index)
                 unit = handle.pipeline.with_(mode="scaled")(raw).numpy()
             lines = render_features(
