@@ -124,8 +124,9 @@ class StoredSamples:
     """The file the split was read from, when it is one ("winequality-red.csv")."""
 
     def where(self, indices: list[int], total: int) -> str:
-        """Where the first of ``total`` samples found are: "first: sample 14", "samples 14, 90", or for a
-        table their rows in its file, "wine.csv rows 18, 51 (counted below the header)"."""
+        """Where ``indices``, the first of ``total`` samples found, are: "sample 14", "samples 14, 90",
+        "first: samples 14, 90, 97…", or for a table their rows in its file, "wine.csv rows 18, 51,
+        counted below the header"."""
         more = "…" if total > len(indices) else ""
         if self.rows is not None and all(0 <= i < len(self.rows) for i in indices):
             rows = sorted(int(self.rows[i]) + 1 for i in indices)
