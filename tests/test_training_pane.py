@@ -39,6 +39,14 @@ async def open_training(app, pilot, **form: str) -> TrainingPane:
     return pane
 
 
+async def start_long_run(app, pilot, steps: int) -> TrainingPane:
+    """Start a run far longer than any test (1,000 epochs, batch 1) and wait until it is past ``steps``."""
+    pane = await open_training(app, pilot, epochs="1000", batch="1")
+    await pilot.press("r")
+    await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > steps)
+    return pane
+
+
 async def stop_run(pilot, pane: TrainingPane) -> None:
     """Press x and wait for the run to end: within 10 s, generous for a loaded machine (what the
     run did before it stopped is what the tests check)."""
@@ -80,9 +88,7 @@ async def test_the_charts_update_from_the_worker_while_it_trains():
 async def test_pause_then_stop_ends_the_run_mid_epoch_without_another_step():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await open_training(app, pilot, epochs="1000", batch="1")
-        await pilot.press("r")
-        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 20)
+        pane = await start_long_run(app, pilot, steps=20)
         await pilot.press("p")
         await wait_for(pilot, lambda: pane.snapshot.state == "paused")
         paused = pane.snapshot
@@ -106,9 +112,7 @@ async def test_after_the_first_run_begins_its_modules_are_out_of_garbage_collect
 
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await open_training(app, pilot, epochs="1000", batch="1")
-        await pilot.press("r")
-        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 5)
+        pane = await start_long_run(app, pilot, steps=5)
         await pilot.press("x")
         await wait_for(pilot, lambda: not pane.running)
         loaded = vars(sys.modules["torch._dynamo"])  # a dict the collector tracks
@@ -119,9 +123,7 @@ async def test_after_the_first_run_begins_its_modules_are_out_of_garbage_collect
 async def test_stop_while_running_ends_the_worker_promptly():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await open_training(app, pilot, epochs="1000", batch="1")
-        await pilot.press("r")
-        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 20)
+        pane = await start_long_run(app, pilot, steps=20)
         await stop_run(pilot, pane)
         final = pane.snapshot
         assert final.state == "stopped" and final.step < final.total_steps
@@ -162,9 +164,7 @@ async def test_quitting_mid_run_ends_the_worker(monkeypatch):
     monkeypatch.setattr(TrainingRun, "run", run_and_record)
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await open_training(app, pilot, epochs="1000", batch="1")
-        await pilot.press("r")
-        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 5)
+        await start_long_run(app, pilot, steps=5)
         await pilot.press("q")
     assert returned.wait(5.0), "the training thread kept running after the app quit"
     assert app.return_code in (0, None)
