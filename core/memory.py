@@ -2,7 +2,7 @@
 
 Both are best effort and do nothing off Linux/glibc.
 
-    python -c "from core.memory import trim_freed_memory; trim_freed_memory()"
+    python -c "from dataloupe.core.memory import trim_freed_memory; trim_freed_memory()"
 """
 
 from __future__ import annotations

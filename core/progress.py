@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.errors import Cancelled
+from dataloupe.core.errors import Cancelled
 
 
 @dataclass(frozen=True)

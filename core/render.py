@@ -11,7 +11,7 @@ Half-block: every character cell shows two pixels, one above the other: ``▀`` 
 top pixel as foreground colour and the bottom pixel as background. Terminal cells are
 about twice as tall as they are wide, so pixels come out roughly square.
 
-    python -c "from core.render import render; import numpy as np; \
+    python -c "from dataloupe.core.render import render; import numpy as np; \
 print(render(np.eye(16), 40, 20).to_ansi())"
 """
 

@@ -4,7 +4,7 @@ The training form, the ``dataloupe train`` options, the trainer, the models, che
 and the readers that hold out a test split all read them from here. This module imports
 no torch, so the form can draw its defaults before torch has loaded (a test checks it).
 
-    python -c "from core.settings import TrainConfig; print(TrainConfig().to_dict())"
+    python -c "from dataloupe.core.settings import TrainConfig; print(TrainConfig().to_dict())"
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from core.errors import SettingsError
-from core.pipeline import MODES
+from dataloupe.core.data.pipeline import MODES
+from dataloupe.core.errors import SettingsError
 
 Architecture = Literal["mlp", "cnn"]
 ARCHITECTURES: tuple[Architecture, ...] = ("mlp", "cnn")

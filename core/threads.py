@@ -12,7 +12,7 @@ starts, never from a worker (a worker changing it would change every other worke
 This module does not import torch: before torch loads it sets ``OMP_NUM_THREADS``, which
 torch reads when it does.
 
-    python -c "from core.threads import default_threads; print(default_threads())"
+    python -c "from dataloupe.core.threads import default_threads; print(default_threads())"
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
-from core.errors import SettingsError
+from dataloupe.core.errors import SettingsError
 
 MAX_DEFAULT_THREADS = 4
 """More threads than this buy the tutorials' MLP nothing, even on a quiet machine."""

@@ -202,8 +202,8 @@ def white_wine(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def digits():
     """The bundled digits, opened once per session."""
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
 
     return open_dataset(DatasetSpec("digits"))
 
@@ -211,8 +211,8 @@ def digits():
 @pytest.fixture(scope="session")
 def mnist_test(mnist_dir: Path):
     """The 10,000 real MNIST test images through the IDX reader (only a test split)."""
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
 
     return open_dataset(DatasetSpec(str(mnist_dir)))
 

@@ -1,6 +1,6 @@
 """Run the ``dataloupe`` command line inside the test process, as the console script would run it.
 
-``tui.cli.entry.main`` is what the console script calls; calling it here with stdout and stderr
+``dataloupe.tui.cli.entry.main`` is what the console script calls; calling it here with stdout and stderr
 captured gives the same text and exit code without a new interpreter, which costs about 2 s of
 CPU to import torch again (most of the suite's time on two cores was spent there). Tests
 about the process itself still start one: the console script (test_cli), a fresh
@@ -35,7 +35,7 @@ def run_main(
     """
     import torch
 
-    from tui.cli.entry import main
+    from dataloupe.tui.cli.entry import main
 
     saved_env, saved_cwd, saved_path = dict(os.environ), os.getcwd(), list(sys.path)
     saved_modules = set(sys.modules)

@@ -55,7 +55,7 @@ TRAINING_PER_CLASS = (0.97, 0.99, 0.94, 0.91, 0.95, 0.97, 0.96, 0.94, 0.571, 0.8
 
 def _result(accuracy: float):
     """An evaluation of the made-up run: each class mostly right, some confused with the next one."""
-    from core.training import EvalResult
+    from dataloupe.core.training.run import EvalResult
 
     confusion = tuple(
         tuple(30 if t == p else (3 if p == (t + 1) % 10 else 0) for p in range(10)) for t in range(10)
@@ -65,7 +65,7 @@ def _result(accuracy: float):
 
 def training_snapshot(state: str = "running", **changes):
     """A made-up ``TrainingSnapshot`` of digits: 100 epochs, at epoch 12, every figure in its widest form."""
-    from core.training import Evaluation, TrainingSnapshot
+    from dataloupe.core.training.run import Evaluation, TrainingSnapshot
 
     epochs = tuple(float(e) for e in range(1, 13))
     fields = dict(

@@ -6,10 +6,10 @@ import time
 
 from textual.widgets import Input, Static
 
-from core.sources import DatasetSpec
-from tui.app import AppOptions, build_app
-from tui.panes.preview_pane import PreviewPane
-from tui.widgets.sample_view import SampleView
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.preview_pane import PreviewPane
+from dataloupe.tui.widgets.sample_view import SampleView
 
 from conftest import screen_text, settle, wait_for
 
@@ -191,7 +191,7 @@ async def test_the_underline_is_under_the_new_tab_in_the_next_frame():
 async def test_the_key_bar_follows_the_focus_without_mounting_a_widget_per_key():
     """The footer is one widget redrawn on each switch (Textual's Footer mounted a widget per key each
     time: 40% of a pane switch's time); it lists what the keys do where the focus is."""
-    from tui.widgets.key_bar import KeyBar
+    from dataloupe.tui.widgets.key_bar import KeyBar
 
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
@@ -228,7 +228,7 @@ async def test_pane_keys_work_while_a_drop_down_list_is_open():
 async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
     from textual.widgets import Checkbox
 
-    from tui.panes.checklist_pane import ChecklistPane
+    from dataloupe.tui.panes.checklist_pane import ChecklistPane
 
     def shuffled_evidence() -> str:
         report = app.query_one(ChecklistPane).report
@@ -286,11 +286,11 @@ async def test_a_superseded_open_does_not_hide_the_newer_ones_progress(monkeypat
     """Issue 9, item 4: the first open, cancelled by a second, must not report over the second."""
     import threading
 
-    import core.readers
-    from core.errors import Cancelled
-    from core.progress import Progress
+    import dataloupe.core.readers
+    from dataloupe.core.errors import Cancelled
+    from dataloupe.core.progress import Progress
 
-    real_open = core.readers.open_dataset
+    real_open = dataloupe.core.readers.open_dataset
     second_reported, first_ended, release = threading.Event(), threading.Event(), threading.Event()
 
     def gated_open(spec, progress=None, cancel=None):
@@ -310,7 +310,7 @@ async def test_a_superseded_open_does_not_hide_the_newer_ones_progress(monkeypat
             return real_open(DatasetSpec("digits"), cancel=cancel)
         return real_open(spec, progress=progress, cancel=cancel)
 
-    monkeypatch.setattr(core.readers, "open_dataset", gated_open)
+    monkeypatch.setattr(dataloupe.core.readers, "open_dataset", gated_open)
     monkeypatch.chdir(tmp_path)
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
@@ -338,10 +338,10 @@ async def test_an_open_that_reports_a_finished_stage_shows_no_full_bar(monkeypat
 
     from textual.widgets import ProgressBar
 
-    import core.readers
-    from core.progress import Progress
+    import dataloupe.core.readers
+    from dataloupe.core.progress import Progress
 
-    real_open = core.readers.open_dataset
+    real_open = dataloupe.core.readers.open_dataset
     reported, release = threading.Event(), threading.Event()
 
     def slow_open(spec, progress=None, cancel=None):
@@ -352,7 +352,7 @@ async def test_an_open_that_reports_a_finished_stage_shows_no_full_bar(monkeypat
 
     app = build_app(AppOptions(open_on_start=False))
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(core.readers, "open_dataset", slow_open)
+        monkeypatch.setattr(dataloupe.core.readers, "open_dataset", slow_open)
         await wait_for(pilot, lambda: app.first_paint is not None)
         await pilot.press("ctrl+o")
         bar = app.query_one("#open-progress", ProgressBar)

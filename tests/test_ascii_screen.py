@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from tui.app import AppOptions, build_app
-from tui.panes.training_pane import TrainingPane
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.per_class_chart import PerClassChart
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.training_pane import TrainingPane
+from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
+from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from conftest import screen_text, settle, wait_for
 from makers import training_snapshot as snapshot
@@ -75,8 +75,8 @@ async def test_without_ascii_the_screen_keeps_its_unicode():
 
 
 def test_a_c_locale_starts_the_app_in_ascii(monkeypatch):
-    import tui.app
-    from tui.cli import entry
+    import dataloupe.tui.app
+    from dataloupe.tui.cli import entry
 
     started = []
 
@@ -89,7 +89,7 @@ def test_a_c_locale_starts_the_app_in_ascii(monkeypatch):
         def run(self) -> None:
             pass
 
-    monkeypatch.setattr(tui.app, "build_app", FakeApp)
+    monkeypatch.setattr(dataloupe.tui.app, "build_app", FakeApp)
     for env, expected in (({"LANG": "C.UTF-8"}, False), ({"LANG": "C"}, True), ({"LC_ALL": "C"}, True)):
         for name in ("LANG", "LC_ALL", "LC_CTYPE"):
             monkeypatch.delenv(name, raising=False)

@@ -9,12 +9,12 @@ import torch
 from textual.widgets import DataTable, ProgressBar, Static
 from torch.utils.data import Dataset
 
-from core.datasets import from_datasets
-from core.sources import DatasetSpec
-from tui.app import AppOptions, build_app
-from tui.messages import DatasetOpened
-from tui.panes.balance_pane import BalancePane
-from tui.widgets.class_chart import ClassChart
+from dataloupe.core.data.datasets import from_datasets
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.messages import DatasetOpened
+from dataloupe.tui.panes.balance_pane import BalancePane
+from dataloupe.tui.widgets.class_chart import ClassChart
 
 from conftest import screen_text, settle, wait_for
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from inprocess import run_main
 
-from core.batching import BatchStepper, LoaderSettings
+from dataloupe.core.batching import BatchStepper, LoaderSettings
 
 
 def batches(*args: str) -> subprocess.CompletedProcess:
@@ -19,7 +19,7 @@ def batches(*args: str) -> subprocess.CompletedProcess:
 
 def batches_in_a_new_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui", "batches", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "dataloupe.tui", "batches", *args], capture_output=True, text=True, timeout=120
     )
 
 

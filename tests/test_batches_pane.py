@@ -5,12 +5,12 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Select
 
-from core.batching import BatchStepper, LoaderSettings
-from core.sources import DatasetSpec
-from tui.app import AppOptions, build_app
-from tui.panes.batches_pane import BatchesPane, add_move
-from tui.widgets.loader_settings import LoaderSettingsForm
-from tui.widgets.sample_view import SampleView
+from dataloupe.core.batching import BatchStepper, LoaderSettings
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.batches_pane import BatchesPane, add_move
+from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
+from dataloupe.tui.widgets.sample_view import SampleView
 
 from conftest import settle, wait_for
 
@@ -169,8 +169,8 @@ async def test_balanced_sampler_without_labels_is_a_message_not_a_crash():
     import torch
     from torch.utils.data import TensorDataset
 
-    from core.datasets import from_datasets
-    from tui.messages import DatasetOpened
+    from dataloupe.core.data.datasets import from_datasets
+    from dataloupe.tui.messages import DatasetOpened
 
     x = torch.rand(30, 1, 4, 4)
     handle = from_datasets(
@@ -207,7 +207,7 @@ async def test_keys_in_the_footer_and_help_says_why_no_workers():
 async def test_the_go_to_dialog_has_its_own_footer_and_takes_digits():
     """Issue 9: with the dialog open the footer lists its keys, not "1-6 pane" (bench_keys seed 3 trusted
     that footer and typed 2 into the dialog); digits go into its field; Esc closes it; 2 then switches."""
-    from tui.screens.jump_screen import JumpScreen
+    from dataloupe.tui.screens.jump_screen import JumpScreen
 
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:

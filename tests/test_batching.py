@@ -1,4 +1,4 @@
-"""core.batching: loader settings, the batch stepper, and batch summaries, on small tensors and real data."""
+"""dataloupe.core.batching: loader settings, the batch stepper, and batch summaries, on small tensors and real data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from core.batching import (
+from dataloupe.core.batching import (
     SAMPLER_NAMES,
     WORKERS_REASON,
     BatchStepper,
@@ -17,11 +17,11 @@ from core.batching import (
     check_batch_count,
     parse_whole,
 )
-from core.datasets import from_datasets
-from core.errors import SettingsError
-from core.samplers import SAMPLERS, make_sampler
-from core.sources import DatasetSpec
-from core.stats import class_counts
+from dataloupe.core.batching.samplers import SAMPLERS, make_sampler
+from dataloupe.core.data.datasets import from_datasets
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.stats.classes import class_counts
 
 
 class CountingDataset(Dataset):
@@ -253,7 +253,7 @@ def test_real_mnist_batches(mnist_test):
 
 
 def test_table_batches_red_wine(red_wine):
-    from core.readers import open_dataset
+    from dataloupe.core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
     s = BatchStepper(handle.split("train"), LoaderSettings()).step().summary
@@ -263,7 +263,7 @@ def test_table_batches_red_wine(red_wine):
 
 
 def test_balanced_sampler_evens_out_red_wine(red_wine):
-    from core.readers import open_dataset
+    from dataloupe.core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
     split = handle.split("train")

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import DatasetError, DownloadError
-from core.readers import open_dataset
-from core.sources import DatasetSpec
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError, DownloadError
+from dataloupe.core.readers import open_dataset
 
 from makers import serve_folder
 
@@ -106,7 +106,7 @@ def local_mirror(tmp_path, mnist_dir, monkeypatch):
 
 
 def test_download_fetches_verifies_and_reports_progress(tmp_path, local_mirror):
-    from core.readers.download import Resource, fetch, md5sum
+    from dataloupe.core.readers.download import Resource, fetch, md5sum
 
     seen = []
     dest = tmp_path / "dl" / "t10k-images-idx3-ubyte.gz"
@@ -129,7 +129,7 @@ def test_download_from_a_mirror_with_a_missing_file_keeps_only_complete_files(tm
 
 
 def test_checksum_mismatch_is_refused_and_removed(tmp_path, local_mirror):
-    from core.readers.download import Resource, fetch
+    from dataloupe.core.readers.download import Resource, fetch
 
     url = f"{__import__('os').environ['DATALOUPE_MIRROR']}t10k-labels-idx1-ubyte.gz"
     dest = tmp_path / "x.gz"
@@ -139,8 +139,8 @@ def test_checksum_mismatch_is_refused_and_removed(tmp_path, local_mirror):
 
 
 def test_cancelled_download_leaves_nothing(tmp_path, local_mirror):
-    from core.errors import Cancelled
-    from core.readers.download import Resource, fetch
+    from dataloupe.core.errors import Cancelled
+    from dataloupe.core.readers.download import Resource, fetch
 
     cancel = threading.Event()
 

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 from inprocess import run_main
 
-from core.checks import CHECKS
+from dataloupe.core.checks import CHECKS
 
 
 def check(*args: str) -> subprocess.CompletedProcess:

@@ -10,12 +10,12 @@ import torch
 from textual.widgets import Static
 from torch.utils.data import Dataset
 
-from core.checks import CHECKS
-from core.datasets import from_datasets
-from core.sources import DatasetSpec
-from tui.app import AppOptions, build_app
-from tui.messages import DatasetOpened
-from tui.panes.checklist_pane import ChecklistPane
+from dataloupe.core.checks import CHECKS
+from dataloupe.core.data.datasets import from_datasets
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.messages import DatasetOpened
+from dataloupe.tui.panes.checklist_pane import ChecklistPane
 
 from conftest import screen_text, settle, wait_for
 
@@ -202,10 +202,10 @@ async def test_a_stage_reported_done_while_the_checks_go_on_shows_no_full_bar(mo
     """Issue 9, item 12: "reading test samples" at 100% while the checks still run: no full bar."""
     from textual.widgets import ProgressBar
 
-    import core.checks
-    from core.progress import PROGRESS_INTERVAL, Progress
+    import dataloupe.core.checks
+    from dataloupe.core.progress import PROGRESS_INTERVAL, Progress
 
-    real_checklist = core.checks.run_checklist
+    real_checklist = dataloupe.core.checks.run_checklist
     gate = threading.Event()
 
     def held_checklist(handle, *, progress=None, cancel=None, **options):
@@ -220,7 +220,7 @@ async def test_a_stage_reported_done_while_the_checks_go_on_shows_no_full_bar(mo
     app = build_app(AppOptions())
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        monkeypatch.setattr(core.checks, "run_checklist", held_checklist)
+        monkeypatch.setattr(dataloupe.core.checks, "run_checklist", held_checklist)
         pane = app.query_one(ChecklistPane)
         bar = app.query_one("#checklist-progress", ProgressBar)
 

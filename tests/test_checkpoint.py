@@ -14,19 +14,19 @@ from pathlib import Path
 import pytest
 import torch
 
-import core.checkpoint as checkpoint_module
-from core import safe_save
-from core.checkpoint import (
+import dataloupe.core.training.checkpoint as checkpoint_module
+from dataloupe.core.errors import CheckpointError
+from dataloupe.core.threads import set_threads
+from dataloupe.core.training import safe_save
+from dataloupe.core.training.checkpoint import (
     evaluate_checkpoint,
     load_checkpoint,
     pipeline_from_dict,
     pipeline_to_dict,
     save_checkpoint,
 )
-from core.errors import CheckpointError
-from core.models import ModelSpec
-from core.threads import set_threads
-from core.training import TrainConfig, TrainingRun
+from dataloupe.core.training.models import ModelSpec
+from dataloupe.core.training.run import TrainConfig, TrainingRun
 
 set_threads(1)  # once, as the command line does at start-up: the test machines are shared
 

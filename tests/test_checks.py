@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from core.checks import CHECKS, order_stats, read_stored, run_checklist, sample_hashes
-from core.datasets import build_handle, from_datasets, in_memory_split
-from core.errors import Cancelled
-from core.pipeline import Pipeline
+from dataloupe.core.checks import CHECKS, order_stats, read_stored, run_checklist, sample_hashes
+from dataloupe.core.data.datasets import build_handle, from_datasets, in_memory_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import Cancelled
 
 
 class Samples(Dataset):
@@ -101,8 +101,8 @@ def test_mnist_test_images_are_checked_whole(mnist_test):
 
 
 def test_red_wine_duplicates_are_found_and_agree_with_numpy(red_wine):
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(red_wine), threshold=4.5))
     report = run_checklist(handle)
@@ -319,8 +319,8 @@ def test_a_single_class_fails_balanced():
 
 
 def test_an_inf_column_fails_scaled_as_well_as_finite(tmp_path):
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
 
     table = tmp_path / "inf.csv"
     rows = [f"{i},{'inf' if i == 7 else i % 5},{i % 2}" for i in range(60)]
@@ -332,9 +332,9 @@ def test_an_inf_column_fails_scaled_as_well_as_finite(tmp_path):
 
 
 def test_a_nan_label_is_refused_with_its_line(tmp_path):
-    from core.errors import DatasetError
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.errors import DatasetError
+    from dataloupe.core.readers import open_dataset
 
     table = tmp_path / "nan-label.csv"
     rows = [f"{i},{i % 5},{'nan' if i == 3 else i % 2}" for i in range(40)]

@@ -6,7 +6,7 @@ import re
 
 from textual.app import App, ComposeResult
 
-from tui.widgets.class_chart import ChartData, ClassChart
+from dataloupe.tui.widgets.class_chart import ChartData, ClassChart
 
 EIGHTHS = {**{ch: i + 1 for i, ch in enumerate("▁▂▃▄▅▆▇")}, "█": 8, "▒": 8, "#": 8, "=": 8}
 """Eighths of a row that a character of a bar fills."""

@@ -23,7 +23,7 @@ def test_console_script_and_module_give_the_same_help():
     assert DATALOUPE.exists(), "the dataloupe console script is installed beside python"
     script = subprocess.run([str(DATALOUPE), "--help"], capture_output=True, text=True, timeout=60)
     module = subprocess.run(
-        [sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dataloupe.tui", "--help"], capture_output=True, text=True, timeout=60
     )
     assert script.returncode == module.returncode == 0
     assert script.stdout == module.stdout
@@ -69,8 +69,8 @@ def test_a_failed_download_from_a_command_exits_2_and_says_what_to_do(tmp_path):
 
 
 def test_download_progress_in_a_log_is_one_plain_line_per_tenth(mnist_dir, tmp_path, capsys):
-    from core.readers.download import Resource, fetch
-    from tui.cli.common import StderrProgress
+    from dataloupe.core.readers.download import Resource, fetch
+    from dataloupe.tui.cli.common import StderrProgress
 
     with serve_folder(mnist_dir) as base:
         progress = StderrProgress()
@@ -95,13 +95,13 @@ def test_images_of_different_sizes_get_a_message_in_batches_and_train(tmp_path):
 
 
 def test_an_unexpected_error_in_a_command_is_a_message_not_a_traceback(monkeypatch, capsys):
-    import tui.cli.batches
-    from tui.cli import main
+    import dataloupe.tui.cli.batches
+    from dataloupe.tui.cli import main
 
     def broken(args):
         raise ValueError("something nobody foresaw")
 
-    monkeypatch.setattr(tui.cli.batches, "run", broken)
+    monkeypatch.setattr(dataloupe.tui.cli.batches, "run", broken)
     monkeypatch.delenv("DATALOUPE_DEBUG", raising=False)
     assert main(["batches", "digits"]) == 2
     err = capsys.readouterr().err

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.device import choose_device, cuda_available
-from core.errors import SettingsError
-from core.pipeline import Pipeline
-from core.settings import TrainConfig
-from core.training import TrainingRun
-from tui.app import AppOptions, build_app
-from tui.panes.training_pane import TrainingPane
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import TrainConfig
+from dataloupe.core.training.device import choose_device, cuda_available
+from dataloupe.core.training.run import TrainingRun
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.training_pane import TrainingPane
 
 from conftest import screen_text, settle, wait_for
 
@@ -60,7 +60,7 @@ def test_out_of_memory_while_preparing_is_a_message_and_the_memory_is_freed(digi
     before = torch.cuda.memory_allocated()
     torch.cuda.set_per_process_memory_fraction(0.001)  # about 80 MB of an H100: less than the data needs
     try:
-        from core.datasets import build_handle, in_memory_split
+        from dataloupe.core.data.datasets import build_handle, in_memory_split
 
         big = torch.zeros(200_000, 1, 28, 28, dtype=torch.uint8)
         labels = (torch.arange(200_000) % 10).numpy()

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import DatasetError
-from core.readers import open_dataset
-from core.readers.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
-from core.sources import DatasetSpec
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.readers import open_dataset
+from dataloupe.core.readers.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
 
 def write_idx(

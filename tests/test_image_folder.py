@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import DatasetError
-from core.readers import open_dataset
-from core.sources import DatasetSpec
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.readers import open_dataset
 
 from makers import write_image_folder
 
@@ -48,7 +48,7 @@ def test_pixels_match_what_pil_decodes(image_folder_factory):
 
 def test_non_images_and_truncated_images_are_skipped_and_counted(image_folder_factory):
     """Opening lists files only; the readable check names the damaged ones, and reads skip them."""
-    from core.checks import run_checklist
+    from dataloupe.core.checks import run_checklist
 
     folder = image_folder_factory({"cat": 4, "dog": 4})
     (folder / "cat" / "notes.txt").write_text("not an image")
@@ -113,7 +113,7 @@ def test_class_folder_with_only_broken_images(image_folder_factory):
 
 
 def test_images_of_different_sizes_are_noted(tmp_path):
-    from core.checks import run_checklist
+    from dataloupe.core.checks import run_checklist
 
     write_image_folder(tmp_path / "d", {"a": 2}, size=(8, 8))
     write_image_folder(tmp_path / "d", {"b": 2}, size=(16, 12), seed=3)
@@ -180,7 +180,7 @@ def test_a_linked_class_folder_is_followed(tmp_path):
 def test_listing_can_be_cancelled(image_folder_factory):
     import threading
 
-    from core.errors import Cancelled
+    from dataloupe.core.errors import Cancelled
 
     folder = image_folder_factory({"a": 3})
     cancel = threading.Event()
@@ -192,7 +192,7 @@ def test_listing_can_be_cancelled(image_folder_factory):
 def test_an_oversized_image_is_skipped_from_its_header_never_decoded(image_folder_factory):
     import resource
 
-    from core.checks import run_checklist
+    from dataloupe.core.checks import run_checklist
 
     from makers import write_png_header
 
@@ -211,7 +211,7 @@ def test_an_oversized_image_is_skipped_from_its_header_never_decoded(image_folde
 
 
 def test_max_pixels_skips_smaller_images_too(tmp_path):
-    from core.checks import run_checklist
+    from dataloupe.core.checks import run_checklist
 
     write_image_folder(tmp_path / "d", {"a": 3, "b": 3}, size=(8, 8))
     write_image_folder(tmp_path / "d", {"b": 1}, size=(40, 40), seed=4)  # b/000.png, now 40×40
@@ -233,7 +233,10 @@ def test_pillow_warnings_never_reach_the_terminal(image_folder_factory):
     folder = image_folder_factory({"cat": 3, "dog": 3})
     write_png_header(folder / "dog" / "huge.png", 12_000, 12_000)  # Pillow warns: DecompressionBombWarning
     run = subprocess.run(
-        [sys.executable, "-m", "tui", "check", str(folder)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "dataloupe.tui", "check", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert "huge.png" in run.stdout
     assert "Warning" not in run.stderr and "Warning" not in run.stdout, run.stderr
@@ -250,8 +253,8 @@ def test_a_folder_of_large_images_opens_and_checks_in_bounded_memory(tmp_path):
     write_photo_folder(tmp_path / "big", {"a": 10, "b": 10}, sizes=[(1024, 768)], quality=70)
     script = (
         "import resource, sys, torch\n"
-        "from core.readers import open_dataset\nfrom core.sources import DatasetSpec\n"
-        "from core.checks import run_checklist\n"
+        "from dataloupe.core.readers import open_dataset\nfrom dataloupe.core.data.sources import DatasetSpec\n"
+        "from dataloupe.core.checks import run_checklist\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"h = open_dataset(DatasetSpec({str(tmp_path / 'big')!r}))\n"
         "r = run_checklist(h)\n"

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from core.errors import SettingsError
-from core.models import MLP, ModelSpec, SmallCNN, parameter_count
-from core.settings import format_hidden, parse_hidden
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import format_hidden, parse_hidden
+from dataloupe.core.training.models import MLP, ModelSpec, SmallCNN, parameter_count
 
 
 def linear_sizes(model: nn.Module) -> list[tuple[int, int]]:

@@ -21,7 +21,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 def run_into_closed_pipe(*args: str) -> tuple[int, str]:
     """Run ``python -m tui ARGS`` with stdout a pipe whose reader has gone; (exit code, stderr)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui", *args],
+        [sys.executable, "-m", "dataloupe.tui", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

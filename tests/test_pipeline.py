@@ -7,9 +7,9 @@ import pytest
 import torch
 from torchvision import transforms
 
-from core.pipeline import Pipeline
-from core.readers import open_dataset
-from core.sources import DatasetSpec
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.readers import open_dataset
 
 
 def test_scaled_equals_torchvision_to_tensor(mnist_test):
@@ -79,7 +79,7 @@ def test_rgb_augmentation_includes_a_flip():
 
 
 def test_stratified_split_keeps_shares_and_is_repeatable():
-    from core.datasets import stratified_split
+    from dataloupe.core.data.datasets import stratified_split
 
     y = np.array([0] * 90 + [1] * 10)
     train, test = stratified_split(y, 0.2, seed=0)
@@ -101,7 +101,7 @@ def test_digits_dataset_is_the_real_one(digits):
 def test_handle_from_plain_datasets_with_unknown_targets():
     from torch.utils.data import TensorDataset
 
-    from core.datasets import from_datasets
+    from dataloupe.core.data.datasets import from_datasets
 
     ds = TensorDataset(torch.rand(6, 1, 4, 4), torch.tensor([0, 1, 0, 1, 1, 1]))
     handle = from_datasets("custom", {"train": ds}, ["a", "b"], targets_known=False)
@@ -117,7 +117,7 @@ def test_open_dataset_from_a_script_describes_itself():
 def test_digits_read_directly_equal_scikit_learns_loader():
     from sklearn.datasets import load_digits
 
-    from core.readers.digits import load_digits_arrays
+    from dataloupe.core.readers.digits import load_digits_arrays
 
     images, targets = load_digits_arrays()
     bunch = load_digits()
@@ -127,9 +127,9 @@ def test_digits_read_directly_equal_scikit_learns_loader():
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_moments_equal_torch_over_the_whole_split(monkeypatch, dtype):
     """Measured by histogram (uint8) or in chunks (floats); torch's mean and std over everything is the oracle."""
-    import core.moments as moments
-    from core.datasets import in_memory_split
-    from core.moments import scaled_moments
+    import dataloupe.core.stats.moments as moments
+    from dataloupe.core.data.datasets import in_memory_split
+    from dataloupe.core.stats.moments import scaled_moments
 
     monkeypatch.setattr(moments, "MOMENT_CHUNK", 7)  # many chunks, the last one short
     gen = torch.Generator().manual_seed(0)
@@ -147,10 +147,10 @@ def test_moments_equal_torch_over_the_whole_split(monkeypatch, dtype):
 
 
 def test_datasets_imports_no_reader():
-    """Imports go one way: core.readers → the readers → core.datasets, never back (issue 11, item 4)."""
+    """Imports go one way: dataloupe.core.readers → the readers → dataloupe.core.data.datasets, never back (issue 11, item 4)."""
     import subprocess
     import sys
 
-    code = "import sys, core.datasets; print(sorted(m for m in sys.modules if m.startswith('core.readers')))"
+    code = "import sys, dataloupe.core.data.datasets; print(sorted(m for m in sys.modules if m.startswith('dataloupe.core.readers')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

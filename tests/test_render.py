@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.render import (
+from dataloupe.core.render import (
     ASCII_RAMP,
     HALF_BLOCK,
     MIN_TILE_PX,

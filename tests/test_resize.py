@@ -9,9 +9,9 @@ import pytest
 import torch
 from inprocess import run_main
 
-from core.errors import DatasetError
-from core.readers import open_dataset
-from core.sources import DatasetSpec, parse_resize
+from dataloupe.core.data.sources import DatasetSpec, parse_resize
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.readers import open_dataset
 
 from makers import write_photo_folder
 
@@ -57,8 +57,8 @@ def test_resize_matches_torchvision(photos):
 
 
 def test_without_resize_the_checklist_and_the_batches_name_the_option(photos):
-    from core.batching import BatchStepper, LoaderSettings
-    from core.checks import run_checklist
+    from dataloupe.core.batching import BatchStepper, LoaderSettings
+    from dataloupe.core.checks import run_checklist
 
     handle = open_dataset(DatasetSpec(str(photos)))
     shapes = run_checklist(handle).result("shapes")
@@ -93,7 +93,7 @@ def test_train_with_resize_and_evaluate_reuses_it_from_the_checkpoint(photos, tm
         str(ckpt),
     )
     assert train.returncode == 0, train.stderr
-    from core.checkpoint import load_checkpoint
+    from dataloupe.core.training.checkpoint import load_checkpoint
 
     assert load_checkpoint(ckpt).pipeline.resize == "64"
     assert load_checkpoint(ckpt).spec.input_shape == (3, 64, 64)

@@ -1,4 +1,4 @@
-"""core.runlogs: each log format read incrementally, files that grow, rotate, are half-written
+"""dataloupe.core.runlogs: each log format read incrementally, files that grow, rotate, are half-written
 or hold garbage, and the statistics (best, NaN, stalled, steps/s, ETA)."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core.runlogs import JsonlLog, Run, TagSeries, Watch, chart_key, find_sources, group_tags
-from core.runlogs.csv_metrics import CsvReader
-from core.runlogs.jsonl import JsonlReader
-from core.runlogs.tensorboard_events import EventFolderReader
-from core.runlogs.trainer_state import TrainerStateReader
+from dataloupe.core.runlogs import JsonlLog, Run, TagSeries, Watch, chart_key, find_sources, group_tags
+from dataloupe.core.runlogs.csv_metrics import CsvReader
+from dataloupe.core.runlogs.jsonl import JsonlReader
+from dataloupe.core.runlogs.tensorboard_events import EventFolderReader
+from dataloupe.core.runlogs.trainer_state import TrainerStateReader
 
 from runlog_makers import (
     LIGHTNING_HEADER,
@@ -144,7 +144,7 @@ def test_fast_crc_equals_tensorboards_on_random_bytes():
 
     from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-    from core.runlogs import fast_crc
+    from dataloupe.core.runlogs import fast_crc
 
     rng = random.Random(12)
     blobs = [b"", b"\0", b"123456789", os.urandom(1 << 16)]
@@ -172,7 +172,7 @@ def test_without_the_c_extension_tensorboards_crc_stays(monkeypatch):
 
     from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as stub
 
-    from core.runlogs import fast_crc
+    from dataloupe.core.runlogs import fast_crc
 
     pure_python = types.SimpleNamespace(implementation="python", value=lambda data: 0)
     monkeypatch.setitem(sys.modules, "google_crc32c", pure_python)
@@ -196,7 +196,7 @@ def test_a_corrupted_record_is_garbage_with_the_fast_crc(tmp_path):
     event_file.write_bytes(bytes(data))
     run = Run("a", EventFolderReader(tmp_path))
     assert run.poll() == 11  # the 12th point is the corrupted one
-    assert stub.masked_crc32c.__module__ == "core.runlogs.fast_crc"
+    assert stub.masked_crc32c.__module__ == "dataloupe.core.runlogs.fast_crc"
     assert "data checksum does not match" in run.reader.problem and str(event_file) in run.reader.problem
 
 
@@ -401,6 +401,6 @@ def test_runlogs_imports_neither_torch_nor_tensorboard():
     import subprocess
     import sys
 
-    code = "import sys, core.runlogs\nprint('torch' in sys.modules, 'tensorboard' in sys.modules)"
+    code = "import sys, dataloupe.core.runlogs\nprint('torch' in sys.modules, 'tensorboard' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -6,8 +6,8 @@ and look at the new SVGs in ``tests/__snapshots__/`` before committing them.
 
 from __future__ import annotations
 
-from tui.app import AppOptions, build_app
-from tui.panes.preview_pane import PreviewPane
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.preview_pane import PreviewPane
 
 from conftest import settle, wait_for
 
@@ -37,8 +37,8 @@ def test_preview_grid_in_ascii(snap_compare):
 
 
 def test_balance_of_the_red_wine_table_at_4_5(snap_compare, red_wine):
-    from core.sources import DatasetSpec
-    from tui.panes.balance_pane import BalancePane
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.tui.panes.balance_pane import BalancePane
 
     async def run_before(pilot) -> None:
         app = pilot.app

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from core.errors import Cancelled, DatasetError
-from core.stats import balance_summary, class_counts, split_labels
+from dataloupe.core.errors import Cancelled, DatasetError
+from dataloupe.core.stats.classes import balance_summary, class_counts, split_labels
 
 # The oracle: the class counts printed in ../shared/data/README.md for train-labels-idx1-ubyte.gz.
 MNIST_TRAIN_README_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -34,7 +34,7 @@ class LabelsOnly(Dataset):
 
 
 def test_mnist_training_label_counts_match_the_readme(mnist_dir):
-    from core.readers.idx import LABELS_MAGIC, read_idx
+    from dataloupe.core.readers.idx import LABELS_MAGIC, read_idx
 
     labels = read_idx(mnist_dir / "train-labels-idx1-ubyte.gz", LABELS_MAGIC)
     assert len(labels) == 60_000
@@ -132,8 +132,8 @@ def test_a_class_without_samples_makes_the_ratio_infinite():
 
 
 def _wine_counts(path, threshold):
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
 
     handle = open_dataset(DatasetSpec(str(path), threshold=threshold))
     per_split = {name: class_counts(handle.split(name)) for name in handle.split_names}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.errors import DatasetError
-from core.readers import open_dataset
-from core.sources import DatasetSpec
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.readers import open_dataset
 
 
 def write(tmp_path, text: str, name: str = "t.csv"):
@@ -124,8 +124,8 @@ def test_a_large_csv_is_read_by_pyarrow_with_the_same_numbers(tmp_path):
     handle = open_dataset(DatasetSpec(str(tmp_path / "big.csv")))
     assert handle.classes == ["0", "1", "2"]
     train = handle.splits["train"]
-    from core.datasets import stratified_split
-    from core.settings import HOLDOUT_SEED, TEST_FRACTION
+    from dataloupe.core.data.datasets import stratified_split
+    from dataloupe.core.settings import HOLDOUT_SEED, TEST_FRACTION
 
     train_idx, _ = stratified_split(labels, TEST_FRACTION, HOLDOUT_SEED)
     assert np.allclose(train.array.numpy(), values[train_idx].astype(np.float32))
@@ -148,10 +148,10 @@ def test_a_bad_cell_past_the_first_megabyte_is_still_named(tmp_path):
 
 def test_nan_and_inf_cells_are_named_by_their_row_in_the_file(tmp_path):
     """The "finite" check, and training through it, name the rows a user can find in the table."""
-    from core.checks import run_checklist
-    from core.errors import SettingsError
-    from core.settings import TrainConfig
-    from core.training import TrainingRun
+    from dataloupe.core.checks import run_checklist
+    from dataloupe.core.errors import SettingsError
+    from dataloupe.core.settings import TrainConfig
+    from dataloupe.core.training.run import TrainingRun
 
     rng = np.random.default_rng(0)
     bad = {18: "nan", 51: "inf", 77: "-inf"}  # data rows, counted from 1 below the header

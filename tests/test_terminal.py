@@ -9,7 +9,15 @@ import sys
 
 from rich.cells import cell_len
 
-from tui.terminal import ASCII_GLYPHS, MONO_GLYPHS, UNICODE_GLYPHS, glyphs, locale_is_utf8, no_color, to_ascii
+from dataloupe.tui.terminal import (
+    ASCII_GLYPHS,
+    MONO_GLYPHS,
+    UNICODE_GLYPHS,
+    glyphs,
+    locale_is_utf8,
+    no_color,
+    to_ascii,
+)
 
 
 def test_to_ascii_keeps_every_cell_in_place():
@@ -48,7 +56,7 @@ def _check_in_a_terminal(env: dict[str, str]) -> str:
     """``dataloupe check digits`` with stdout a pseudo-terminal; what the terminal received."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "check", "digits"],
+        [sys.executable, "-m", "dataloupe.tui", "check", "digits"],
         stdout=slave,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -79,7 +87,7 @@ def test_check_in_a_terminal_prints_colour_codes_unless_no_color():
 async def test_checkboxes_and_radio_buttons_show_their_state_by_glyph():
     from textual.widgets import Checkbox
 
-    from tui.app import AppOptions, build_app
+    from dataloupe.tui.app import AppOptions, build_app
 
     from conftest import settle
 

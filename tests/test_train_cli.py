@@ -1,6 +1,6 @@
 """``dataloupe train`` and ``dataloupe eval`` as a user runs them: plain output, exit codes, signals.
 
-Runs go through ``tui.cli.main`` in this process (the entry point the console script calls,
+Runs go through ``dataloupe.tui.cli.main`` in this process (the entry point the console script calls,
 see tests/inprocess.py); the signal tests start ``python -m tui`` as a real process, since a
 signal is sent to a process.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from inprocess import run_main
 
-from tui.cli import main
+from dataloupe.tui.cli import main
 
 
 class RunsCode:
@@ -170,7 +170,7 @@ def test_ctrl_c_stops_the_run_cleanly_and_still_prints_the_summary(tmp_path):
         [
             sys.executable,
             "-m",
-            "tui",
+            "dataloupe.tui",
             "train",
             "digits",
             "--epochs",
@@ -211,9 +211,9 @@ def test_an_unwritable_save_path_is_refused_before_training(capsys):
 def test_a_save_that_fails_at_the_end_keeps_the_model_prints_the_summary_and_exits_2(
     capsys, tmp_path, monkeypatch
 ):
-    import core.checkpoint as checkpoint_module
-    from core.checkpoint import load_checkpoint
-    from core.errors import CheckpointError
+    import dataloupe.core.training.checkpoint as checkpoint_module
+    from dataloupe.core.errors import CheckpointError
+    from dataloupe.core.training.checkpoint import load_checkpoint
 
     target = tmp_path / "out" / "m.pt"
     target.parent.mkdir()
@@ -253,14 +253,14 @@ def test_save_refuses_to_replace_a_file_that_is_not_a_checkpoint_of_this_dataset
 
 
 def test_sigterm_stops_like_ctrl_c_and_save_on_stop_keeps_the_target(tmp_path, text_run):
-    from core.checkpoint import load_checkpoint
+    from dataloupe.core.training.checkpoint import load_checkpoint
 
     _, checkpoint = text_run
     target = tmp_path / "digits.pt"
     target.write_bytes(checkpoint.read_bytes())
     before = target.read_bytes()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "train", "digits", "--epochs", "100000", "--batch-size", "1"]
+        [sys.executable, "-m", "dataloupe.tui", "train", "digits", "--epochs", "100000", "--batch-size", "1"]
         + ["--save", str(target), "--save-on-stop"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -16,17 +16,17 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-import core.training as training_module
-from core import device as device_module
-from core.datasets import build_handle, from_datasets, in_memory_split
-from core.errors import SettingsError
-from core.evaluation import evaluate_model, evaluate_on_test, train_test_splits
-from core.pipeline import Pipeline
-from core.samplers import make_sampler
-from core.settings import TrainConfig
-from core.snapshots import DecimatedHistory
-from core.threads import set_threads
-from core.training import DIVERGED_LOSS, TrainingRun
+import dataloupe.core.training.run as training_module
+from dataloupe.core.batching.samplers import make_sampler
+from dataloupe.core.data.datasets import build_handle, from_datasets, in_memory_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.history import DecimatedHistory
+from dataloupe.core.settings import TrainConfig
+from dataloupe.core.threads import set_threads
+from dataloupe.core.training import device as device_module
+from dataloupe.core.training.evaluation import evaluate_model, evaluate_on_test, train_test_splits
+from dataloupe.core.training.run import DIVERGED_LOSS, TrainingRun
 
 set_threads(1)
 

@@ -11,14 +11,14 @@ import re
 
 from textual.widgets._toast import Toast
 
-from core.wording import pack_line
-from tui.app import AppOptions, build_app
-from tui.panes.training_pane import TrainingPane
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.confusion_view import ConfusionView
-from tui.widgets.line_chart import LineChart, thin
-from tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
-from tui.widgets.per_class_chart import PerClassChart
+from dataloupe.core.wording import pack_line
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.training_pane import TrainingPane
+from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
+from dataloupe.tui.widgets.confusion_view import ConfusionView
+from dataloupe.tui.widgets.line_chart import LineChart, thin
+from dataloupe.tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
+from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from conftest import settle, wait_for
 from makers import training_snapshot as snapshot
@@ -166,7 +166,7 @@ def test_pack_line_breaks_between_parts_only():
 
 
 def test_round_ticks_are_round_and_whole_where_the_values_are():
-    from tui.widgets.axes import round_ticks
+    from dataloupe.tui.widgets.axes import round_ticks
 
     assert round_ticks(1, 20, 5, whole=True) == ([5, 10, 15, 20], ["5", "10", "15", "20"])
     assert round_ticks(1, 115, 5, whole=True)[1] == ["25", "50", "75", "100"]

@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 import torch
 
-import core.run_setup as run_setup
-import core.training as training_module
-from core.datasets import build_handle, in_memory_split
-from core.errors import SettingsError
-from core.graphed_step import graph_plan
-from core.pipeline import Pipeline
-from core.settings import TrainConfig
-from core.threads import default_threads, set_threads
-from core.train_data import HeldSplit
-from core.training import TrainingRun
+import dataloupe.core.training.run as training_module
+import dataloupe.core.training.setup as run_setup
+from dataloupe.core.data.datasets import build_handle, in_memory_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import TrainConfig
+from dataloupe.core.threads import default_threads, set_threads
+from dataloupe.core.training.data import HeldSplit
+from dataloupe.core.training.graphed_step import graph_plan
+from dataloupe.core.training.run import TrainingRun
 
 set_threads(1)  # once, as the command line does at start-up: the test machines are shared
 
@@ -169,9 +169,7 @@ def test_the_default_is_half_the_cores_at_most_four():
 
 
 def test_threads_set_before_torch_loads_are_the_ones_torch_uses():
-    code = (
-        "from core.threads import set_threads; set_threads(1); import torch; print(torch.get_num_threads())"
-    )
+    code = "from dataloupe.core.threads import set_threads; set_threads(1); import torch; print(torch.get_num_threads())"
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "1"  # torch's own default here would be one per core

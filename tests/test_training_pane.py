@@ -9,13 +9,13 @@ import time
 
 from textual.widgets import Input, Select
 
-from core.threads import set_threads
-from core.training import TrainingRun
-from tui.app import AppOptions, build_app
-from tui.panes.training_pane import TrainingPane
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.loss_chart import LossChart
-from tui.widgets.per_class_chart import PerClassChart
+from dataloupe.core.threads import set_threads
+from dataloupe.core.training.run import TrainingRun
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.training_pane import TrainingPane
+from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
+from dataloupe.tui.widgets.loss_chart import LossChart
+from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from conftest import settle, wait_for
 
@@ -258,9 +258,9 @@ async def test_r_then_x_at_once_ends_the_run_and_x_without_a_run_says_so():
 
 async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(monkeypatch, tmp_path):
     """Issue 9, item 3: s during an evaluation waits; x stops it and no cut-short accuracy is shown."""
-    import core.evaluation
+    import dataloupe.core.training.evaluation
 
-    real_evaluate = core.evaluation.evaluate_on_test
+    real_evaluate = dataloupe.core.training.evaluation.evaluate_on_test
     gate = threading.Event()
 
     def slow_evaluate(*args, **kwargs):
@@ -275,7 +275,7 @@ async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(mo
         pane = await open_training(app, pilot, epochs="1", batch="64", checkpoint=str(saved))
         await pilot.press("r")
         await wait_for(pilot, lambda: pane.current is not None and not pane.running, what="the run")
-        monkeypatch.setattr(core.evaluation, "evaluate_on_test", slow_evaluate)
+        monkeypatch.setattr(dataloupe.core.training.evaluation, "evaluate_on_test", slow_evaluate)
         try:
             await pilot.press("e")
             await wait_for(pilot, lambda: pane.job == "evaluating")
@@ -298,7 +298,7 @@ async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(mo
 
 async def test_a_run_belongs_to_its_dataset(red_wine):
     """Issue 9, item 7: after another dataset opens, the earlier run is not shown under its name."""
-    from tui.messages import DatasetFacts, DatasetOpened
+    from dataloupe.tui.messages import DatasetFacts, DatasetOpened
 
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -307,8 +307,8 @@ async def test_a_run_belongs_to_its_dataset(red_wine):
         await wait_for(pilot, lambda: pane.current is not None and not pane.running, what="the run")
         await settle(app, pilot)
         assert "epoch 1/1" in str(app.query_one("#run-stats").render())
-        from core.readers import open_dataset
-        from core.sources import DatasetSpec
+        from dataloupe.core.data.sources import DatasetSpec
+        from dataloupe.core.readers import open_dataset
 
         wine = open_dataset(DatasetSpec(str(red_wine)))
         app.post_message(

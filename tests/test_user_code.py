@@ -13,12 +13,12 @@ import pytest
 import torch
 from inprocess import run_main
 
-from core.batching import LoaderSettings
-from core.batching.user_loader import LoaderStepper, stepper_for
-from core.checks import run_checklist
-from core.errors import Cancelled, DatasetError, UserCodeError
-from core.readers import open_dataset
-from core.sources import DatasetSpec
+from dataloupe.core.batching import LoaderSettings
+from dataloupe.core.batching.user_loader import LoaderStepper, stepper_for
+from dataloupe.core.checks import run_checklist
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import Cancelled, DatasetError, UserCodeError
+from dataloupe.core.readers import open_dataset
 
 HEADER = """
 import numpy as np
@@ -330,7 +330,7 @@ def test_a_stepper_dropped_in_a_reference_cycle_stops_its_workers_without_blocki
 def test_a_new_epoch_close_and_an_abandoned_training_epoch_end_their_workers(tmp_path):
     import multiprocessing
 
-    from core.train_data import TrainBatches
+    from dataloupe.core.training.data import TrainBatches
 
     path = write(tmp_path, "loader = DataLoader(Blobs(), batch_size=4, num_workers=2)\n")
     h = open_code(path, "loader")
@@ -456,7 +456,7 @@ def test_check_batches_train_and_eval_on_a_module_in_the_current_folder(tmp_path
     assert train.returncode == 0, train.stderr
     summary = json.loads(train.stdout.splitlines()[-1])
     assert summary["saved"] == str(model)
-    from core.checkpoint import load_checkpoint
+    from dataloupe.core.training.checkpoint import load_checkpoint
 
     assert load_checkpoint(model).dataset == "userdata.py:data"  # the checkpoint names the user's code
     evaluate = dataloupe("eval", str(model), "userdata.py:data", "--json", cwd=tmp_path)
@@ -474,7 +474,7 @@ def test_keys_and_limit_on_the_command_line(tmp_path):
 
 
 def test_samples_adapt_numpy_images_and_labels():
-    from core.samples import SampleReader, to_label, to_stored
+    from dataloupe.core.data.samples import SampleReader, to_label, to_stored
 
     assert tuple(to_stored(np.zeros((28, 28), np.uint8)).shape) == (1, 28, 28)
     assert tuple(to_stored(np.zeros((32, 32, 3), np.float32)).shape) == (3, 32, 32)
@@ -487,7 +487,7 @@ def test_samples_adapt_numpy_images_and_labels():
 
 
 def test_paths_in_descriptions_are_short(tmp_path, monkeypatch):
-    from core.wording import short_path
+    from dataloupe.core.wording import short_path
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path.parent))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from textual.widgets import Input, Log, Static
 
-from core.sources import DatasetSpec
-from tui.app import AppOptions, build_app
-from tui.panes.batches_pane import BatchesPane
-from tui.panes.dataset_pane import DatasetPane
-from tui.widgets.loader_settings import LoaderSettingsForm
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.batches_pane import BatchesPane
+from dataloupe.tui.panes.dataset_pane import DatasetPane
+from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
 
 from conftest import settle, wait_for
 
@@ -128,8 +128,8 @@ class OneBad(Blobs):
 onebad = OneBad()
 """
     )
-    from tui.panes.preview_pane import PreviewPane
-    from tui.widgets.sample_view import SampleView
+    from dataloupe.tui.panes.preview_pane import PreviewPane
+    from dataloupe.tui.widgets.sample_view import SampleView
 
     app = build_app(AppOptions(spec=DatasetSpec(f"{path}:onebad")))
     async with app.run_test(size=SIZE) as pilot:
@@ -170,8 +170,8 @@ async def test_key_1_after_a_print_scrolls_the_prints_into_view(tmp_path):
 async def test_feature_vectors_from_a_users_dataset_are_listed_in_the_preview(tmp_path):
     """Samples of 2 numbers without column names: one line per feature, named by place, without bars
     (their range was never measured) and without the images' note about negative values."""
-    from tui.panes.preview_pane import PreviewPane
-    from tui.widgets.sample_view import SampleView
+    from dataloupe.tui.panes.preview_pane import PreviewPane
+    from dataloupe.tui.widgets.sample_view import SampleView
 
     path = tmp_path / "points.py"
     path.write_text(

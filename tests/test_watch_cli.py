@@ -8,7 +8,7 @@ import time
 
 from inprocess import run_main
 
-from tui.cli import main
+from dataloupe.tui.cli import main
 
 from runlog_makers import jsonl_lines, write_lightning_csv, write_tensorboard
 

@@ -7,11 +7,11 @@ import re
 
 from textual.widgets import SelectionList
 
-from tui.app import AppOptions, build_app
-from tui.panes.watch_pane import WatchPane
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.line_chart import MAX_POINTS_PER_CHART, LineChart
-from tui.widgets.loss_chart import LossChart
+from dataloupe.tui.app import AppOptions, build_app
+from dataloupe.tui.panes.watch_pane import WatchPane
+from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
+from dataloupe.tui.widgets.line_chart import MAX_POINTS_PER_CHART, LineChart
+from dataloupe.tui.widgets.loss_chart import LossChart
 
 from conftest import screen_text as svg_text
 from conftest import wait_for

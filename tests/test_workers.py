@@ -8,9 +8,9 @@ import time
 from textual.app import App
 from textual.message import Message
 
-from core.errors import Cancelled, DatasetError
-from core.progress import Progress
-from tui.workers import run_job, stop_job, throttled
+from dataloupe.core.errors import Cancelled, DatasetError
+from dataloupe.core.progress import Progress
+from dataloupe.tui.workers import run_job, stop_job, throttled
 
 from conftest import wait_for
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from tui.cli import main
+from dataloupe.tui.cli import main
 
 sys.exit(main())

@@ -21,20 +21,20 @@ from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker, WorkerState
 
-from core.sources import DatasetSpec
-from core.stats import IMBALANCE_THRESHOLD
-from tui.ascii_filter import AsciiFilter, use_ascii_bars
-from tui.heap import freeze_long_lived
-from tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
-from tui.panes.balance_pane import BalancePane
-from tui.panes.base import Pane
-from tui.panes.batches_pane import BatchesPane
-from tui.panes.checklist_pane import ChecklistPane
-from tui.panes.dataset_pane import DatasetPane
-from tui.panes.preview_pane import PreviewPane
-from tui.panes.training_pane import TrainingPane
-from tui.widgets.key_bar import KeyBar
-from tui.workers import ended_unheard, run_job, stop_job, throttled
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.stats.classes import IMBALANCE_THRESHOLD
+from dataloupe.tui.ascii_filter import AsciiFilter, use_ascii_bars
+from dataloupe.tui.heap import freeze_long_lived
+from dataloupe.tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
+from dataloupe.tui.panes.balance_pane import BalancePane
+from dataloupe.tui.panes.base import Pane
+from dataloupe.tui.panes.batches_pane import BatchesPane
+from dataloupe.tui.panes.checklist_pane import ChecklistPane
+from dataloupe.tui.panes.dataset_pane import DatasetPane
+from dataloupe.tui.panes.preview_pane import PreviewPane
+from dataloupe.tui.panes.training_pane import TrainingPane
+from dataloupe.tui.widgets.key_bar import KeyBar
+from dataloupe.tui.workers import ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
 """What the dataset pane says after Esc stopped an open."""
@@ -117,7 +117,7 @@ class DataloupeApp(App):
     ]
 
     handle = reactive(None, init=False)
-    """The open dataset (a ``core.datasets.DatasetHandle``), or None."""
+    """The open dataset (a ``dataloupe.core.data.datasets.DatasetHandle``), or None."""
     split = reactive("train", init=False)
     """The split every pane shows."""
     torch_ready = reactive(False, init=False)
@@ -216,7 +216,7 @@ class DataloupeApp(App):
         if self.options.open_on_start:
             self.open_dataset(self.options.spec, self.options.split)
         if self.options.watch is not None:
-            from tui.screens.watch_screen import WatchScreen
+            from dataloupe.tui.screens.watch_screen import WatchScreen
 
             self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
 
@@ -302,7 +302,7 @@ class DataloupeApp(App):
             self.post_message(TorchReady(time.perf_counter() - t0))
 
         def job(cancel: threading.Event) -> DatasetOpened:
-            from core.readers import open_dataset
+            from dataloupe.core.readers import open_dataset
 
             progress = throttled(lambda p: self.post_message(DatasetProgress(p.what, p.fraction, request)))
             handle = open_dataset(spec, progress=progress, cancel=cancel)

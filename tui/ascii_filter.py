@@ -13,11 +13,11 @@ from textual.color import Color
 from textual.filter import LineFilter
 from textual.renderables.bar import Bar as BarRenderable
 
-from tui.terminal import to_ascii
+from dataloupe.tui.terminal import to_ascii
 
 
 class AsciiFilter(LineFilter):
-    """Leaves only 7-bit ASCII on screen, keeping every cell in place (see :func:`tui.terminal.to_ascii`)."""
+    """Leaves only 7-bit ASCII on screen, keeping every cell in place (see :func:`dataloupe.tui.terminal.to_ascii`)."""
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
         """Each segment's text through :func:`to_ascii`; styles and controls unchanged."""

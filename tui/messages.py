@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.data.sources import DatasetSpec
 
 
 @dataclass(frozen=True)

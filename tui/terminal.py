@@ -1,7 +1,7 @@
 """What the terminal can show: colour (``NO_COLOR``), Unicode (``--ascii``, the locale), and the glyphs that follow.
 
 With ``--ascii``, or a locale that is not UTF-8 (``LANG=C``), every character on screen is 7-bit
-ASCII: the app adds :class:`tui.ascii_filter.AsciiFilter` to Textual's line filters, which passes
+ASCII: the app adds :class:`dataloupe.tui.ascii_filter.AsciiFilter` to Textual's line filters, which passes
 each rendered line (frames, tab bar, footer, progress bars, ✓⚠✗, ·, …) through :func:`to_ascii`,
 cell for cell. This module imports no Textual, so the headless commands can use it. Charts do not leave
 their lines to the filter: they draw with ASCII markers of their own (:func:`glyphs`).

@@ -2,8 +2,8 @@
 
 A worker body builds a ``job(cancel) -> Message | None`` and hands it to :func:`run_job`, which
 runs it with the worker's cancel event and posts what it returns. Whatever goes wrong becomes a
-message built by the worker's ``failed(text, error)``: a :class:`~core.errors.Cancelled` with
-``error=False``, a :class:`~core.errors.DataloupeError` with its own text (written for the user),
+message built by the worker's ``failed(text, error)``: a :class:`~dataloupe.core.errors.Cancelled` with
+``error=False``, a :class:`~dataloupe.core.errors.DataloupeError` with its own text (written for the user),
 anything else with the exception's type and text, logged too. Nothing reaches the screen as a
 traceback, and no worker touches a widget.
 
@@ -39,8 +39,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
-from core.errors import Cancelled, DataloupeError
-from core.progress import Progress, Throttle
+from dataloupe.core.errors import Cancelled, DataloupeError
+from dataloupe.core.progress import Progress, Throttle
 
 Report = TypeVar("Report")
 
@@ -165,9 +165,9 @@ def run_job(
 def throttled(
     send: Callable[[Report], None], is_final: Callable[[Report], bool] | None = None
 ) -> Callable[[Report], None]:
-    """``send`` at most once per :data:`core.progress.PROGRESS_INTERVAL`; a final report always passes.
+    """``send`` at most once per :data:`dataloupe.core.progress.PROGRESS_INTERVAL`; a final report always passes.
 
-    ``is_final`` says which report is the last; by default a :class:`~core.progress.Progress` whose
+    ``is_final`` says which report is the last; by default a :class:`~dataloupe.core.progress.Progress` whose
     fraction is 1.
     """
     throttle = Throttle()

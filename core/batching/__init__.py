@@ -2,17 +2,17 @@
 
 :class:`LoaderSettings` holds what a training loop passes to ``DataLoader`` (batch size,
 shuffle, seed, drop_last, sampler); :class:`BatchStepper` builds that real ``DataLoader``
-over a :class:`~core.datasets.Split` and steps through it: the next batch, a new epoch
+over a :class:`~dataloupe.core.data.datasets.Split` and steps through it: the next batch, a new epoch
 (a fresh pass over the loader, which reshuffles), or straight to batch N. Each batch comes
 with a :class:`BatchSummary`: shapes, dtypes, statistics, labels, the label histogram and
 the running class counts of the epoch beside the dataset's own.
 
 Transforms (scaling, ``Normalize``, augmentation) are the split's
-:class:`~core.pipeline.Pipeline`, applied per sample inside the Dataset, so the loader
+:class:`~dataloupe.core.data.pipeline.Pipeline`, applied per sample inside the Dataset, so the loader
 delivers what training would get.
 
-    python -c "from core.batching import *; from core.readers import open_dataset; \
-from core.sources import DatasetSpec; s = BatchStepper(open_dataset(DatasetSpec('digits')).split('train')); \
+    python -c "from dataloupe.core.batching import *; from dataloupe.core.readers import open_dataset; \
+from dataloupe.core.data.sources import DatasetSpec; s = BatchStepper(open_dataset(DatasetSpec('digits')).split('train')); \
 print(s.step().summary.text())"
 
 torch is imported when a stepper is built, not when this module is: the app reads the
@@ -24,7 +24,7 @@ Modules:
 - ``stepper``: ``BatchStepper``.
 """
 
-from core.batching.settings import (
+from dataloupe.core.batching.settings import (
     MAX_SEED,
     SAMPLER_NAMES,
     WORKERS_REASON,
@@ -32,8 +32,8 @@ from core.batching.settings import (
     check_batch_count,
     parse_whole,
 )
-from core.batching.stepper import BatchStepper
-from core.batching.summary import Batch, BatchSummary
+from dataloupe.core.batching.stepper import BatchStepper
+from dataloupe.core.batching.summary import Batch, BatchSummary
 
 __all__ = [
     "MAX_SEED",

@@ -9,11 +9,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.errors import SettingsError
-from core.samplers import SAMPLERS
+from dataloupe.core.batching.samplers import SAMPLERS
+from dataloupe.core.errors import SettingsError
 
 SAMPLER_NAMES: tuple[str, ...] = SAMPLERS
-"""The samplers :func:`core.samplers.make_sampler` builds (``core.samplers`` imports torch lazily)."""
+"""The samplers :func:`dataloupe.core.batching.samplers.make_sampler` builds (``dataloupe.core.batching.samplers`` imports torch lazily)."""
 MAX_SEED = 2**63 - 1
 """Largest seed ``torch.Generator.manual_seed`` takes as a signed 64-bit number."""
 WORKERS_REASON = (
@@ -64,7 +64,7 @@ class LoaderSettings:
     drop_last: bool = False
     """Drop the last batch when it is smaller than ``batch_size`` (off: the user sees the smaller batch)."""
     sampler: str = "sequential"
-    """sequential, random, or balanced (inverse class frequency, with replacement); see ``core.samplers``."""
+    """sequential, random, or balanced (inverse class frequency, with replacement); see ``dataloupe.core.batching.samplers``."""
     num_workers: int = 0
     """Always 0: see :data:`WORKERS_REASON`."""
 

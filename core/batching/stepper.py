@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.batching.settings import LoaderSettings, parse_whole
-from core.batching.summary import Batch, BatchSummary
-from core.errors import SettingsError
+from dataloupe.core.batching.settings import LoaderSettings, parse_whole
+from dataloupe.core.batching.summary import Batch, BatchSummary
+from dataloupe.core.errors import SettingsError
 
 if TYPE_CHECKING:
-    from core.datasets import Split
+    from dataloupe.core.data.datasets import Split
 
 
 @dataclass
@@ -44,8 +44,8 @@ class BatchStepper:
     def __init__(self, split: Split, settings: LoaderSettings | None = None, num_classes: int | None = None):
         import torch
 
-        from core.samplers import make_sampler
-        from core.stats import class_counts
+        from dataloupe.core.batching.samplers import make_sampler
+        from dataloupe.core.stats.classes import class_counts
 
         self.settings = settings or LoaderSettings()
         """The loader settings in use."""
@@ -63,7 +63,7 @@ class BatchStepper:
         self.sampler = make_sampler(
             self.settings.effective_sampler, len(split), split.targets, generator=self.generator
         )
-        """The sampler, built by ``core.samplers.make_sampler``."""
+        """The sampler, built by ``dataloupe.core.batching.samplers.make_sampler``."""
         self.loader = self._make_loader()
         """The DataLoader a training loop would iterate."""
         targets = split.targets
@@ -86,7 +86,7 @@ class BatchStepper:
         """The DataLoader over ``self.split`` with these settings, sampler and generator."""
         from torch.utils.data import DataLoader
 
-        from core.datasets import collate_samples
+        from dataloupe.core.data.datasets import collate_samples
 
         return DataLoader(
             self.split,

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.stats import class_name
-from core.wording import plural
+from dataloupe.core.stats.classes import class_name
+from dataloupe.core.wording import plural
 
 if TYPE_CHECKING:
     import torch
@@ -56,7 +56,7 @@ class BatchSummary:
     epoch_batches: int
     """Batches counted in ``epoch_counts``."""
     dataset_counts: tuple[int, ...] | None
-    """Samples of each class in the split (``core.stats.class_counts``); None when the labels are unknown."""
+    """Samples of each class in the split (``dataloupe.core.stats.classes.class_counts``); None when the labels are unknown."""
     sampler: str
     """The sampler in use: sequential, random or balanced."""
     pipeline: str

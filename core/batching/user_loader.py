@@ -2,7 +2,7 @@
 
 :class:`LoaderFacts` reads what the loader does (shuffle, drop_last, num_workers), for the screen and
 the checklist. :class:`LoaderStepper` steps through it with the interface of
-:class:`~core.batching.BatchStepper`, so the batches pane and ``dataloupe batches`` show exactly the
+:class:`~dataloupe.core.batching.BatchStepper`, so the batches pane and ``dataloupe batches`` show exactly the
 batches the user's training sees. A loader only goes forward: each new epoch is a new ``iter(loader)``
 (which reshuffles as the loader would), and jumping ahead reads the batches in between.
 
@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.batching.settings import parse_whole
-from core.batching.stepper import BatchStepper, _Epoch
-from core.batching.summary import Batch
-from core.errors import SettingsError, UserCodeError
-from core.loader_workers import release_all
+from dataloupe.core.batching.loader_workers import release_all
+from dataloupe.core.batching.settings import parse_whole
+from dataloupe.core.batching.stepper import BatchStepper, _Epoch
+from dataloupe.core.batching.summary import Batch
+from dataloupe.core.errors import SettingsError, UserCodeError
 
 if TYPE_CHECKING:
-    from core.batching.settings import LoaderSettings
-    from core.datasets import DatasetHandle, Split
-    from core.samples import SampleReader
+    from dataloupe.core.batching.settings import LoaderSettings
+    from dataloupe.core.data.datasets import DatasetHandle, Split
+    from dataloupe.core.data.samples import SampleReader
 
 SHUFFLING = ("RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler")
 """Sampler classes that draw a random order."""
@@ -94,7 +94,7 @@ class LoaderFacts:
 
     @property
     def effective_sampler(self) -> str:
-        """The sampler's name, as :class:`~core.batching.LoaderSettings` names its own."""
+        """The sampler's name, as :class:`~dataloupe.core.batching.LoaderSettings` names its own."""
         return self.sampler
 
     def shuffle_text(self) -> str:
@@ -117,7 +117,7 @@ class LoaderStepper(BatchStepper):
     """Steps through the user's own DataLoader: next batch, new epoch (a new ``iter``), forward to batch N."""
 
     def __init__(self, loader: Any, split: Split, reader: SampleReader, num_classes: int | None = None):
-        from core.stats import class_counts
+        from dataloupe.core.stats.classes import class_counts
 
         self.loader = loader
         """The user's DataLoader, iterated as it is."""
@@ -202,7 +202,7 @@ class LoaderStepper(BatchStepper):
         """Nothing: your DataLoader's own transform and collate_fn make its batches."""
 
     def _go(self, index: int) -> Batch:
-        from core.readers.user_code import run_user
+        from dataloupe.core.readers.user_code import run_user
 
         if self._iterator is None:
             self._box.append(run_user("starting your DataLoader (iter)", iter, self.loader))
@@ -245,7 +245,7 @@ def stepper_for(handle: DatasetHandle, split: Split, settings: LoaderSettings) -
     """The stepper the batches pane and ``dataloupe batches`` use: over the user's own DataLoader when the
     handle has one (for its training split), otherwise a :class:`BatchStepper` with ``settings``."""
     if handle.loader is not None and split.name == handle.split_names[0]:
-        from core.samples import SampleReader
+        from dataloupe.core.data.samples import SampleReader
 
         keys = handle.spec.keys if handle.spec is not None else None
         return LoaderStepper(handle.loader, split, SampleReader(keys), handle.num_classes)

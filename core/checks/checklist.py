@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from core.checks.facts import Facts
-from core.checks.files import check_readable
-from core.checks.labels import (
+from dataloupe.core.checks.facts import Facts
+from dataloupe.core.checks.files import check_readable
+from dataloupe.core.checks.labels import (
     check_balanced,
     check_class_sizes,
     check_numeric,
@@ -18,18 +18,24 @@ from core.checks.labels import (
     check_split,
     check_test_labels,
 )
-from core.checks.results import MIN_CLASS_SAMPLES, ChecklistReport, CheckResult, SplitCounts
-from core.checks.samples import SAMPLE_LIMIT, StoredSamples, read_stored
-from core.checks.values import check_finite, check_scaled, check_shapes
-from core.errors import Cancelled, DataloupeError, DatasetError
-from core.progress import ProgressCallback, check_cancel, report
-from core.stats import IMBALANCE_THRESHOLD, balance_summary, class_names, counts_of, split_labels
+from dataloupe.core.checks.results import MIN_CLASS_SAMPLES, ChecklistReport, CheckResult, SplitCounts
+from dataloupe.core.checks.samples import SAMPLE_LIMIT, StoredSamples, read_stored
+from dataloupe.core.checks.values import check_finite, check_scaled, check_shapes
+from dataloupe.core.errors import Cancelled, DataloupeError, DatasetError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.stats.classes import (
+    IMBALANCE_THRESHOLD,
+    balance_summary,
+    class_names,
+    counts_of,
+    split_labels,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.datasets import DatasetHandle
-    from core.pipeline import Pipeline
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.data.pipeline import Pipeline
 
 
 def run_checklist(
@@ -46,13 +52,13 @@ def run_checklist(
     """Run every check on ``handle`` as ``pipeline`` (default: the handle's own) shows it.
 
     ``loader_shuffles`` says whether the training DataLoader shuffles, when the caller knows.
-    Raises :class:`~core.errors.Cancelled` when ``cancel`` is set, and
-    :class:`~core.errors.DataloupeError` when the labels cannot be read at all.
+    Raises :class:`~dataloupe.core.errors.Cancelled` when ``cancel`` is set, and
+    :class:`~dataloupe.core.errors.DataloupeError` when the labels cannot be read at all.
     """
     t0 = time.perf_counter()
     loader_facts = None
     if handle.loader is not None:  # the user's own DataLoader says itself whether it shuffles
-        from core.batching.user_loader import LoaderFacts
+        from dataloupe.core.batching.user_loader import LoaderFacts
 
         loader_facts = LoaderFacts.read(handle.loader)
         loader_shuffles = loader_facts.shuffle

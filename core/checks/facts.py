@@ -1,4 +1,4 @@
-"""What every check may look at, gathered once by :func:`core.checks.run_checklist`."""
+"""What every check may look at, gathered once by :func:`dataloupe.core.checks.run_checklist`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.checks.samples import StoredSamples
-from core.progress import ProgressCallback
+from dataloupe.core.checks.samples import StoredSamples
+from dataloupe.core.progress import ProgressCallback
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
-    from core.pipeline import Pipeline
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.data.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from core.checks.facts import Facts
-from core.checks.results import CheckResult
-from core.wording import plural
+from dataloupe.core.checks.facts import Facts
+from dataloupe.core.checks.results import CheckResult
+from dataloupe.core.wording import plural
 
 NAMED = 5
 """Bad files named in the evidence; the rest are counted."""
@@ -19,7 +19,7 @@ NAMED = 5
 
 def check_readable(f: Facts) -> CheckResult:
     """Every image file decodes; unreadable, truncated, oversized and non-image files are named and counted."""
-    from core.readers.image_files import scan_files
+    from dataloupe.core.readers.image_files import scan_files
 
     files = [d.files for d in (f.handle.splits[n] for n in f.handle.split_names) if d.files is not None]
     if not files:

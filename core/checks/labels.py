@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks.facts import Facts, with_note
-from core.checks.results import CheckResult
-from core.checks.samples import sample_hashes
-from core.stats import balance_summary, class_name
-from core.wording import plural
+from dataloupe.core.checks.facts import Facts, with_note
+from dataloupe.core.checks.results import CheckResult
+from dataloupe.core.checks.samples import sample_hashes
+from dataloupe.core.stats.classes import balance_summary, class_name
+from dataloupe.core.wording import plural
 
 BLOCKED_RATIO = 0.5
 """Label changes between neighbours below this share of a random order's count mean "blocked by label"."""

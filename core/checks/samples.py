@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.errors import DataloupeError, DatasetError
-from core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.errors import DataloupeError, DatasetError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
 
 if TYPE_CHECKING:  # torch is imported where it is used: `dataloupe check --help` stays quick
     import torch
 
-    from core.datasets import Split
+    from dataloupe.core.data.datasets import Split
 
 SAMPLE_LIMIT = 2_000
 """Samples read from a split that is not held in memory."""

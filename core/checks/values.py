@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.checks.facts import Facts, with_note
-from core.checks.results import CheckResult
-from core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
-from core.progress import ProgressCallback, check_cancel, report
-from core.wording import format_shape
+from dataloupe.core.checks.facts import Facts, with_note
+from dataloupe.core.checks.results import CheckResult
+from dataloupe.core.checks.samples import StoredSamples, ValueAccumulator, ValueStats
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
-    from core.pipeline import Pipeline
+    from dataloupe.core.data.pipeline import Pipeline
 
 STANDARD_MEAN, STANDARD_STD = 0.2, (0.7, 1.4)
 """How close to mean 0, std 1 counts as standardized."""

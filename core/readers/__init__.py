@@ -8,10 +8,10 @@
 - ``image_folder``: a folder of images in class sub-folders.
 - ``user_code``: a Dataset or DataLoader from the user's own code (``file.py:NAME``).
 
-Each reader builds a :class:`core.datasets.DatasetHandle` with ``core.datasets.build_handle``;
-imports go one way, from here to the readers to ``core.datasets``, never back.
+Each reader builds a :class:`dataloupe.core.data.datasets.DatasetHandle` with ``dataloupe.core.data.datasets.build_handle``;
+imports go one way, from here to the readers to ``dataloupe.core.data.datasets``, never back.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
 h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
 """
 
@@ -20,11 +20,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from core.progress import ProgressCallback
-from core.sources import DatasetSpec
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.progress import ProgressCallback
 
 if TYPE_CHECKING:  # the readers import torch; each is imported when its source is opened
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 
 def open_dataset(
@@ -32,32 +32,32 @@ def open_dataset(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> DatasetHandle:
-    """Open the dataset ``spec`` names. Raises :class:`~core.errors.DatasetError` with a message for the user."""
+    """Open the dataset ``spec`` names. Raises :class:`~dataloupe.core.errors.DatasetError` with a message for the user."""
     reader = spec.reader()
     if reader == "digits":
-        from core.readers.digits import open_digits
+        from dataloupe.core.readers.digits import open_digits
 
         return open_digits(spec)
     if reader == "builtin":
-        from core.readers.torchvision_builtin import open_builtin
+        from dataloupe.core.readers.torchvision_builtin import open_builtin
 
         return open_builtin(spec, progress=progress, cancel=cancel)
     if reader == "code":
-        from core.readers.user_code import open_user_code
+        from dataloupe.core.readers.user_code import open_user_code
 
         return open_user_code(spec, progress=progress, cancel=cancel)
     if reader == "csv":
-        from core.readers.table import open_csv
+        from dataloupe.core.readers.table import open_csv
 
         return open_csv(spec, progress=progress, cancel=cancel)
     if reader == "parquet":
-        from core.readers.table import open_parquet
+        from dataloupe.core.readers.table import open_parquet
 
         return open_parquet(spec, progress=progress, cancel=cancel)
     if reader == "idx":
-        from core.readers.idx import open_idx_folder
+        from dataloupe.core.readers.idx import open_idx_folder
 
         return open_idx_folder(spec, progress=progress, cancel=cancel)
-    from core.readers.image_folder import open_image_folder
+    from dataloupe.core.readers.image_folder import open_image_folder
 
     return open_image_folder(spec, progress=progress, cancel=cancel)

@@ -3,10 +3,10 @@
 Features go straight from arrow columns into the float32 train and test arrays, column by
 column, so memory stays near the table's numeric size (no list of strings, no ``float()`` per
 cell). A CSV that pyarrow cannot read cleanly (a ragged row, text in a feature column, an
-empty label) returns None, and :mod:`core.readers.table` reads it line by line to say exactly
+empty label) returns None, and :mod:`dataloupe.core.readers.table` reads it line by line to say exactly
 where it is wrong.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
 print(open_dataset(DatasetSpec('table.parquet')).describe())"
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DatasetError
-from core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
 
 MAX_FLOAT_CLASSES = 20
 """More distinct non-integer label values than this looks like a regression target."""
@@ -137,7 +137,7 @@ def arrow_labels(cols: ArrowColumns, threshold: float | None) -> tuple[np.ndarra
     if threshold is not None:
         if not numeric:
             return None
-        from core.readers.table import format_threshold
+        from dataloupe.core.readers.table import format_threshold
 
         t = format_threshold(threshold)
         values = column.to_numpy().astype(np.float64, copy=False)

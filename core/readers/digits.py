@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
-from core.pipeline import Pipeline
-from core.settings import HOLDOUT_SEED, TEST_FRACTION
-from core.sources import DatasetSpec
+from dataloupe.core.data.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.settings import HOLDOUT_SEED, TEST_FRACTION
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,9 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import Cancelled, DownloadError
-from core.progress import ProgressCallback, check_cancel, report
-from core.wording import size
+from dataloupe.core.errors import Cancelled, DownloadError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.wording import size
 
 TIMEOUT = 30.0
 """Seconds to wait for a server before giving up on it."""

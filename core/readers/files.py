@@ -6,7 +6,7 @@ import gzip
 import zlib
 from pathlib import Path
 
-from core.errors import DatasetError
+from dataloupe.core.errors import DatasetError
 
 
 def read_bytes(path: Path) -> bytes:

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.datasets import DatasetHandle, SplitData, build_handle, in_memory_split
-from core.errors import DatasetError
-from core.pipeline import Pipeline
-from core.progress import ProgressCallback, check_cancel, report
-from core.sources import IDX_NAMES, DatasetSpec, find_idx_file
-from core.wording import format_shape
+from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle, in_memory_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import IDX_NAMES, DatasetSpec, find_idx_file
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.wording import format_shape
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

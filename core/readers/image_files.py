@@ -7,7 +7,7 @@ over the pixel limit is refused from its header, never decoded, and a file that 
 decoded is recorded and skipped (the next readable image of the same class stands in, so
 labels stay true). :class:`DecodedCache` keeps decoded images up to a fixed byte budget.
 
-    python -c "from core.readers.image_files import list_images; print(list_images('.', ['x']))"
+    python -c "from dataloupe.core.readers.image_files import list_images; print(list_images('.', ['x']))"
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.errors import DatasetError
-from core.memory import return_large_blocks_to_the_system
-from core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.memory import return_large_blocks_to_the_system
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 MAX_PIXELS = 89_478_485

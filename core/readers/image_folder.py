@@ -2,12 +2,12 @@
 
 If the folder holds ``train/`` and ``test/`` (or ``val/``) sub-folders, those are the
 splits, and classes are matched by folder name across them. Opening lists the files and
-nothing more (see :mod:`core.readers.image_files`): memory holds paths and labels, and
+nothing more (see :mod:`dataloupe.core.readers.image_files`): memory holds paths and labels, and
 images are decoded when a sample is read, within a fixed cache. The checklist's
 "readable" item decodes every file once, in the background, and names the ones that
 cannot be read; wherever samples are read, such a file is skipped.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
 print(open_dataset(DatasetSpec('path/to/folder')).describe())"
 """
 
@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets import DatasetHandle, SplitData, build_handle
-from core.errors import DatasetError
-from core.pipeline import Pipeline
-from core.progress import ProgressCallback
-from core.readers.image_files import (
+from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.progress import ProgressCallback
+from dataloupe.core.readers.image_files import (
     MAX_PIXELS,
     DecodedCache,
     ImageFiles,
@@ -31,8 +32,7 @@ from core.readers.image_files import (
     image_header,
     list_images,
 )
-from core.sources import DatasetSpec
-from core.wording import plural
+from dataloupe.core.wording import plural
 
 SPLIT_DIRS = {"train": ("train", "training"), "test": ("test", "val", "valid", "validation")}
 MOMENT_FILES = 256

@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
-from core.errors import DatasetError
-from core.memory import trim_freed_memory
-from core.pipeline import Pipeline
-from core.progress import ProgressCallback, report
-from core.readers.arrow_table import (
+from dataloupe.core.data.datasets import DatasetHandle, build_handle, in_memory_split, stratified_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.memory import trim_freed_memory
+from dataloupe.core.progress import ProgressCallback, report
+from dataloupe.core.readers.arrow_table import (
     arrow_labels,
     columns_of,
     feature_splits,
@@ -31,10 +32,9 @@ from core.readers.arrow_table import (
     read_csv_arrow,
     read_parquet_table,
 )
-from core.readers.files import read_bytes
-from core.settings import HOLDOUT_SEED, TEST_FRACTION
-from core.sources import DatasetSpec
-from core.wording import plural
+from dataloupe.core.readers.files import read_bytes
+from dataloupe.core.settings import HOLDOUT_SEED, TEST_FRACTION
+from dataloupe.core.wording import plural
 
 
 def detect_separator(header_line: str) -> str:

@@ -4,7 +4,7 @@ They are opened through torchvision (``datasets.MNIST(root, train=...)`` and so 
 never re-implemented: the reader builds each split with ``download=False``, reads
 samples through the class's own ``__getitem__`` (a PIL image, turned into a uint8
 C×H×W tensor), and uses its ``data`` and ``targets`` arrays for counting and for
-the trainer's in-memory path. Downloads go through :mod:`core.readers.download`.
+the trainer's in-memory path. Downloads go through :mod:`dataloupe.core.readers.download`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.datasets import DatasetHandle, SplitData, build_handle
-from core.errors import Cancelled, DatasetError, DownloadError
-from core.pipeline import Pipeline
-from core.progress import ProgressCallback, report
-from core.readers.download import Resource, fetch, mirror_urls
-from core.sources import BUILTINS, DatasetSpec
+from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import BUILTINS, DatasetSpec
+from dataloupe.core.errors import Cancelled, DatasetError, DownloadError
+from dataloupe.core.progress import ProgressCallback, report
+from dataloupe.core.readers.download import Resource, fetch, mirror_urls
 
 MNIST_FAMILY = ("MNIST", "FashionMNIST", "KMNIST")
 

@@ -4,12 +4,12 @@ The file's folder and the current folder are importable, as ``python file.py`` w
 may be a map-style Dataset, an ``IterableDataset`` (a stream: its first ``spec.limit`` samples are
 read), a DataLoader (kept on the handle, so batches come from that very loader), a ``(train, test)``
 tuple or list, a dict with ``train`` and ``test`` (or ``val``/``valid``/``validation``) keys, or a
-zero-argument function returning one of these. Samples are read by :class:`core.samples.SampleReader`.
+zero-argument function returning one of these. Samples are read by :class:`dataloupe.core.data.samples.SampleReader`.
 
 Whenever the user's code raises (importing it, calling NAME, ``__getitem__``, iterating the loader),
-:class:`~core.errors.UserCodeError` carries their own traceback, their file and line, as its message.
+:class:`~dataloupe.core.errors.UserCodeError` carries their own traceback, their file and line, as its message.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
 print(open_dataset(DatasetSpec('mydata.py:train_set')).describe())"
 """
 
@@ -32,13 +32,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from core.datasets import DatasetHandle, SplitData, build_handle
-from core.errors import Cancelled, DataloupeError, DatasetError, UserCodeError
-from core.pipeline import OWN_TRANSFORM, Pipeline
-from core.progress import ProgressCallback, check_cancel, report
-from core.samples import SampleReader, describe
-from core.sources import DatasetSpec, code_source
-from core.wording import duration, plural
+from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle
+from dataloupe.core.data.pipeline import OWN_TRANSFORM, Pipeline
+from dataloupe.core.data.samples import SampleReader, describe
+from dataloupe.core.data.sources import DatasetSpec, code_source
+from dataloupe.core.errors import Cancelled, DataloupeError, DatasetError, UserCodeError
+from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.wording import duration, plural
 
 T = TypeVar("T")
 
@@ -424,7 +424,7 @@ def open_user_code(
             f"class names: the labels seen, 0..{len(classes) - 1} (the Dataset has no classes attribute)"
         )
     if loader is not None:
-        from core.batching.user_loader import LoaderFacts
+        from dataloupe.core.batching.user_loader import LoaderFacts
 
         notes.append(f"batches come from {LoaderFacts.read(loader).describe()}")
     handle = build_handle(

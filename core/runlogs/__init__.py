@@ -5,13 +5,13 @@ an incremental line reader (``tail``), a bounded series per tag (``series``), a 
 its timing and NaN watch (``run``), and the folder watcher (``watch``). No UI imports;
 ``tensorboard`` is imported only when an event file is read.
 
-    python -c "from core.runlogs import Watch; print(Watch('runs').read_all())"
+    python -c "from dataloupe.core.runlogs import Watch; print(Watch('runs').read_all())"
 """
 
-from core.runlogs.jsonl import JsonlLog
-from core.runlogs.run import STALL_AFTER, Run, RunSnapshot
-from core.runlogs.series import TagSeries, TagSummary, chart_key, group_tags
-from core.runlogs.watch import Watch, WatchSnapshot, find_sources
+from dataloupe.core.runlogs.jsonl import JsonlLog
+from dataloupe.core.runlogs.run import STALL_AFTER, Run, RunSnapshot
+from dataloupe.core.runlogs.series import TagSeries, TagSummary, chart_key, group_tags
+from dataloupe.core.runlogs.watch import Watch, WatchSnapshot, find_sources
 
 __all__ = [
     "STALL_AFTER",

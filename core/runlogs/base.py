@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.runlogs.tail import TailReader
+    from dataloupe.core.runlogs.tail import TailReader
 
 Point = tuple[str, int, float, float | None]
 """(tag, step, value, wall-clock time or None when the format has no time)."""

@@ -9,7 +9,7 @@ an empty cell means the metric was not logged at that step. Lightning rewrites t
 when a new metric appears; the reader notices (the header changed) and reads it again,
 and the run model drops the points it already has.
 
-    python -c "from core.runlogs.csv_metrics import CsvReader; print(CsvReader('metrics.csv').read())"
+    python -c "from dataloupe.core.runlogs.csv_metrics import CsvReader; print(CsvReader('metrics.csv').read())"
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from core.runlogs.base import Batch, LogReader, as_number, as_step
-from core.runlogs.tail import TailReader
+from dataloupe.core.runlogs.base import Batch, LogReader, as_number, as_step
+from dataloupe.core.runlogs.tail import TailReader
 
 STEP_COLUMNS = ("step", "global_step")
 """Column names accepted for the step (case does not matter)."""

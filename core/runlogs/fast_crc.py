@@ -13,7 +13,7 @@ When ``google_crc32c`` is missing, or is its pure-Python fallback (``implementat
 than ``"c"``), nothing is patched and TensorBoard's own functions stay. With TensorFlow
 installed TensorBoard uses TensorFlow's C++ reader, which never calls the patched functions.
 
-    python -c "from core.runlogs.fast_crc import install; print(install()(b'123456789'))"
+    python -c "from dataloupe.core.runlogs.fast_crc import install; print(install()(b'123456789'))"
 """
 
 from __future__ import annotations

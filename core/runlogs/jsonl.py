@@ -8,7 +8,7 @@ Numbers become tags (nested objects are flattened: ``{"train": {"loss": 1}}`` â†
 is the wall-clock time; ``total_steps``/``max_steps`` is the planned length of the run.
 :class:`JsonlLog` writes such a file.
 
-    python -c "from core.runlogs.jsonl import JsonlReader; print(JsonlReader('run.jsonl').read())"
+    python -c "from dataloupe.core.runlogs.jsonl import JsonlReader; print(JsonlReader('run.jsonl').read())"
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import SettingsError
-from core.runlogs.base import Batch, LogReader, as_number, as_step
-from core.runlogs.tail import TailReader
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.runlogs.base import Batch, LogReader, as_number, as_step
+from dataloupe.core.runlogs.tail import TailReader
 
 STEP_KEYS = ("step", "global_step", "iteration", "iter")
 """Keys that hold the step, first found wins."""

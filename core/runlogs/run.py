@@ -1,10 +1,10 @@
 """One training run read from its logs: tags, timing, NaNs, and an immutable snapshot of it all.
 
-:class:`Run` holds the readers of one run and a :class:`~core.runlogs.series.TagSeries`
+:class:`Run` holds the readers of one run and a :class:`~dataloupe.core.runlogs.series.TagSeries`
 per tag. :meth:`Run.poll` takes what was written since the last poll; :meth:`Run.snapshot`
 returns a :class:`RunSnapshot`, a frozen value that can cross to the screen's thread.
 
-    python -c "from core.runlogs import Run; from core.runlogs.jsonl import JsonlReader as R; \
+    python -c "from dataloupe.core.runlogs import Run; from dataloupe.core.runlogs.jsonl import JsonlReader as R; \
 r = Run('demo', R('run.jsonl')); r.poll(); print(r.snapshot())"
 """
 
@@ -16,9 +16,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from core.runlogs.base import LogReader
-from core.runlogs.series import CHART_POINTS, TagSeries, TagSummary
-from core.wording import duration, plural
+from dataloupe.core.runlogs.base import LogReader
+from dataloupe.core.runlogs.series import CHART_POINTS, TagSeries, TagSummary
+from dataloupe.core.wording import duration, plural
 
 STALL_AFTER = 600.0
 """Seconds without a new point after which a run is called stalled (10 minutes)."""

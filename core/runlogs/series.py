@@ -2,11 +2,11 @@
 
 A :class:`TagSeries` never keeps every point: it keeps the latest and best values, the
 first step that was NaN or infinite, an exponential moving average (debiased, as
-TensorBoard draws it) and a :class:`~core.snapshots.DecimatedHistory` of a few hundred
+TensorBoard draws it) and a :class:`~dataloupe.core.history.DecimatedHistory` of a few hundred
 (step, raw, smoothed) points for the charts. A million points cost the same memory as a
 thousand.
 
-    python -c "from core.runlogs.series import TagSeries; s = TagSeries('train/loss'); \
+    python -c "from dataloupe.core.runlogs.series import TagSeries; s = TagSeries('train/loss'); \
 [s.add(i, 1 / (i + 1)) for i in range(1000)]; print(s.summary())"
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from math import isfinite
 from typing import Literal
 
-from core.snapshots import DecimatedHistory
+from dataloupe.core.history import DecimatedHistory
 
 CHART_POINTS = 300
 """Points a chart series keeps at most (plotext redraws every point on the UI thread)."""

@@ -6,7 +6,7 @@ writer finishes it. A file that was replaced (another inode), truncated (shorter
 what was read) or rewritten (its first bytes changed) is read again from the start; the
 run model drops the points it has already seen.
 
-    python -c "from core.runlogs.tail import TailReader; t = TailReader('metrics.csv'); print(t.read_lines())"
+    python -c "from dataloupe.core.runlogs.tail import TailReader; t = TailReader('metrics.csv'); print(t.read_lines())"
 """
 
 from __future__ import annotations

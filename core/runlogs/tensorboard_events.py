@@ -5,12 +5,12 @@ place in each file and stops quietly at a truncated last record, to resume when 
 completes it) and decoded with TensorBoard's ``Event`` proto. New event files in the folder
 (a restarted writer) are picked up at the next read. Garbage, where the reader stops for
 good (a checksum that does not match), is reported with its byte offset. Without TensorFlow,
-TensorBoard's reader checks checksums in pure Python; :mod:`core.runlogs.fast_crc` makes it
+TensorBoard's reader checks checksums in pure Python; :mod:`dataloupe.core.runlogs.fast_crc` makes it
 do that in C on first use.
 
 ``tensorboard`` is imported on first use, so importing this module costs nothing.
 
-    python -c "from core.runlogs.tensorboard_events import EventFolderReader as R; \
+    python -c "from dataloupe.core.runlogs.tensorboard_events import EventFolderReader as R; \
 print(len(R('runs/exp1').read().points))"
 """
 
@@ -22,8 +22,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from core.runlogs.base import Batch, LogReader, Point
-from core.runlogs.fast_crc import install as install_fast_crc
+from dataloupe.core.runlogs.base import Batch, LogReader, Point
+from dataloupe.core.runlogs.fast_crc import install as install_fast_crc
 
 EVENT_FILE_MARK = "tfevents"
 """Event files have this in their name (``events.out.tfevents.<time>.<host>``)."""

@@ -7,7 +7,7 @@ The Trainer rewrites the whole file at each checkpoint (``output_dir/checkpoint-
 reader reads it again whenever its size or time changes, and the run model drops the points
 it already has. A file caught half-written is tried again at the next poll.
 
-    python -c "from core.runlogs.trainer_state import TrainerStateReader as R; print(R('trainer_state.json').read())"
+    python -c "from dataloupe.core.runlogs.trainer_state import TrainerStateReader as R; print(R('trainer_state.json').read())"
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from core.runlogs.base import Batch, LogReader, as_number, as_step
+from dataloupe.core.runlogs.base import Batch, LogReader, as_number, as_step
 
 NOT_METRICS = frozenset(
     {

@@ -6,7 +6,7 @@ holds event files directly is one TensorBoard run; each ``metrics*.csv``, ``*.js
 Trainer output folder (its newest ``trainer_state.json``) is one run. The folder is searched
 again every few seconds, so runs started later join the list.
 
-    python -c "from core.runlogs import Watch; w = Watch('lightning_logs'); print(w.poll())"
+    python -c "from dataloupe.core.runlogs import Watch; w = Watch('lightning_logs'); print(w.poll())"
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.runlogs.base import LogReader
-from core.runlogs.csv_metrics import CsvReader
-from core.runlogs.jsonl import JsonlReader
-from core.runlogs.run import STALL_AFTER, Run, RunSnapshot
-from core.runlogs.tensorboard_events import EventFolderReader, is_event_file
-from core.runlogs.trainer_state import TrainerStateReader
+from dataloupe.core.runlogs.base import LogReader
+from dataloupe.core.runlogs.csv_metrics import CsvReader
+from dataloupe.core.runlogs.jsonl import JsonlReader
+from dataloupe.core.runlogs.run import STALL_AFTER, Run, RunSnapshot
+from dataloupe.core.runlogs.tensorboard_events import EventFolderReader, is_event_file
+from dataloupe.core.runlogs.trainer_state import TrainerStateReader
 
 RESCAN_EVERY = 2.0
 """Seconds between two searches of the folder for new runs."""

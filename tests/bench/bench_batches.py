@@ -43,11 +43,11 @@ def median_ms(fn, repeat: int = 30) -> float:
 
 
 def bench_core(mnist: Path) -> None:
-    from core.batching import BatchStepper, LoaderSettings
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
-    from tui.panes.batch_job import BatchJob
-    from tui.panes.batch_job import draw as _draw
+    from dataloupe.core.batching import BatchStepper, LoaderSettings
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.tui.panes.batch_job import BatchJob
+    from dataloupe.tui.panes.batch_job import draw as _draw
 
     t0 = time.perf_counter()
     handle = open_dataset(DatasetSpec(str(mnist)))
@@ -92,9 +92,9 @@ async def held_key(mnist: Path, interval: float) -> tuple[int, float, int, bool]
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from textual import events
 
-    from core.sources import DatasetSpec
-    from tui.app import AppOptions, build_app
-    from tui.panes.batches_pane import BatchesPane
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.batches_pane import BatchesPane
 
     from conftest import settle
 

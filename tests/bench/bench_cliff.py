@@ -34,11 +34,11 @@ def child(mnist: Path, n: int) -> None:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from core.datasets import build_handle, in_memory_split
-    from core.pipeline import Pipeline
-    from core.readers.idx import read_idx_pair
-    from core.settings import TrainConfig
-    from core.training import TrainingRun
+    from dataloupe.core.data.datasets import build_handle, in_memory_split
+    from dataloupe.core.data.pipeline import Pipeline
+    from dataloupe.core.readers.idx import read_idx_pair
+    from dataloupe.core.settings import TrainConfig
+    from dataloupe.core.training.run import TrainingRun
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     images, labels = read_idx_pair(mnist / "t10k-images-idx3-ubyte.gz", mnist / "t10k-labels-idx1-ubyte.gz")
@@ -102,7 +102,7 @@ def main() -> int:
         return 0
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     sys.path.insert(0, str(ROOT))
-    from core.threads import set_threads
+    from dataloupe.core.threads import set_threads
 
     threads = set_threads(args.threads)  # before torch loads in the children: they read OMP_NUM_THREADS
     env["OMP_NUM_THREADS"] = str(threads)

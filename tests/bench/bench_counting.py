@@ -78,10 +78,10 @@ def main() -> None:
     import torchvision
     from torchvision.transforms import ToTensor
 
-    from core.datasets import Split
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
-    from core.stats import class_counts
+    from dataloupe.core.data.datasets import Split
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.core.stats.classes import class_counts
 
     torch.set_num_threads(1)  # the machine is shared; the loop itself is single-threaded anyway
     print(f"data: {mnist} (10,000 real MNIST test images)")
@@ -128,7 +128,7 @@ def main() -> None:
     )
 
     # dataloupe check, as a user runs it: a fresh interpreter each time
-    cmd = [sys.executable, "-m", "tui", "check", str(mnist), "--json"]
+    cmd = [sys.executable, "-m", "dataloupe.tui", "check", str(mnist), "--json"]
     walls = []
     for _ in range(CHECK_RUNS):
         t0 = time.perf_counter()

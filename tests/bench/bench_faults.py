@@ -29,7 +29,9 @@ TRAIN = ["train", "digits", "--epochs", "1", "--hidden", "2048,2048", "--device"
 
 
 def dataloupe(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "dataloupe.tui", *args], capture_output=True, text=True, env=env
+    )
 
 
 def temps(folder: Path) -> list[Path]:
@@ -69,7 +71,7 @@ def main() -> int:
             before = target.stat().st_mtime_ns
             existing = set(temps(folder))  # left by the previous kill: this run's save removes them
             process = subprocess.Popen(
-                [sys.executable, "-m", "tui", *TRAIN, "--save", str(target)],
+                [sys.executable, "-m", "dataloupe.tui", *TRAIN, "--save", str(target)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,

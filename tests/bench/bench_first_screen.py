@@ -63,7 +63,7 @@ def first_screen(runs: int = 5) -> None:
 def torch_at_first_paint() -> None:
     code = (
         "import asyncio, sys\n"
-        "from tui.app import build_app\n"
+        "from dataloupe.tui.app import build_app\n"
         "async def main():\n"
         "    app = build_app()\n"
         "    async with app.run_test(size=(80, 24)) as pilot:\n"
@@ -81,10 +81,10 @@ def torch_at_first_paint() -> None:
 def render_times() -> None:
     import numpy as np
 
-    from core.readers import open_dataset
-    from core.render import render, render_grid
-    from core.sources import DatasetSpec
-    from tui.widgets.sample_view import to_strips
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.core.render import render, render_grid
+    from dataloupe.tui.widgets.sample_view import to_strips
 
     data = os.environ.get("DATALOUPE_TEST_DATA")
     if data:

@@ -29,15 +29,15 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from core.threads import set_threads  # noqa: E402
+from dataloupe.core.threads import set_threads  # noqa: E402
 
 
 def epoch(handle, device: str, graph: bool) -> tuple[float, float, float, list[float], str]:
     """(seconds of the run, of which evaluating, seconds to prepare, test accuracies, notes) of one epoch."""
     import time
 
-    from core.settings import TrainConfig
-    from core.training import TrainingRun
+    from dataloupe.core.settings import TrainConfig
+    from dataloupe.core.training.run import TrainingRun
 
     run = TrainingRun(handle, TrainConfig(epochs=1, batch_size=64, device=device, cuda_graph=graph, seed=0))
     t0 = time.perf_counter()
@@ -65,9 +65,9 @@ def main() -> int:
     import torch
     from bench_training import app_latencies, build_root
 
-    from core.device import cuda_available, describe_device
-    from core.readers import open_dataset
-    from core.sources import DatasetSpec
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.core.training.device import cuda_available, describe_device
 
     cuda = cuda_available()
     print(f"torch {torch.__version__}; CPU: {os.cpu_count()} cores, {threads} torch thread(s)")

@@ -32,9 +32,9 @@ import torch, torchvision
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 base = rss()
 t_torch = time.perf_counter()
-from core.readers import open_dataset
-from core.sources import DatasetSpec
-from core.checks import run_checklist
+from dataloupe.core.readers import open_dataset
+from dataloupe.core.data.sources import DatasetSpec
+from dataloupe.core.checks import run_checklist
 h = open_dataset(DatasetSpec(sys.argv[1]))
 t_open = time.perf_counter()
 x, y = h.split(h.default_split())[0]

@@ -7,7 +7,7 @@ MNIST-format data, three ways:
   shuffle=True)``;
 - the fastest plain in-memory loop we could write: one float tensor, a ``randperm``, ``index_select``,
   fused Adam;
-- dataloupe's trainer (``core.training.TrainingRun``), with its evaluations and reports.
+- dataloupe's trainer (``dataloupe.core.training.run.TrainingRun``), with its evaluations and reports.
 
 Goals: the trainer ≥ 3× the tutorials' loop and ≥ 0.9× the plain loop. The data are the
 10,000 real MNIST test images (``../shared/data/mnist``, read by dataloupe's IDX reader)
@@ -50,11 +50,11 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.models import ModelSpec  # noqa: E402
-from core.readers import open_dataset  # noqa: E402
-from core.readers.idx import read_idx_pair  # noqa: E402
-from core.sources import DatasetSpec  # noqa: E402
-from core.training import TrainConfig, TrainingRun  # noqa: E402
+from dataloupe.core.data.sources import DatasetSpec  # noqa: E402
+from dataloupe.core.readers import open_dataset  # noqa: E402
+from dataloupe.core.readers.idx import read_idx_pair  # noqa: E402
+from dataloupe.core.training.models import ModelSpec  # noqa: E402
+from dataloupe.core.training.run import TrainConfig, TrainingRun  # noqa: E402
 
 TILES = 6
 """60,000 training images from the 10,000 real ones."""
@@ -145,8 +145,8 @@ async def app_latencies(root: Path, presses: int) -> tuple[list[float], int]:
     """Milliseconds from a key event to the first frame rendered after its effect, while training."""
     from textual import events
 
-    from tui.app import AppOptions, build_app
-    from tui.panes.training_pane import TrainingPane
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.training_pane import TrainingPane
 
     app = build_app(AppOptions(spec=DatasetSpec("mnist", root=root)))
     handled: list[float] = []
@@ -206,7 +206,7 @@ def timed_cli_run(args: list[str], threads: int | None) -> float:
     import json
     import subprocess
 
-    command = [sys.executable, "-m", "tui", "train", *args, "--device", "cpu", "--json"]
+    command = [sys.executable, "-m", "dataloupe.tui", "train", *args, "--device", "cpu", "--json"]
     if threads is not None:
         command += ["--threads", str(threads)]
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -221,7 +221,7 @@ def load_comparison(data: Path, root: Path, rounds: int, with_mnist: bool = Fals
     """Training time per thread count, quiet and with a busy loop on every core; True when the goal is met."""
     import multiprocessing
 
-    from core.threads import default_threads
+    from dataloupe.core.threads import default_threads
 
     cores = os.cpu_count() or 1
     workloads = {
@@ -300,7 +300,7 @@ def main() -> int:
     parser.add_argument("--load-rounds", type=int, default=3)
     parser.add_argument("--load-mnist", action="store_true", help="add the 60,000 MNIST images to --load")
     args = parser.parse_args()
-    from core.threads import set_threads
+    from dataloupe.core.threads import set_threads
 
     set_threads(args.threads)  # once, at start-up, as dataloupe does
     threads = torch.get_num_threads()

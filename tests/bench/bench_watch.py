@@ -2,7 +2,7 @@
 
 1. Opening a TensorBoard folder holding 1,000,000 scalar points across 10 tags (one point
    per event, as ``SummaryWriter.add_scalar`` writes them): seconds and peak RSS to read it
-   all with ``core.runlogs``, then the same in the app (until every point is read), and the
+   all with ``dataloupe.core.runlogs``, then the same in the app (until every point is read), and the
    most points any chart draws.
 2. While a writer in another process adds 100 points per second (a real ``SummaryWriter``
    with ``flush_secs=1``, a CSV appender in Lightning's layout, a JSON Lines appender): the
@@ -87,8 +87,8 @@ def cpu_seconds_self() -> float:
 
 
 def read_core(path: str) -> None:
-    """(child) Read the folder with core.runlogs; print seconds, points and peak RSS as JSON."""
-    from core.runlogs import Watch
+    """(child) Read the folder with dataloupe.core.runlogs; print seconds, points and peak RSS as JSON."""
+    from dataloupe.core.runlogs import Watch
 
     t0 = time.perf_counter()
     snap = Watch(path).read_all()
@@ -96,7 +96,7 @@ def read_core(path: str) -> None:
     points = sum(r.points for r in snap.runs)
     chart = max(len(c[0]) for r in snap.runs for c in r.columns.values())
     rss = peak_rss_mb()
-    from core.runlogs.fast_crc import install
+    from dataloupe.core.runlogs.fast_crc import install
 
     print(
         json.dumps(
@@ -106,7 +106,7 @@ def read_core(path: str) -> None:
                 "points": points,
                 "rss_mb": rss,
                 "chart_points": chart,
-                "fast_crc": install().__module__ == "core.runlogs.fast_crc",
+                "fast_crc": install().__module__ == "dataloupe.core.runlogs.fast_crc",
             }
         )
     )
@@ -114,9 +114,9 @@ def read_core(path: str) -> None:
 
 def read_app(path: str) -> None:
     """(child) Start the app on the folder; print seconds to every point read, and chart sizes."""
-    from tui.app import AppOptions, build_app
-    from tui.panes.watch_pane import WatchPane
-    from tui.widgets.line_chart import LineChart
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.watch_pane import WatchPane
+    from dataloupe.tui.widgets.line_chart import LineChart
 
     async def go() -> dict:
         t0 = time.perf_counter()
@@ -210,7 +210,7 @@ def app_in_terminal(path: Path, warmup: float, seconds: float) -> dict:
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
-        os.execv(sys.executable, [sys.executable, "-m", "tui", "watch", str(path)])
+        os.execv(sys.executable, [sys.executable, "-m", "dataloupe.tui", "watch", str(path)])
     import fcntl
 
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -276,8 +276,8 @@ async def key_latencies(path: Path, presses: int) -> list[float]:
     from textual import events
     from textual.widgets import SelectionList
 
-    from tui.app import AppOptions, build_app
-    from tui.panes.watch_pane import WatchPane
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.watch_pane import WatchPane
 
     app = build_app(AppOptions(open_on_start=False, watch=str(path)))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -351,7 +351,10 @@ def main() -> int:
         size = sum(f.stat().st_size for f in folder.iterdir())
         note = f"written by SummaryWriter in {wrote:.0f} s" if wrote else "cached"
         print(f"\n1. a TensorBoard folder with {POINTS:,} points, {TAGS} tags ({size / 1e6:.1f} MB, {note})")
-        for flag, what in (("--read-core", "core.runlogs.Watch.read_all"), ("--read-app", "the app")):
+        for flag, what in (
+            ("--read-core", "dataloupe.core.runlogs.Watch.read_all"),
+            ("--read-app", "the app"),
+        ):
             out = subprocess.run(
                 [sys.executable, __file__, flag, str(folder)], capture_output=True, text=True, env=env
             )

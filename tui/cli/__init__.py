@@ -7,6 +7,6 @@
   and print plain text when stdout is not a terminal.
 """
 
-from tui.cli.entry import main
+from dataloupe.tui.cli.entry import main
 
 __all__ = ["main"]

@@ -14,15 +14,15 @@ import json
 import os
 import sys
 
-from core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count, parse_whole
-from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count, parse_whole
+from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The dataset options, the loader settings, and what to print."""
     add_dataset_arguments(parser)
     defaults = LoaderSettings()
-    # Numbers are read as text and checked by core.batching, so a bad value gets the same clear
+    # Numbers are read as text and checked by dataloupe.core.batching, so a bad value gets the same clear
     # message here as in the app ("--batch-size must be a whole number ≥ 1, got 0").
     parser.add_argument(
         "--batch-size",
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     count = parse_whole(args.count, "--count")
     epochs = parse_whole(args.epochs, "--epochs")
 
-    from core.batching.user_loader import stepper_for
+    from dataloupe.core.batching.user_loader import stepper_for
 
     handle = open_for_command(spec_from_args(args))
     split_name = handle.default_split(args.split)

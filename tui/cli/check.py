@@ -16,18 +16,18 @@ import json
 import shutil
 import sys
 
-from core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
-from core.errors import SettingsError
-from core.pipeline import MODES
-from core.stats import IMBALANCE_THRESHOLD
-from tui.cli.common import (
+from dataloupe.core.checks import MIN_CLASS_SAMPLES, SAMPLE_LIMIT
+from dataloupe.core.data.pipeline import MODES
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.stats.classes import IMBALANCE_THRESHOLD
+from dataloupe.tui.cli.common import (
     StderrProgress,
     add_dataset_arguments,
     end_output_quietly,
     open_for_command,
     spec_from_args,
 )
-from tui.terminal import no_color
+from dataloupe.tui.terminal import no_color
 
 COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m"}
 """ANSI colours of the verdicts, used only when stdout is a terminal and ``NO_COLOR`` is unset."""
@@ -87,8 +87,8 @@ def _validate(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Open the dataset, run the checklist, print it; the exit code says how it went."""
     _validate(args)
-    from core.checks import run_checklist
-    from core.report import report_json, report_text
+    from dataloupe.core.checks import run_checklist
+    from dataloupe.core.checks.report import report_json, report_text
 
     progress = StderrProgress()
     try:

@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import SettingsError
-from core.sources import BUILTINS, BUNDLED, STREAM_LIMIT, DatasetSpec
+from dataloupe.core.data.sources import BUILTINS, BUNDLED, STREAM_LIMIT, DatasetSpec
+from dataloupe.core.errors import SettingsError
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: bool = True) -> None:
@@ -89,7 +89,7 @@ def parse_keys(text: str | None) -> tuple[str, str] | None:
 
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
     """The :class:`DatasetSpec` the dataset options describe; raises :class:`SettingsError` for a bad one."""
-    from core.batching.settings import parse_whole
+    from dataloupe.core.batching.settings import parse_whole
 
     return DatasetSpec(
         source=args.dataset,
@@ -113,7 +113,7 @@ class StderrProgress:
     """
 
     def __init__(self) -> None:
-        from core.progress import Throttle
+        from dataloupe.core.progress import Throttle
 
         self.tty = sys.stderr.isatty()
         """Whether stderr is a terminal."""
@@ -144,8 +144,8 @@ class StderrProgress:
 
 def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     """Open a dataset for a headless command, with download and reading progress on stderr."""
-    from core.readers import open_dataset
-    from tui.heap import freeze_long_lived
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.tui.heap import freeze_long_lived
 
     shown = progress or StderrProgress()
     try:

@@ -15,16 +15,19 @@ import importlib.util
 import os
 import sys
 
-from core.errors import DataloupeError
-from core.threads import set_threads
-from tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
+from dataloupe.core.errors import DataloupeError
+from dataloupe.core.threads import set_threads
+from dataloupe.tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("tui.cli.check", "run the data checklist and print the class table"),
-    "batches": ("tui.cli.batches", "print DataLoader batches as training sees them"),
-    "train": ("tui.cli.train", "train a small model without the app"),
-    "eval": ("tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
-    "watch": ("tui.cli.watch", "watch training runs from their logs (TensorBoard, CSV, JSON Lines)"),
+    "check": ("dataloupe.tui.cli.check", "run the data checklist and print the class table"),
+    "batches": ("dataloupe.tui.cli.batches", "print DataLoader batches as training sees them"),
+    "train": ("dataloupe.tui.cli.train", "train a small model without the app"),
+    "eval": ("dataloupe.tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
+    "watch": (
+        "dataloupe.tui.cli.watch",
+        "watch training runs from their logs (TensorBoard, CSV, JSON Lines)",
+    ),
 }
 """Sub-command → (module, one-line help). Each module has ``add_arguments(parser)`` and ``run(args)``."""
 
@@ -109,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataloupeError as e:
         return fail(str(e))
 
-    from tui.app import AppOptions, build_app
-    from tui.terminal import locale_is_utf8
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.terminal import locale_is_utf8
 
     set_threads()  # once, before the app's workers start (the training pane's among them)
 

@@ -14,8 +14,8 @@ import argparse
 import json
 from typing import Any
 
-from core.settings import DEVICES
-from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.core.settings import DEVICES
+from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 BAR_WIDTH = 20
 """Characters of the longest per-class bar."""
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate, print; CheckpointError and DatasetError become exit code 2 in the caller."""
-    from core.checkpoint import evaluate_checkpoint, load_checkpoint
+    from dataloupe.core.training.checkpoint import evaluate_checkpoint, load_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
     handle = open_for_command(spec_from_args(args))

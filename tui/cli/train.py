@@ -23,9 +23,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.errors import SettingsError
-from core.pipeline import MODES
-from core.settings import (
+from dataloupe.core.data.pipeline import MODES
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import (
     ARCHITECTURES,
     DEFAULT_HIDDEN,
     DEFAULT_LR,
@@ -36,12 +36,12 @@ from core.settings import (
     format_hidden,
     parse_hidden,
 )
-from core.threads import MAX_DEFAULT_THREADS
-from tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.core.threads import MAX_DEFAULT_THREADS
+from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The dataset options and the training settings (defaults and choices from :mod:`core.settings`)."""
+    """The dataset options and the training settings (defaults and choices from :mod:`dataloupe.core.settings`)."""
     add_dataset_arguments(parser)
     d = TrainConfig()
     group = parser.add_argument_group("training")
@@ -133,7 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`~core.settings.TrainConfig` the options describe; SettingsError when one is out of range."""
+    """The :class:`~dataloupe.core.settings.TrainConfig` the options describe; SettingsError when one is out of range."""
     hidden = parse_hidden(args.hidden) if args.hidden is not None else DEFAULT_HIDDEN[args.model]
     config = TrainConfig(
         model=args.model,
@@ -186,13 +186,13 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     save_to: Path | None = args.save.expanduser() if args.save else None
     if save_to is not None:
-        from core.safe_save import check_writable
+        from dataloupe.core.training.safe_save import check_writable
 
         check_writable(save_to)  # a folder that cannot be written is found now, not after training
 
-    from core.snapshots import Evaluation, TrainingSnapshot
-    from core.training import TrainingRun
-    from core.wording import duration, plural
+    from dataloupe.core.training.run import TrainingRun
+    from dataloupe.core.training.snapshots import Evaluation, TrainingSnapshot
+    from dataloupe.core.wording import duration, plural
 
     handle = open_for_command(spec_from_args(args))
     target_state = _check_overwrite(save_to, handle.name, args.overwrite) if save_to is not None else None
@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     if args.log is not None:  # JSON Lines that `dataloupe watch` reads live
-        from core.runlogs import JsonlLog
+        from dataloupe.core.runlogs import JsonlLog
 
         on_report, on_evaluation = JsonlLog(args.log).follow(on_report, on_evaluation)
     training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, on_evaluation=on_evaluation)
@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         raise
     assert training.spec is not None and training.model is not None
-    from core.models import parameter_count
+    from dataloupe.core.training.models import parameter_count
 
     n_params = parameter_count(training.model)
     out.emit(
@@ -316,9 +316,9 @@ def run(args: argparse.Namespace) -> int:
 def _check_overwrite(save_to: Path, dataset: str, overwrite: bool):
     """Refuse, before training, to replace a file that is not dataloupe's checkpoint of ``dataset``
     unless ``--overwrite`` says so; return the target's state, which the save checks is unchanged."""
-    from core.checkpoint import load_checkpoint
-    from core.errors import DataloupeError
-    from core.safe_save import file_state
+    from dataloupe.core.errors import DataloupeError
+    from dataloupe.core.training.checkpoint import load_checkpoint
+    from dataloupe.core.training.safe_save import file_state
 
     state = file_state(save_to)
     if state is None or overwrite:
@@ -350,9 +350,9 @@ def _save_model(
     """
     import tempfile
 
-    from core.checkpoint import save_checkpoint
-    from core.errors import CheckpointError
-    from core.safe_save import rescue_path
+    from dataloupe.core.errors import CheckpointError
+    from dataloupe.core.training.checkpoint import save_checkpoint
+    from dataloupe.core.training.safe_save import rescue_path
 
     if save_to is None:
         return None, "", False

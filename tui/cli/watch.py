@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import SettingsError
+from dataloupe.core.errors import SettingsError
 
 DEFAULT_STALL_MINUTES = 10.0
 """Minutes without a new point before a run is called stalled."""
@@ -47,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(f"--stall-after {args.stall_after:g}: give a number of minutes above 0.")
     if args.json and not args.once:
         raise SettingsError("--json goes with --once (the app cannot print JSON); add --once.")
-    from core.runlogs import Watch
+    from dataloupe.core.runlogs import Watch
 
     stall = args.stall_after * 60
     if not args.once:
-        from tui.app import AppOptions, build_app
+        from dataloupe.tui.app import AppOptions, build_app
 
         app = build_app(AppOptions(open_on_start=False, watch=str(args.path), stall_after=stall))
         app.run()
@@ -132,7 +132,7 @@ def _value(v: float | None) -> str:
 
 def as_text(snapshot) -> str:
     """The plain-text report: a block per run, a row per tag."""
-    from core.runlogs.run import describe
+    from dataloupe.core.runlogs.run import describe
 
     lines: list[str] = []
     for r in snapshot.runs:

@@ -1,7 +1,7 @@
 """Class balance: a bar chart of class counts (train and test side by side), a table of counts and
 percentages, the summary, and a warning with remedies when one class dominates.
 
-Counts come from ``core.stats.class_counts``. When a split's targets are known they are
+Counts come from ``dataloupe.core.stats.classes.class_counts``. When a split's targets are known they are
 counted at once; otherwise a worker reads the labels in chunks, the bars grow as it counts,
 and ``c`` cancels it.
 """
@@ -21,19 +21,19 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import Worker
 
-from core.stats import (
+from dataloupe.core.stats.classes import (
     BalanceSummary,
     PartialCounts,
     balance_summary,
     class_counts,
     class_names,
 )
-from tui.panes.base import Pane, show_fraction
-from tui.widgets.class_chart import ChartData, ClassChart
-from tui.workers import ended_unheard, run_job, stop_job, throttled
+from dataloupe.tui.panes.base import Pane, show_fraction
+from dataloupe.tui.widgets.class_chart import ChartData, ClassChart
+from dataloupe.tui.workers import ended_unheard, run_job, stop_job, throttled
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 THRESHOLD_STEP = 0.5
 """How much ``+`` and ``-`` move the imbalance threshold."""

@@ -9,8 +9,8 @@ from textual.containers import Vertical
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
 
-    from core.datasets import DatasetHandle
-    from tui.messages import DatasetFacts
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.tui.messages import DatasetFacts
 
 
 def show_fraction(

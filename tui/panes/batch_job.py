@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.strip import Strip
 
-from core.wording import plural
-from tui.widgets.sample_view import text_strips, to_strips
+from dataloupe.core.wording import plural
+from dataloupe.tui.widgets.sample_view import text_strips, to_strips
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.batching import Batch, BatchStepper, BatchSummary, LoaderSettings
-    from core.datasets import DatasetHandle
+    from dataloupe.core.batching import Batch, BatchStepper, BatchSummary, LoaderSettings
+    from dataloupe.core.data.datasets import DatasetHandle
 
 BAR = 8
 """Widest bar of the per-batch label histogram, in cells."""
@@ -74,7 +74,7 @@ def add_move(moves: list[tuple[str, int]], kind: str, value: int = 0) -> None:
 
 
 def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
-    from core.batching.user_loader import stepper_for
+    from dataloupe.core.batching.user_loader import stepper_for
 
     handle = job.handle
     pipeline = handle.pipeline.with_(
@@ -99,7 +99,7 @@ def move_and_build(job: BatchJob) -> tuple[BatchStepper, Batch]:
 
 def draw(batch: Batch, job: BatchJob) -> list[Strip]:
     """The batch's samples as a grid with their labels, or its table rows, one strip per line."""
-    from core.render import grid_layout, render_grid, render_table_rows
+    from dataloupe.core.render import grid_layout, render_grid, render_table_rows
 
     summary = batch.summary
     x = batch.x.detach().cpu().numpy()
@@ -158,7 +158,7 @@ def info_text(summary: BatchSummary, stepper: BatchStepper, job: BatchJob) -> Te
     t.append(_one_line(label_words(summary), job.info_cols - len("labels ")) + "\n")
     t.append("transform ", style="dim")
     t.append(summary.pipeline + "\n")
-    from core.batching.settings import LoaderSettings
+    from dataloupe.core.batching.settings import LoaderSettings
 
     if not isinstance(
         stepper.settings, LoaderSettings

@@ -6,7 +6,7 @@ normalization and augmentation. Each batch shows its epoch and position, X's and
 dtype, X's statistics, the labels, a class table (this batch, this epoch so far, the split) and
 a grid of its samples.
 
-Batches are built and drawn by :class:`core.batching.BatchStepper` in a thread worker, one
+Batches are built and drawn by :class:`dataloupe.core.batching.BatchStepper` in a thread worker, one
 worker at a time. Key presses that arrive while a batch is being built are queued as moves and
 merged ("next" ×12 becomes one step of 12), so holding the next-batch key builds and draws only
 the latest batch, never a backlog of stale ones.
@@ -27,16 +27,16 @@ from textual.strip import Strip
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from core.batching import WORKERS_REASON, LoaderSettings
-from tui.panes.base import Pane
-from tui.panes.batch_job import BatchJob, add_move, draw, info_text, move_and_build
-from tui.screens.jump_screen import JumpScreen
-from tui.widgets.loader_settings import LoaderSettingsForm
-from tui.widgets.sample_view import SampleView
-from tui.workers import run_job
+from dataloupe.core.batching import WORKERS_REASON, LoaderSettings
+from dataloupe.tui.panes.base import Pane
+from dataloupe.tui.panes.batch_job import BatchJob, add_move, draw, info_text, move_and_build
+from dataloupe.tui.screens.jump_screen import JumpScreen
+from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
+from dataloupe.tui.widgets.sample_view import SampleView
+from dataloupe.tui.workers import run_job
 
 if TYPE_CHECKING:
-    from core.batching import BatchStepper, BatchSummary
+    from dataloupe.core.batching import BatchStepper, BatchSummary
 
 HISTORY = 1_000
 """Batches remembered in :attr:`BatchesPane.shown` (for tests and the benchmark)."""

@@ -1,5 +1,5 @@
 """The data checklist: every question a dataset must answer before training, ✓ ⚠ or ✗, with the
-evidence and the fix. ``core.checks.run_checklist`` does the work in a worker; ``t`` switches
+evidence and the fix. ``dataloupe.core.checks.run_checklist`` does the work in a worker; ``t`` switches
 the transform the checks see (raw, scaled, normalized), so "scaled" can be seen to fail on raw
 values and pass after scaling.
 """
@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker
 
-from tui.panes.base import Pane, show_fraction
-from tui.workers import ended_unheard, run_job, stop_job, throttled
+from dataloupe.tui.panes.base import Pane, show_fraction
+from dataloupe.tui.workers import ended_unheard, run_job, stop_job, throttled
 
 if TYPE_CHECKING:
-    from core.checks import ChecklistReport
-    from core.datasets import DatasetHandle
+    from dataloupe.core.checks import ChecklistReport
+    from dataloupe.core.data.datasets import DatasetHandle
 
 CANCELLED = "The checklist was cancelled; r runs it again."
 """Shown where the results go after c."""
@@ -174,7 +174,7 @@ class ChecklistPane(Pane):
         threshold: float,
     ) -> None:
         def job(cancel: threading.Event) -> ChecklistPane.Finished:
-            from core.checks import run_checklist
+            from dataloupe.core.checks import run_checklist
 
             pipeline = handle.pipeline.with_(mode=mode) if mode else None
             progress = throttled(lambda p: self.post_message(self.Progressed(run, p.what, p.fraction)))
@@ -246,7 +246,7 @@ class ChecklistPane(Pane):
         if self.running:
             out.append("\nchecking…", style="italic")
         elif report is not None:
-            from core.report import verdict_line
+            from dataloupe.core.checks.report import verdict_line
 
             # "verdict: fail (1 fail, 2 warn, 6 pass)", as ``dataloupe check`` ends
             head, _, tally = verdict_line(report).partition(" (")

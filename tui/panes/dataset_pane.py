@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Log, ProgressBar, RadioSet, Select, Static
 
-from core.errors import DataloupeError
-from core.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
-from tui.panes.base import Pane, show_fraction
-from tui.widgets.choice import Choice
-from tui.widgets.toggles import Checkbox, RadioButton
+from dataloupe.core.data.sources import BUILTINS, BUNDLED, DatasetSpec, default_root
+from dataloupe.core.errors import DataloupeError
+from dataloupe.tui.panes.base import Pane, show_fraction
+from dataloupe.tui.widgets.choice import Choice
+from dataloupe.tui.widgets.toggles import Checkbox, RadioButton
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 
 CODE_OUTPUT_LINES = 500

@@ -15,14 +15,14 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import Static
 
-from core.pipeline import MODES
-from tui.panes.base import Pane
-from tui.screens.jump_screen import JumpScreen
-from tui.widgets.sample_view import SampleView, text_strips, to_strips
-from tui.workers import run_job
+from dataloupe.core.data.pipeline import MODES
+from dataloupe.tui.panes.base import Pane
+from dataloupe.tui.screens.jump_screen import JumpScreen
+from dataloupe.tui.widgets.sample_view import SampleView, text_strips, to_strips
+from dataloupe.tui.workers import run_job
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle, SampleInfo
+    from dataloupe.core.data.datasets import DatasetHandle, SampleInfo
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ class PreviewPane(Pane):
 
     def _draw(self, request: PreviewRequest, cancel: threading.Event) -> tuple[list[Strip], Text, int]:
         """Read and render on the worker thread. Pure: touches no widget."""
-        from core.render import grid_layout, render, render_features, render_grid
+        from dataloupe.core.render import grid_layout, render, render_features, render_grid
 
         handle = request.handle
         split = handle.split(request.split, handle.pipeline.with_(mode=request.mode))

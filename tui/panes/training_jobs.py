@@ -2,7 +2,7 @@
 
 Each ``start_*`` function starts one thread worker on the pane and returns it; the worker posts
 the pane's own messages (``Finished``, ``CheckpointDone``, ``Evaluated``, …) through
-:func:`tui.workers.run_job` and never touches a widget. Save, load and evaluate share the
+:func:`dataloupe.tui.workers.run_job` and never touches a widget. Save, load and evaluate share the
 "checkpoint" group; the pane starts one at a time, so two jobs never use one model at once.
 
     worker = start_evaluate(pane, pane.current, pane.handle, "cpu")
@@ -16,16 +16,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.workers import Failed, Job, run_job
+from dataloupe.tui.workers import Failed, Job, run_job
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
-    from core.datasets import DatasetHandle
-    from core.models import ModelSpec
-    from core.pipeline import Pipeline
-    from core.training import TrainConfig, TrainingSnapshot
-    from tui.panes.training_pane import TrainingPane
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.data.pipeline import Pipeline
+    from dataloupe.core.training.models import ModelSpec
+    from dataloupe.core.training.run import TrainConfig, TrainingSnapshot
+    from dataloupe.tui.panes.training_pane import TrainingPane
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def start_training(
             pane.post_message(pane.Progress(snapshot))
 
     def job(cancel: threading.Event) -> TrainingPane.Finished:
-        from core.training import TrainingRun
+        from dataloupe.core.training.run import TrainingRun
 
         training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
         final = training.run()  # a stop ends the run early with its final snapshot, not an error
@@ -88,7 +88,7 @@ def start_save(pane: TrainingPane, current: CurrentModel, path: Path) -> Worker:
     """Write ``current`` to ``path``; ``CheckpointDone`` or ``CheckpointFailed`` follows."""
 
     def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-        from core.checkpoint import save_checkpoint
+        from dataloupe.core.training.checkpoint import save_checkpoint
 
         written = save_checkpoint(
             path,
@@ -115,7 +115,7 @@ def start_load(pane: TrainingPane, path: Path, expect: ModelSpec) -> Worker:
     """Read the checkpoint at ``path`` (it must fit ``expect``); ``CheckpointDone`` carries the model."""
 
     def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
-        from core.checkpoint import load_checkpoint
+        from dataloupe.core.training.checkpoint import load_checkpoint
 
         checkpoint = load_checkpoint(path, expect)
         loaded = CurrentModel(
@@ -137,7 +137,7 @@ def start_evaluate(pane: TrainingPane, current: CurrentModel, handle: DatasetHan
     """Evaluate ``current`` on ``handle``'s test split; ``Evaluated``, or a stop that shows no accuracy."""
 
     def job(cancel: threading.Event) -> TrainingPane.Evaluated:
-        from core.evaluation import evaluate_on_test
+        from dataloupe.core.training.evaluation import evaluate_on_test
 
         result, notes = evaluate_on_test(
             current.model,

@@ -1,7 +1,7 @@
 """The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
 
-The run is a thread worker (:mod:`tui.panes.training_jobs`, with save, load and evaluate) that
-calls :class:`core.training.TrainingRun` with the worker's cancel event and a pause event. It
+The run is a thread worker (:mod:`dataloupe.tui.panes.training_jobs`, with save, load and evaluate) that
+calls :class:`dataloupe.core.training.run.TrainingRun` with the worker's cancel event and a pause event. It
 never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
 and the charts are redrawn from the latest snapshot a few times a second at most.
@@ -25,22 +25,28 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, ProgressBar, Static
 from textual.worker import Worker
 
-from core.errors import DataloupeError
-from core.wording import duration, pack_line, size
-from tui.ascii_filter import use_ascii_bars
-from tui.heap import freeze_long_lived
-from tui.panes.base import Pane, show_fraction
-from tui.panes.training_jobs import CurrentModel, start_evaluate, start_load, start_save, start_training
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.confusion_view import ConfusionView
-from tui.widgets.loss_chart import LossChart
-from tui.widgets.per_class_chart import PerClassChart
-from tui.widgets.train_settings import TrainSettings
-from tui.workers import ended_unheard, stop_job
+from dataloupe.core.errors import DataloupeError
+from dataloupe.core.wording import duration, pack_line, size
+from dataloupe.tui.ascii_filter import use_ascii_bars
+from dataloupe.tui.heap import freeze_long_lived
+from dataloupe.tui.panes.base import Pane, show_fraction
+from dataloupe.tui.panes.training_jobs import (
+    CurrentModel,
+    start_evaluate,
+    start_load,
+    start_save,
+    start_training,
+)
+from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
+from dataloupe.tui.widgets.confusion_view import ConfusionView
+from dataloupe.tui.widgets.loss_chart import LossChart
+from dataloupe.tui.widgets.per_class_chart import PerClassChart
+from dataloupe.tui.widgets.train_settings import TrainSettings
+from dataloupe.tui.workers import ended_unheard, stop_job
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
-    from core.training import EvalResult, TrainConfig, TrainingSnapshot
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.training.run import EvalResult, TrainConfig, TrainingSnapshot
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("view-settings", "settings"),

@@ -1,7 +1,7 @@
 """The watch pane: training runs that dataloupe did not start, read live from their logs.
 
-A thread worker polls :class:`core.runlogs.Watch` with the worker's cancel event and posts
-each :class:`core.runlogs.WatchSnapshot` as a :class:`WatchPane.Polled` message (a newer one
+A thread worker polls :class:`dataloupe.core.runlogs.Watch` with the worker's cancel event and posts
+each :class:`dataloupe.core.runlogs.WatchSnapshot` as a :class:`WatchPane.Polled` message (a newer one
 replaces an older one still queued). The pane keeps only the latest snapshot and redraws
 on a timer: the status lines every tick, a chart only when its data changed. The run list
 and the tag list (space toggles, Tab moves between them) choose what the charts compare.
@@ -23,11 +23,11 @@ from textual.message import Message
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tui.widgets.line_chart import LineChart
-from tui.workers import run_job
+from dataloupe.tui.widgets.line_chart import LineChart
+from dataloupe.tui.workers import run_job
 
 if TYPE_CHECKING:
-    from core.runlogs import RunSnapshot, WatchSnapshot
+    from dataloupe.core.runlogs import RunSnapshot, WatchSnapshot
 
 POLL_INTERVAL = 0.5
 """Seconds between two polls of the files when nothing is waiting (new points show within 2 s)."""
@@ -104,7 +104,7 @@ class WatchPane(Vertical):
     # ------------------------------------------------------------------ the worker
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _poll_worker(self, path: str, stall_after: float | None) -> None:
-        from core.runlogs import STALL_AFTER, Watch
+        from dataloupe.core.runlogs import STALL_AFTER, Watch
 
         def job(cancel: threading.Event) -> None:
             watch = Watch(path, stall_after=stall_after or STALL_AFTER)
@@ -137,7 +137,7 @@ class WatchPane(Vertical):
 
     # ------------------------------------------------------------------ lists
     def _update_lists(self, snapshot: WatchSnapshot) -> None:
-        from core.runlogs import chart_key
+        from dataloupe.core.runlogs import chart_key
 
         runs = self.query_one("#watch-runs", SelectionList)
         known = {runs.get_option_at_index(i).value for i in range(runs.option_count)}
@@ -198,7 +198,7 @@ class WatchPane(Vertical):
         return text + " · Tab: runs/tags · space: on/off"
 
     def _run_lines(self, snapshot: WatchSnapshot, now: float) -> Text:
-        from core.runlogs.run import describe
+        from dataloupe.core.runlogs.run import describe
 
         text = Text()
         for r in snapshot.runs:
@@ -209,7 +209,7 @@ class WatchPane(Vertical):
         return text
 
     def _draw_charts(self, runs: list[RunSnapshot]) -> None:
-        from core.runlogs.series import chart_key, role_kind
+        from dataloupe.core.runlogs.series import chart_key, role_kind
 
         tags_on = self.selected_tags()
         container = self.query_one("#watch-charts", VerticalScroll)

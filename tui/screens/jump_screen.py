@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from tui.widgets.key_bar import KeyBar
+from dataloupe.tui.widgets.key_bar import KeyBar
 
 
 class JumpScreen(ModalScreen[int | None]):

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.panes.watch_pane import WatchPane
-from tui.widgets.key_bar import KeyBar
+from dataloupe.tui.panes.watch_pane import WatchPane
+from dataloupe.tui.widgets.key_bar import KeyBar
 
 
 class WatchScreen(Screen):

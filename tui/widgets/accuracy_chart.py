@@ -1,6 +1,6 @@
 """In-sample (train) and out-of-sample (test) accuracy on one chart: overfitting shows as the lines parting.
 
-A percent :class:`~tui.widgets.line_chart.LineChart` with its key in the title, never over the
+A percent :class:`~dataloupe.tui.widgets.line_chart.LineChart` with its key in the title, never over the
 lines; its y axis spans the lines with whole-number ticks instead of 0 to 100.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tui.widgets.line_chart import LINE_COLOURS, LineChart
-from tui.widgets.loss_chart import TRAINING_LINE_POINTS
+from dataloupe.tui.widgets.line_chart import LINE_COLOURS, LineChart
+from dataloupe.tui.widgets.loss_chart import TRAINING_LINE_POINTS
 
 
 class AccuracyChart(LineChart):

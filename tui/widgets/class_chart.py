@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.terminal import Glyphs, app_glyphs
-from tui.widgets.axes import whole_ticks
+from dataloupe.tui.terminal import Glyphs, app_glyphs
+from dataloupe.tui.widgets.axes import whole_ticks
 
 SERIES_COLOURS = ("cyan", "dark_orange")
 """Bar colours of the first and second series (train, test)."""

@@ -1,7 +1,7 @@
 """The line chart of every pane: labelled lines against x, drawn from a bounded number of points.
 
-The training pane's loss and accuracy charts (:mod:`tui.widgets.loss_chart`,
-:mod:`tui.widgets.accuracy_chart`) are configurations of it, and the watch pane draws each tag,
+The training pane's loss and accuracy charts (:mod:`dataloupe.tui.widgets.loss_chart`,
+:mod:`dataloupe.tui.widgets.accuracy_chart`) are configurations of it, and the watch pane draws each tag,
 or pair of tags, of any run with it. plotext rebuilds the whole figure on the UI thread at every
 render, so :meth:`LineChart.show` thins each line (:func:`thin`) until the chart holds at most
 :data:`MAX_POINTS_PER_CHART` points, and the panes call it a few times a second at most.
@@ -9,9 +9,9 @@ render, so :meth:`LineChart.show` thins each line (:func:`thin`) until the chart
 Lines differ by marker as well as by colour, so they stay apart under ``NO_COLOR`` and in ASCII.
 The key is in the title when the chart's lines are known in advance (train and test), else in
 plotext's legend. A percent chart draws fractions as percent, its y axis spanning the lines with
-whole-number ticks (:mod:`tui.widgets.axes`) instead of 0 to 100.
+whole-number ticks (:mod:`dataloupe.tui.widgets.axes`) instead of 0 to 100.
 
-    python -c "from tui.widgets.line_chart import thin; print(thin(range(10), range(10), 4))"
+    python -c "from dataloupe.tui.widgets.line_chart import thin; print(thin(range(10), range(10), 4))"
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
-from tui.terminal import app_glyphs
-from tui.widgets.axes import round_ticks, whole_ticks
+from dataloupe.tui.terminal import app_glyphs
+from dataloupe.tui.widgets.axes import round_ticks, whole_ticks
 
 Line = tuple[str, Sequence[float], Sequence[float]]
 """(label, xs, values) of one line; an empty label leaves the line out of the legend."""

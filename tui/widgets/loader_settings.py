@@ -1,6 +1,6 @@
 """The loader settings form of the batches pane: batch size, seed, sampler, shuffle, drop_last.
 
-It checks what is typed with :class:`core.batching.LoaderSettings` (the same checks and
+It checks what is typed with :class:`dataloupe.core.batching.LoaderSettings` (the same checks and
 messages as ``dataloupe batches``) and reports only settings that changed.
 """
 
@@ -12,10 +12,10 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from core.batching import SAMPLER_NAMES, LoaderSettings
-from core.errors import SettingsError
-from tui.widgets.choice import Choice
-from tui.widgets.toggles import Checkbox
+from dataloupe.core.batching import SAMPLER_NAMES, LoaderSettings
+from dataloupe.core.errors import SettingsError
+from dataloupe.tui.widgets.choice import Choice
+from dataloupe.tui.widgets.toggles import Checkbox
 
 
 class LoaderSettingsForm(Horizontal):

@@ -1,11 +1,11 @@
-"""The training loss per step, smoothed: the training pane's :class:`~tui.widgets.line_chart.LineChart` of one line."""
+"""The training loss per step, smoothed: the training pane's :class:`~dataloupe.tui.widgets.line_chart.LineChart` of one line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.settings import TrainConfig
-from tui.widgets.line_chart import LINE_COLOURS, LineChart
+from dataloupe.core.settings import TrainConfig
+from dataloupe.tui.widgets.line_chart import LINE_COLOURS, LineChart
 
 TRAINING_LINE_POINTS = TrainConfig.history_points + 1
 """Points per line the training charts draw: the trainer's whole default history and its newest point."""

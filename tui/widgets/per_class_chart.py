@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.terminal import app_glyphs
+from dataloupe.tui.terminal import app_glyphs
 
 MAX_BARS = 20
 """More classes than this: only the weakest are drawn, so each bar keeps a readable height."""

@@ -1,4 +1,4 @@
-"""A widget that draws text images (samples rendered by :mod:`core.render`) fast.
+"""A widget that draws text images (samples rendered by :mod:`dataloupe.core.render`) fast.
 
 Rendering a sample and turning it into styled strips happens off the UI thread
 (:func:`to_strips` is pure); the widget only stores the strips and hands them out
@@ -12,7 +12,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from core.render import TextImage
+from dataloupe.core.render import TextImage
 
 _STYLES: dict[tuple, Style] = {}
 

@@ -1,8 +1,8 @@
 """The training form: model, hidden sizes (with the parameter count), optimizer, learning rate, epochs,
 batch size, sampler, device, seed, and the checkpoint file to save to or load from.
 
-Its defaults and choices come from :mod:`core.settings`, which imports no torch, so the form
-draws before torch has loaded. Only the parameter count needs ``core.models`` (torch).
+Its defaults and choices come from :mod:`dataloupe.core.settings`, which imports no torch, so the form
+draws before torch has loaded. Only the parameter count needs ``dataloupe.core.training.models`` (torch).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
-from core.errors import SettingsError
-from core.settings import (
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import (
     ARCHITECTURES,
     DEFAULT_HIDDEN,
     DEFAULT_LR,
@@ -28,11 +28,11 @@ from core.settings import (
     format_hidden,
     parse_hidden,
 )
-from tui.panes.base import Pane
-from tui.widgets.choice import Choice
+from dataloupe.tui.panes.base import Pane
+from dataloupe.tui.widgets.choice import Choice
 
 if TYPE_CHECKING:
-    from core.models import ModelSpec
+    from dataloupe.core.training.models import ModelSpec
 
 DEFAULT_HIDDEN_TEXT = {model: format_hidden(sizes) for model, sizes in DEFAULT_HIDDEN.items()}
 """Hidden sizes put in when the model changes and the field still holds the other model's default."""
@@ -49,7 +49,7 @@ CHOICE_LABELS = {
     "cpu": "cpu",
     "cuda": "cuda",
 }
-"""How each choice of :mod:`core.settings` reads in the form's menus."""
+"""How each choice of :mod:`dataloupe.core.settings` reads in the form's menus."""
 DEFAULT_CHECKPOINT = "dataloupe-model.pt"
 """File saved to and loaded from, relative to the working folder."""
 
@@ -167,7 +167,7 @@ class TrainSettings(VerticalScroll):
 
     def model_spec(self) -> ModelSpec:
         """The network the form describes for the open dataset; SettingsError when it cannot be built."""
-        from core.models import ModelSpec
+        from dataloupe.core.training.models import ModelSpec
 
         if self.input_shape is None:
             raise SettingsError("Open a dataset first (key 1): the model's input depends on it.")
@@ -188,7 +188,9 @@ class TrainSettings(VerticalScroll):
         """Show the trainable parameter count of the network the form describes."""
         label = self.query_one("#param-count", Static)
         if self.input_shape is None or "torch" not in sys.modules:
-            label.update("params: open a dataset")  # counting needs core.models, which imports torch
+            label.update(
+                "params: open a dataset"
+            )  # counting needs dataloupe.core.training.models, which imports torch
             return
         try:
             spec = self.model_spec()

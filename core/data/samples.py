@@ -4,9 +4,9 @@ and an integer label.
 ``x`` may be a tensor, a numpy array or a PIL image (stored C×H×W, as ``PILToTensor`` would give it; a
 1-D tensor is a table row); ``y`` an int, a 0-d tensor or a numpy integer. A dict's input and label are
 found under the usual keys (:data:`INPUT_KEYS`, :data:`LABEL_KEYS`) unless ``keys`` names them.
-Anything else gets a :class:`~core.errors.DatasetError` that names what was found and what is expected.
+Anything else gets a :class:`~dataloupe.core.errors.DatasetError` that names what was found and what is expected.
 
-    python -c "import numpy as np; from core.samples import SampleReader; \
+    python -c "import numpy as np; from dataloupe.core.data.samples import SampleReader; \
 print(SampleReader()({'image': np.zeros((8, 8, 3), np.uint8), 'label': 2}))"
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.errors import DatasetError
-from core.wording import format_shape
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.wording import format_shape
 
 INPUT_KEYS = ("image", "img", "pixel_values", "input", "inputs", "x", "data", "features")
 """Keys of a dict sample that hold the input, tried in this order."""

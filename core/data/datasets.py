@@ -1,13 +1,13 @@
 """One dataset handle for every source.
 
-Every reader in :mod:`core.readers` (a built-in torchvision dataset, the bundled digits,
+Every reader in :mod:`dataloupe.core.readers` (a built-in torchvision dataset, the bundled digits,
 an image folder, IDX files or a CSV table) returns a :class:`DatasetHandle`, finished by
-:func:`build_handle`: its class names, its splits, and the :class:`~core.pipeline.Pipeline`
+:func:`build_handle`: its class names, its splits, and the :class:`~dataloupe.core.data.pipeline.Pipeline`
 that turns stored values into tensors. This module imports no reader. A :class:`Split` is a ``torch.utils.data.Dataset`` returning
 ``(sample, label)``, with the integer ``targets`` of the split when they are known
 without decoding a sample.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
 h = open_dataset(DatasetSpec('digits')); print(h.describe()); print(h.split('train').info(0))"
 """
 
@@ -22,15 +22,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from core.errors import DatasetError
-from core.moments import MOMENT_SAMPLES, scaled_moments
-from core.pipeline import Pipeline
-from core.sources import SPLITS, DatasetSpec, Reader
-from core.stats import class_name
-from core.wording import format_shape, short_path
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.data.sources import SPLITS, DatasetSpec, Reader
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.stats.classes import class_name
+from dataloupe.core.stats.moments import MOMENT_SAMPLES, scaled_moments
+from dataloupe.core.wording import format_shape, short_path
 
 if TYPE_CHECKING:
-    from core.readers.image_files import ImageFiles
+    from dataloupe.core.readers.image_files import ImageFiles
 
 
 @dataclass

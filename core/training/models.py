@@ -4,7 +4,7 @@ A :class:`ModelSpec` is everything needed to make the same network again (archit
 hidden sizes, input shape, class count), so a checkpoint stores the spec beside the
 weights and never a pickled module.
 
-    python -c "from core.models import ModelSpec; s = ModelSpec('mlp', (64, 64, 64), (1, 28, 28), 10); \
+    python -c "from dataloupe.core.training.models import ModelSpec; s = ModelSpec('mlp', (64, 64, 64), (1, 28, 28), 10); \
 print(s.describe(), s.parameter_count())"
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from core.errors import SettingsError
-from core.settings import ARCHITECTURES, Architecture, check_hidden, one_of
-from core.wording import format_shape
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import ARCHITECTURES, Architecture, check_hidden, one_of
+from dataloupe.core.wording import format_shape
 
 CNN_CHANNELS = (16, 32)
 """Output channels of the CNN's two convolution blocks (each 3×3 conv, ReLU, 2×2 max-pool)."""

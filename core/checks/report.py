@@ -1,8 +1,8 @@
 """A checklist report written out: the class table, the balance summary and the checks, as plain
 text or as one JSON document. ``dataloupe check`` prints these; the tests read them.
 
-    python -c "from core.checks import run_checklist; from core.readers import open_dataset; \\
-from core.sources import DatasetSpec; from core.report import report_text; \\
+    python -c "from dataloupe.core.checks import run_checklist; from dataloupe.core.readers import open_dataset; \\
+from dataloupe.core.data.sources import DatasetSpec; from dataloupe.core.checks.report import report_text; \\
 print(report_text(run_checklist(open_dataset(DatasetSpec('digits')))))"
 """
 
@@ -13,8 +13,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-from core.checks import VERDICTS, ChecklistReport, CheckResult
-from core.stats import balance_summary
+from dataloupe.core.checks import VERDICTS, ChecklistReport, CheckResult
+from dataloupe.core.stats.classes import balance_summary
 
 Paint = Callable[[str, str], str]
 """``paint(verdict, text)`` returns ``text`` dressed for a terminal (colour), or unchanged."""

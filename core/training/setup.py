@@ -6,8 +6,8 @@ the split on the device and a DataLoader, builds the seeded model and decides wh
 step is replayed as a CUDA graph. Running out of memory while it takes device memory is
 a message with what to try, after the memory was freed.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
-from core.run_setup import prepare_run; from core.settings import TrainConfig; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
+from dataloupe.core.training.setup import prepare_run; from dataloupe.core.settings import TrainConfig; \
 setup, model = prepare_run(open_dataset(DatasetSpec('digits')), TrainConfig()); print(setup.notes)"
 """
 
@@ -21,19 +21,19 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
-from core.datasets import Split
-from core.device import DeviceChoice, choose_device, free_memory, is_out_of_memory
-from core.errors import SettingsError
-from core.evaluation import train_test_splits
-from core.graphed_step import graph_plan
-from core.models import ModelSpec
-from core.pipeline import Pipeline
-from core.settings import TrainConfig
-from core.train_data import HeldSplit, TrainBatches, held_bytes, hold
-from core.wording import size
+from dataloupe.core.data.datasets import Split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import TrainConfig
+from dataloupe.core.training.data import HeldSplit, TrainBatches, held_bytes, hold
+from dataloupe.core.training.device import DeviceChoice, choose_device, free_memory, is_out_of_memory
+from dataloupe.core.training.evaluation import train_test_splits
+from dataloupe.core.training.graphed_step import graph_plan
+from dataloupe.core.training.models import ModelSpec
+from dataloupe.core.wording import size
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 
 @dataclass
@@ -63,7 +63,7 @@ class RunSetup:
     in_memory: bool = False
     """Whether the fast path (the split held on the device) is used."""
     graphed: bool = False
-    """Whether the step is captured as a CUDA graph (decided by :func:`core.graphed_step.graph_plan`)."""
+    """Whether the step is captured as a CUDA graph (decided by :func:`dataloupe.core.training.graphed_step.graph_plan`)."""
     data: str = ""
     """The data path in a few words, for the screen ("held on cpu, uint8 55.4 MB" or "DataLoader")."""
     notes: list[str] = field(default_factory=list)
@@ -175,8 +175,8 @@ def check_finite(handle: DatasetHandle, train: Split, test: Split) -> None:
     """Refuse splits held in memory that hold NaN or Inf, naming the samples and columns (the checklist's check)."""
     if train.array is None or test.array is None:
         return  # read sample by sample: a NaN still stops the run at its first non-finite loss
-    from core.checks.samples import read_stored
-    from core.checks.values import finite_result
+    from dataloupe.core.checks.samples import read_stored
+    from dataloupe.core.checks.values import finite_result
 
     result = finite_result(
         {"train": read_stored(train), "test": read_stored(test)}, None, handle.feature_names

@@ -9,7 +9,7 @@ captured, an old driver); the run then trains eagerly and says why.
 The decision is :func:`graph_plan`, which needs no GPU to be tested. :class:`GraphedStep`
 needs CUDA; ``tests/test_training.py`` compares it with eager training where CUDA is present.
 
-    python -c "import torch; from core.graphed_step import graph_plan; \\
+    python -c "import torch; from dataloupe.core.training.graphed_step import graph_plan; \\
 print(graph_plan(torch.device('cpu'), held=True, batch_size=64, samples=60_000))"
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from core.train_data import HeldSplit
+from dataloupe.core.training.data import HeldSplit
 
 WARMUP_STEPS = 3
 """Eager steps on a side stream before capture, as CUDA graphs require (their effect is undone)."""

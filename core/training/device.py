@@ -3,7 +3,7 @@
 Every ``torch.cuda`` call is guarded, so this module works the same on a CPU-only build;
 the tests exercise the CUDA branches by monkeypatching ``torch.cuda.is_available``.
 
-    python -c "from core.device import choose_device; print(choose_device('auto'))"
+    python -c "from dataloupe.core.training.device import choose_device; print(choose_device('auto'))"
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from core.errors import SettingsError
-from core.settings import DEVICES, one_of
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import DEVICES, one_of
 
 
 @dataclass(frozen=True)

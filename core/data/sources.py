@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from core.errors import DatasetError
+from dataloupe.core.errors import DatasetError
 
 BUNDLED = "digits"
 """The dataset that ships with the install and needs no network."""
@@ -56,7 +56,7 @@ BUILTINS: dict[str, BuiltinInfo] = {
 }
 
 Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom", "code"]
-"""Which reader opens a source (``custom``: torch datasets wrapped by ``core.datasets.from_datasets``;
+"""Which reader opens a source (``custom``: torch datasets wrapped by ``dataloupe.core.data.datasets.from_datasets``;
 ``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``)."""
 
 STREAM_LIMIT = 10_000

@@ -7,8 +7,8 @@ otherwise it reads labels in chunks, reporting partial counts as it goes so the
 chart can grow while it counts. :func:`split_labels` is the reading half of it, for the
 checks that also need the order of the labels (the checklist's "shuffled").
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
-from core.stats import class_counts, balance_summary; h = open_dataset(DatasetSpec('digits')); \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
+from dataloupe.core.stats.classes import class_counts, balance_summary; h = open_dataset(DatasetSpec('digits')); \
 print(balance_summary(class_counts(h.split('train')), h.classes).majority_sentence())"
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import DatasetError
-from core.progress import check_cancel
+from dataloupe.core.errors import DatasetError
+from dataloupe.core.progress import check_cancel
 
 
 def class_name(classes: Sequence[str], label: int) -> str:
@@ -69,8 +69,8 @@ def split_labels(
 
     ``split.targets`` when it is known; otherwise samples are decoded in chunks of ``chunk``,
     calling ``on_partial`` with the counts so far after each and stopping with
-    :class:`~core.errors.Cancelled` when ``cancel`` is set. A negative label raises
-    :class:`~core.errors.DatasetError`: a label must be a class index 0..C-1.
+    :class:`~dataloupe.core.errors.Cancelled` when ``cancel`` is set. A negative label raises
+    :class:`~dataloupe.core.errors.DatasetError`: a label must be a class index 0..C-1.
     """
     n_classes = num_classes if num_classes is not None else len(getattr(split, "classes", []) or [])
     targets = getattr(split, "targets", None)
@@ -114,12 +114,12 @@ def class_counts(
     cancel: threading.Event | None = None,
     chunk: int = COUNT_CHUNK,
 ) -> np.ndarray:
-    """Samples per class (int64, one entry per class) of a :class:`~core.datasets.Split` or any
+    """Samples per class (int64, one entry per class) of a :class:`~dataloupe.core.data.datasets.Split` or any
     ``(sample, label)`` dataset.
 
     Uses ``split.targets`` when it is known (one ``bincount``); otherwise decodes samples in
     chunks of ``chunk``, calling ``on_partial`` after each and stopping with
-    :class:`~core.errors.Cancelled` when ``cancel`` is set. A label past the class list
+    :class:`~dataloupe.core.errors.Cancelled` when ``cancel`` is set. A label past the class list
     lengthens the result, so it shows instead of vanishing.
     """
     n_classes = num_classes if num_classes is not None else len(getattr(split, "classes", []) or [])

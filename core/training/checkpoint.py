@@ -1,14 +1,14 @@
 """Save a trained model with what rebuilding it needs, and load it back without running anyone's code.
 
 A checkpoint is a ``torch.save`` zip archive holding only plain values: the weights as
-a ``{name: tensor}`` dict and a JSON string with the :class:`~core.models.ModelSpec`,
+a ``{name: tensor}`` dict and a JSON string with the :class:`~dataloupe.core.training.models.ModelSpec`,
 the class names, the pipeline (mode, mean, std) and the metrics so far. Loading uses
 ``torch.load(weights_only=True)``, which refuses any pickled Python object, after
 checking that the file is a complete zip archive at all. Saving writes a temporary
 file in the same folder, flushes and fsyncs it, then renames it over the target, so a
 crash while saving never destroys an earlier checkpoint.
 
-    python -c "from core.checkpoint import load_checkpoint; print(load_checkpoint('model.pt').describe())"
+    python -c "from dataloupe.core.training.checkpoint import load_checkpoint; print(load_checkpoint('model.pt').describe())"
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from core.errors import CheckpointError, DataloupeError
-from core.models import ModelSpec
-from core.pipeline import Pipeline
-from core.safe_save import FileState, atomic_write
-from core.settings import format_hidden
-from core.wording import format_shape
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import CheckpointError, DataloupeError
+from dataloupe.core.settings import format_hidden
+from dataloupe.core.training.models import ModelSpec
+from dataloupe.core.training.safe_save import FileState, atomic_write
+from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
-    from core.snapshots import EvalResult
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.training.snapshots import EvalResult
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -131,7 +131,7 @@ def save_checkpoint(
     """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written.
 
     The metadata holds a SHA-256 of the weights, which loading verifies. With ``unchanged_since``
-    (a :func:`core.safe_save.file_state` taken before training), a target that another run
+    (a :func:`dataloupe.core.training.safe_save.file_state` taken before training), a target that another run
     wrote meanwhile is refused rather than overwritten.
     """
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -350,13 +350,13 @@ def evaluate_checkpoint(
     cancel: threading.Event | None = None,
     model: nn.Module | None = None,
 ) -> tuple[EvalResult, list[str]]:
-    """:func:`core.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
+    """:func:`dataloupe.core.training.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
 
     Returns the result and notes for the user (device fallback, a held-out test split,
     class names that differ). A dataset whose input shape or class count does not fit is
     refused with a :class:`CheckpointError`.
     """
-    from core.evaluation import evaluate_on_test
+    from dataloupe.core.training.evaluation import evaluate_on_test
 
     net = model if model is not None else checkpoint.build_model()
     try:

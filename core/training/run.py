@@ -1,16 +1,16 @@
 """Train a small classifier on an open dataset and report how it learns.
 
 A :class:`TrainingRun` trains in the caller's thread. It checks a cancel event and a
-pause event at every step and sends frozen :class:`~core.snapshots.TrainingSnapshot`
+pause event at every step and sends frozen :class:`~dataloupe.core.training.snapshots.TrainingSnapshot`
 values through a callback, sampled (at most ``report_interval`` apart) so a fast loop
 never floods the caller. When a split fits in memory it is held as one tensor on the
 device and batched by an index permutation; otherwise a DataLoader reads it
-(:mod:`core.train_data`). Both paths draw their sample order from the same seeded
+(:mod:`dataloupe.core.training.data`). Both paths draw their sample order from the same seeded
 sampler, so for one seed they see the same samples in the same batches. The settings
-are a :class:`~core.settings.TrainConfig`; evaluation is :mod:`core.evaluation`.
+are a :class:`~dataloupe.core.settings.TrainConfig`; evaluation is :mod:`dataloupe.core.training.evaluation`.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
-from core.training import TrainConfig, TrainingRun; \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
+from dataloupe.core.training.run import TrainConfig, TrainingRun; \
 r = TrainingRun(open_dataset(DatasetSpec('digits')), TrainConfig(epochs=5)); print(r.run().summary())"
 """
 
@@ -26,23 +26,30 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from core.device import free_memory, is_out_of_memory, memory_in_use
-from core.errors import DataloupeError
-from core.evaluation import evaluate_model
-from core.graphed_step import GraphedStep, make_optimizer
-from core.models import ModelSpec
-from core.pipeline import Pipeline
-from core.progress import Throttle
-from core.run_setup import RunSetup, prepare_run
-from core.samplers import balanced_weights
-from core.settings import TrainConfig, suggested_lr
-from core.snapshots import ENDED, DecimatedHistory, EvalResult, Evaluation, RunState, TrainingSnapshot
+from dataloupe.core.batching.samplers import balanced_weights
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import DataloupeError
+from dataloupe.core.history import DecimatedHistory
+from dataloupe.core.progress import Throttle
+from dataloupe.core.settings import TrainConfig, suggested_lr
+from dataloupe.core.training.device import free_memory, is_out_of_memory, memory_in_use
+from dataloupe.core.training.evaluation import evaluate_model
+from dataloupe.core.training.graphed_step import GraphedStep, make_optimizer
+from dataloupe.core.training.models import ModelSpec
+from dataloupe.core.training.setup import RunSetup, prepare_run
+from dataloupe.core.training.snapshots import (
+    ENDED,
+    EvalResult,
+    Evaluation,
+    RunState,
+    TrainingSnapshot,
+)
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 __all__ = ["EvalResult", "Evaluation", "TrainConfig", "TrainingRun", "TrainingSnapshot"]
-"""The run, and the values its callers see (defined in core.settings and core.snapshots)."""
+"""The run, and the values its callers see (defined in dataloupe.core.settings and dataloupe.core.training.snapshots)."""
 
 CUDA_SYNC_STEPS = 32
 """On a GPU, losses are fetched this many steps at a time: a per-step ``.item()`` would stall the GPU."""
@@ -125,7 +132,7 @@ class TrainingRun:
     def prepare(self) -> RunSetup:
         """Check the settings, choose the device, hold the data and build the model.
 
-        Raises :class:`~core.errors.DataloupeError` for settings that cannot work; nothing has
+        Raises :class:`~dataloupe.core.errors.DataloupeError` for settings that cannot work; nothing has
         been trained then. :meth:`run` calls it when it has not been called.
         """
         if self._prepared is not None:
@@ -142,7 +149,7 @@ class TrainingRun:
     def epoch_order(self, generator: torch.Generator, length: int) -> torch.Tensor:
         """The sample order of one epoch; both data paths batch by it, so they see the same samples.
 
-        It is the draw :func:`core.samplers.make_sampler` would make with this generator (a
+        It is the draw :func:`dataloupe.core.batching.samplers.make_sampler` would make with this generator (a
         permutation, or class-balanced draws with replacement), taken as one tensor rather than
         60,000 Python ints (``tests/test_training.py`` checks that they agree).
         """
@@ -155,7 +162,7 @@ class TrainingRun:
     def run(self) -> TrainingSnapshot:
         """Train until done, stopped, diverged or failed; return the final snapshot.
 
-        Settings that cannot work raise :class:`~core.errors.DataloupeError` before training
+        Settings that cannot work raise :class:`~dataloupe.core.errors.DataloupeError` before training
         starts. Once training has started nothing is raised: a fault ends the run and its
         snapshot says why (state ``diverged`` or ``failed`` with a ``message``).
         """

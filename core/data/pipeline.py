@@ -57,7 +57,7 @@ class Pipeline:
     resize: str | None = None
     """Images only, before anything else: "64" (shorter side to 64, centre crop 64×64) or "64x48" (W×H).
 
-    See :func:`core.sources.parse_resize`; a checkpoint stores it so evaluation resizes alike."""
+    See :func:`dataloupe.core.data.sources.parse_resize`; a checkpoint stores it so evaluation resizes alike."""
 
     @classmethod
     def for_images(cls, channels: int = 1, high: float = 255.0, pixel_name: str = "ToTensor()") -> Pipeline:
@@ -146,7 +146,7 @@ class Pipeline:
         """(height, width) an image of ``size`` has after this pipeline."""
         if self.resize is None or self.sample_type != "image":
             return size
-        from core.sources import resize_size
+        from dataloupe.core.data.sources import resize_size
 
         return resize_size(self.resize)
 

@@ -6,8 +6,8 @@ split, for the app's evaluate key and for ``dataloupe eval`` alike: it holds the
 out as the model's own run did (its seed and test fraction), and says when class names differ.
 :func:`train_test_splits` gives the split to train on and the one to test on.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
-from core.evaluation import train_test_splits; h = open_dataset(DatasetSpec('digits')); \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
+from dataloupe.core.training.evaluation import train_test_splits; h = open_dataset(DatasetSpec('digits')); \
 print(train_test_splits(h, h.pipeline)[2] or 'own test split')"
 """
 
@@ -21,18 +21,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.datasets import Split, SplitData, collate_samples, in_memory_split, stratified_split
-from core.device import choose_device, free_memory
-from core.errors import SettingsError
-from core.models import ModelSpec
-from core.pipeline import Pipeline
-from core.settings import TEST_FRACTION, holdout_of
-from core.snapshots import EvalResult
-from core.train_data import HeldSplit, hold
-from core.wording import format_shape
+from dataloupe.core.data.datasets import Split, SplitData, collate_samples, in_memory_split, stratified_split
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import TEST_FRACTION, holdout_of
+from dataloupe.core.training.data import HeldSplit, hold
+from dataloupe.core.training.device import choose_device, free_memory
+from dataloupe.core.training.models import ModelSpec
+from dataloupe.core.training.snapshots import EvalResult
+from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetHandle
+    from dataloupe.core.data.datasets import DatasetHandle
 
 EVAL_BATCH = 4096
 """Samples per forward pass while evaluating (no gradients, so large batches are cheap)."""

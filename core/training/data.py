@@ -6,7 +6,7 @@ data instead of four bytes per value for each float32 copy, and the step past th
 in-memory limit is not a cliff. Both paths batch by the same sample order, so for one
 seed they see the same samples, scaled by the same arithmetic.
 
-    python -c "import torch; from core.pipeline import Pipeline; from core.train_data import HeldSplit; \\
+    python -c "import torch; from dataloupe.core.data.pipeline import Pipeline; from dataloupe.core.training.data import HeldSplit; \\
 h = HeldSplit(torch.arange(8, dtype=torch.uint8).view(8, 1, 1, 1), torch.arange(8), Pipeline.for_images()); \\
 print(h.describe(), h.batch(torch.tensor([7, 0]))[0].flatten().tolist())"
 """
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.datasets import Split, collate_samples
-from core.loader_workers import release
-from core.pipeline import Pipeline
-from core.wording import size
+from dataloupe.core.batching.loader_workers import release
+from dataloupe.core.data.datasets import Split, collate_samples
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.wording import size
 
 
 @dataclass(frozen=True)

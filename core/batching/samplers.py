@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from core.errors import SettingsError
+from dataloupe.core.errors import SettingsError
 
 if TYPE_CHECKING:  # torch is imported inside the functions: settings forms read SAMPLERS before torch loads
     import torch

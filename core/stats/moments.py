@@ -1,11 +1,11 @@
 """Mean and standard deviation of a split's scaled values, per channel (images) or column (tables).
 
-``Normalize`` needs them, and :func:`core.datasets.build_handle` measures them once when a
+``Normalize`` needs them, and :func:`dataloupe.core.data.datasets.build_handle` measures them once when a
 dataset opens. Memory stays small for any split size: 8-bit images go through one histogram
 per channel, other arrays through running sums chunk by chunk, never a float64 copy of the split.
 
-    python -c "from core.readers import open_dataset; from core.sources import DatasetSpec; \
-from core.moments import scaled_moments; h = open_dataset(DatasetSpec('digits')); \
+    python -c "from dataloupe.core.readers import open_dataset; from dataloupe.core.data.sources import DatasetSpec; \
+from dataloupe.core.stats.moments import scaled_moments; h = open_dataset(DatasetSpec('digits')); \
 print(scaled_moments(h.splits['train'], h.pipeline))"
 """
 
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from core.errors import DatasetError
-from core.pipeline import Pipeline
+from dataloupe.core.data.pipeline import Pipeline
+from dataloupe.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from core.datasets import SplitData
+    from dataloupe.core.data.datasets import SplitData
 
 MOMENT_SAMPLES = 2_000
 """Samples read to estimate mean and std when a split is not held in memory."""

@@ -7,7 +7,7 @@ killed mid-save is removed by the next save to that folder. Saves into one folde
 an exclusive lock on it, so two runs never write at once, and a save can refuse a target
 that changed since the run began (another run wrote it meanwhile).
 
-    python -c "from core.safe_save import check_writable; check_writable('/tmp/model.pt'); print('ok')"
+    python -c "from dataloupe.core.training.safe_save import check_writable; check_writable('/tmp/model.pt'); print('ok')"
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from core.errors import CheckpointError
+from dataloupe.core.errors import CheckpointError
 
 try:
     import fcntl
