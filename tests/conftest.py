@@ -1,4 +1,7 @@
-"""Shared fixtures: the real data in ``../shared/data``, small datasets made on the fly, and app helpers.
+"""Fixtures and hooks: the real data in ``../shared/data``, small datasets made on the fly, test marks.
+
+Helpers that tests call live in the ``support`` package: ``support.pilot`` (the app through Pilot),
+``support.terminal`` (the installed program in tmux), ``support.makers`` and ``support.runlogs`` (data).
 
 Real-data tests use ``shared_data``: it skips when ``DATALOUPE_TEST_DATA`` is unset (a
 user's clone) and fails when it is set but the files are missing (CI must not skip).
@@ -6,70 +9,18 @@ user's clone) and fails when it is set but the files are missing (CI must not sk
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from makers import write_image_folder
+from support.makers import write_image_folder
+from support.process import share_the_cores, wait_for_the_event_loop_only
 
-
-def _share_the_cores() -> None:
-    """Under pytest-xdist, give each worker its share of the cores for torch's threads.
-
-    Every worker (and every program a test starts, which inherits the environment) would
-    otherwise run as many threads as the machine has cores, and two workers on two cores would
-    spend their time preempting each other. Set before torch is imported; an explicit
-    ``OMP_NUM_THREADS`` wins.
-    """
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        os.environ.setdefault("MKL_NUM_THREADS", str(threads))
-
-
-_share_the_cores()
-
-
-def _wait_for_the_event_loop_only() -> None:
-    """Make Pilot's "wait until idle" wait for the app's event loop, not for the whole process.
-
-    ``pilot.press`` waits for idle twice per key and ``pilot.pause()`` once; Textual judges idle by
-    the process's CPU time, up to 1 s each. While a worker thread is busy (a training run, a count)
-    the process never idles, so every key cost 2 s, during which that thread ran flat out and took
-    the core from the other test worker. The question the wait answers is whether the app has
-    handled what it was sent: the event loop's own thread time answers it. Workers are awaited by
-    ``settle`` and ``wait_for``, as before.
-    """
-    import asyncio
-    import time
-
-    import textual._wait
-    import textual.app
-    import textual.pilot
-
-    granularity, idle = textual._wait.SLEEP_GRANULARITY, textual._wait.SLEEP_IDLE
-
-    async def wait_for_idle(min_sleep: float = granularity, max_sleep: float = 1) -> None:
-        start = time.monotonic()
-        while True:
-            cpu = time.thread_time()
-            await asyncio.sleep(granularity)
-            busy = time.thread_time() - cpu
-            elapsed = time.monotonic() - start
-            if elapsed >= max_sleep or (elapsed > min_sleep and busy < idle):
-                return
-
-    textual.app.wait_for_idle = wait_for_idle
-    textual.pilot.wait_for_idle = wait_for_idle
-
-
-_wait_for_the_event_loop_only()
+share_the_cores()
+wait_for_the_event_loop_only()
 
 REAL_DATA_FIXTURES = frozenset({"shared_data"})
 """Fixtures whose users read DATALOUPE_TEST_DATA (every real-data fixture depends on ``shared_data``)."""
@@ -219,14 +170,14 @@ def mnist_test(mnist_dir: Path):
 
 @pytest.fixture
 def tmux(tmp_path: Path):
-    """A real terminal (tmux, 80×24 unless asked otherwise) to run the installed program in; see terminal.py.
+    """A real terminal (tmux, 80×24 unless asked otherwise) to run the installed program in; see support/terminal.py.
 
     Skips when tmux is missing in a user's clone; fails in CI (DATALOUPE_TEST_DATA set), where
     ``.ci/run`` installs it. Tests using it are marked ``e2e``.
     """
     import shutil
 
-    from terminal import Terminal
+    from support.terminal import Terminal
 
     if shutil.which("tmux") is None:
         if os.environ.get("DATALOUPE_TEST_DATA"):
@@ -245,49 +196,3 @@ def image_folder_factory(tmp_path: Path):
         return write_image_folder(tmp_path / name, counts, **kw)
 
     return make
-
-
-async def settle(app, pilot, rounds: int = 20) -> None:
-    """Wait until the app's start-up work has begun, no worker is pending or running, and the screen
-    has caught up with the messages they posted.
-
-    The app opens its dataset once the first screen is drawn (``first_paint``); before that there
-    is no worker to wait for. A worker counts until it has finished: a pending one has not begun.
-    """
-    from textual.worker import WorkerCancelled, WorkerFailed
-
-    def busy() -> bool:
-        return any(not w.is_finished for w in app.workers)
-
-    await wait_for(pilot, lambda: getattr(app, "first_paint", 0) is not None, what="the first screen")
-    for _ in range(rounds):
-        # an exclusive worker replaced by a newer one, or a failure the app reports itself
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not busy():
-            await pilot.pause()
-            if not busy():
-                return
-
-
-async def wait_for(pilot, predicate, timeout: float = 10.0, what: str | Callable[[], str] = "") -> None:
-    """Let the app run until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds
-    (a callable ``what`` is called then, to describe what the app shows at that moment)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            described = what() if callable(what) else what
-            raise AssertionError(f"timed out after {timeout} s waiting for {described or predicate}")
-        await pilot.pause(0.02)
-
-
-def screen_text(app) -> str:
-    """Every character on screen (from the SVG export), spaces normalized."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")

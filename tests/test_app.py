@@ -11,7 +11,7 @@ from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.panes.preview_pane import PreviewPane
 from dataloupe.tui.widgets.sample_view import SampleView
 
-from conftest import screen_text, settle, wait_for
+from support.pilot import screen_text, settle, wait_for
 
 SIZE = (80, 24)
 

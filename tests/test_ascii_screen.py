@@ -13,8 +13,8 @@ from dataloupe.tui.panes.training_pane import TrainingPane
 from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
-from conftest import screen_text, settle, wait_for
-from makers import training_snapshot as snapshot
+from support.makers import training_snapshot as snapshot
+from support.pilot import screen_text, settle, wait_for
 
 
 def non_ascii(app) -> str:

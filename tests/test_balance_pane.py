@@ -16,7 +16,7 @@ from dataloupe.tui.messages import DatasetOpened
 from dataloupe.tui.panes.balance_pane import BalancePane
 from dataloupe.tui.widgets.class_chart import ClassChart
 
-from conftest import screen_text, settle, wait_for
+from support.pilot import screen_text, settle, wait_for
 
 SIZE = (80, 24)
 

@@ -7,13 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from inprocess import run_main
 
 from dataloupe.core.batching import BatchStepper, LoaderSettings
 
+from support.inprocess import run_main
+
 
 def batches(*args: str) -> subprocess.CompletedProcess:
-    """``dataloupe batches ARGS`` in this process (see tests/inprocess.py)."""
+    """``dataloupe batches ARGS`` in this process (see tests/support/inprocess.py)."""
     return run_main("batches", *args)
 
 

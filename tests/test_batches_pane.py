@@ -12,7 +12,7 @@ from dataloupe.tui.panes.batches_pane import BatchesPane, add_move
 from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
 from dataloupe.tui.widgets.sample_view import SampleView
 
-from conftest import settle, wait_for
+from support.pilot import settle, wait_for
 
 
 async def open_pane(app, pilot) -> BatchesPane:

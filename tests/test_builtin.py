@@ -20,7 +20,7 @@ from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.errors import DatasetError, DownloadError
 from dataloupe.core.readers import open_dataset
 
-from makers import serve_folder
+from support.makers import serve_folder
 
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 

@@ -6,13 +6,14 @@ import json
 import subprocess
 
 import numpy as np
-from inprocess import run_main
 
 from dataloupe.core.checks import CHECKS
 
+from support.inprocess import run_main
+
 
 def check(*args: str) -> subprocess.CompletedProcess:
-    """``dataloupe check ARGS`` with stdout a pipe (not a terminal), in this process (tests/inprocess.py)."""
+    """``dataloupe check ARGS`` with stdout a pipe (not a terminal), in this process (tests/support/inprocess.py)."""
     return run_main("check", *args)
 
 

@@ -17,7 +17,7 @@ from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.messages import DatasetOpened
 from dataloupe.tui.panes.checklist_pane import ChecklistPane
 
-from conftest import screen_text, settle, wait_for
+from support.pilot import screen_text, settle, wait_for
 
 SIZE = (80, 24)
 

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from inprocess import run_main
 
-from makers import serve_folder
+from support.inprocess import run_main
+from support.makers import serve_folder
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    """``dataloupe ARGS`` in this process (tests/inprocess.py); the first test runs the real programs."""
+    """``dataloupe ARGS`` in this process (tests/support/inprocess.py); the first test runs the real programs."""
     return run_main(*args)
 
 
@@ -83,7 +83,7 @@ def test_download_progress_in_a_log_is_one_plain_line_per_tenth(mnist_dir, tmp_p
 
 
 def test_images_of_different_sizes_get_a_message_in_batches_and_train(tmp_path):
-    from makers import write_image_folder
+    from support.makers import write_image_folder
 
     write_image_folder(tmp_path / "mixed", {"a": 5}, size=(8, 8))
     write_image_folder(tmp_path / "mixed", {"b": 5}, size=(12, 10), seed=2)

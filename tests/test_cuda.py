@@ -17,7 +17,7 @@ from dataloupe.core.training.run import TrainingRun
 from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.panes.training_pane import TrainingPane
 
-from conftest import screen_text, settle, wait_for
+from support.pilot import screen_text, settle, wait_for
 
 pytestmark = pytest.mark.skipif(not cuda_available(), reason="needs CUDA (a GPU and a CUDA build of torch)")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from makers import write_image_folder
-from terminal import TRAINING_FORM
+from support.makers import write_image_folder
+from support.terminal import TRAINING_FORM
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 

@@ -10,7 +10,7 @@ from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.errors import DatasetError
 from dataloupe.core.readers import open_dataset
 
-from makers import write_image_folder
+from support.makers import write_image_folder
 
 
 def test_flat_class_folders_make_one_split(image_folder_factory):
@@ -194,7 +194,7 @@ def test_an_oversized_image_is_skipped_from_its_header_never_decoded(image_folde
 
     from dataloupe.core.checks import run_checklist
 
-    from makers import write_png_header
+    from support.makers import write_png_header
 
     folder = image_folder_factory({"cat": 3, "dog": 3})
     write_png_header(folder / "dog" / "huge.png", 12_000, 12_000)  # 144 megapixels, 432 MB decoded
@@ -228,7 +228,7 @@ def test_pillow_warnings_never_reach_the_terminal(image_folder_factory):
     import subprocess
     import sys
 
-    from makers import write_png_header
+    from support.makers import write_png_header
 
     folder = image_folder_factory({"cat": 3, "dog": 3})
     write_png_header(folder / "dog" / "huge.png", 12_000, 12_000)  # Pillow warns: DecompressionBombWarning
@@ -248,7 +248,7 @@ def test_a_folder_of_large_images_opens_and_checks_in_bounded_memory(tmp_path):
     import subprocess
     import sys
 
-    from makers import write_photo_folder
+    from support.makers import write_photo_folder
 
     write_photo_folder(tmp_path / "big", {"a": 10, "b": 10}, sizes=[(1024, 768)], quality=70)
     script = (

@@ -12,14 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from inprocess import run_main
+from support.inprocess import run_main
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 """One torch thread: the test machines are shared."""
 
 
 def run_into_closed_pipe(*args: str) -> tuple[int, str]:
-    """Run ``python -m tui ARGS`` with stdout a pipe whose reader has gone; (exit code, stderr)."""
+    """Run ``python -m dataloupe.tui ARGS`` with stdout a pipe whose reader has gone; (exit code, stderr)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "dataloupe.tui", *args],
         stdout=subprocess.PIPE,

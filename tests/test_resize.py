@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 
 from dataloupe.core.data.sources import DatasetSpec, parse_resize
 from dataloupe.core.errors import DatasetError
 from dataloupe.core.readers import open_dataset
 
-from makers import write_photo_folder
+from support.inprocess import run_main
+from support.makers import write_photo_folder
 
 SIZES = [(80, 60), (120, 90), (64, 100), (150, 100), (97, 71)]
 """(width, height) of the photos: five sizes, none of them 64×64."""

@@ -18,7 +18,7 @@ from dataloupe.core.runlogs.jsonl import JsonlReader
 from dataloupe.core.runlogs.tensorboard_events import EventFolderReader
 from dataloupe.core.runlogs.trainer_state import TrainerStateReader
 
-from runlog_makers import (
+from support.runlogs import (
     LIGHTNING_HEADER,
     append_lines,
     jsonl_lines,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.panes.preview_pane import PreviewPane
 
-from conftest import settle, wait_for
+from support.pilot import settle, wait_for
 
 
 def _ready(*keys: str, expect: str = ""):

@@ -1,7 +1,7 @@
 """``dataloupe train`` and ``dataloupe eval`` as a user runs them: plain output, exit codes, signals.
 
 Runs go through ``dataloupe.tui.cli.main`` in this process (the entry point the console script calls,
-see tests/inprocess.py); the signal tests start ``python -m tui`` as a real process, since a
+see tests/support/inprocess.py); the signal tests start ``python -m dataloupe.tui`` as a real process, since a
 signal is sent to a process.
 """
 
@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from inprocess import run_main
 
 from dataloupe.tui.cli import main
+
+from support.inprocess import run_main
 
 
 class RunsCode:

@@ -20,8 +20,8 @@ from dataloupe.tui.widgets.line_chart import LineChart, thin
 from dataloupe.tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
-from conftest import settle, wait_for
-from makers import training_snapshot as snapshot
+from support.makers import training_snapshot as snapshot
+from support.pilot import settle, wait_for
 
 BRAILLE = re.compile("[\u2801-\u28ff]")
 CLASSES = tuple(str(k) for k in range(10))

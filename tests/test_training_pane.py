@@ -17,7 +17,7 @@ from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.loss_chart import LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
-from conftest import settle, wait_for
+from support.pilot import settle, wait_for
 
 set_threads(1)  # once, as `dataloupe` does at start-up (one thread on these shared 2-core machines)
 

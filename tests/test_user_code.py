@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from inprocess import run_main
 
 from dataloupe.core.batching import LoaderSettings
 from dataloupe.core.batching.user_loader import LoaderStepper, stepper_for
@@ -19,6 +18,8 @@ from dataloupe.core.checks import run_checklist
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.errors import Cancelled, DatasetError, UserCodeError
 from dataloupe.core.readers import open_dataset
+
+from support.inprocess import run_main
 
 HEADER = """
 import numpy as np
@@ -54,7 +55,7 @@ def open_code(path: Path, name: str, **kw):
 
 
 def dataloupe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """``dataloupe ARGS`` in this process (tests/inprocess.py), run in ``cwd``."""
+    """``dataloupe ARGS`` in this process (tests/support/inprocess.py), run in ``cwd``."""
     return run_main(*args, cwd=cwd)
 
 

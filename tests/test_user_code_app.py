@@ -11,7 +11,7 @@ from dataloupe.tui.panes.batches_pane import BatchesPane
 from dataloupe.tui.panes.dataset_pane import DatasetPane
 from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
 
-from conftest import settle, wait_for
+from support.pilot import settle, wait_for
 
 SIZE = (100, 30)
 CODE = """

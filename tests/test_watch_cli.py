@@ -6,11 +6,10 @@ import json
 import os
 import time
 
-from inprocess import run_main
-
 from dataloupe.tui.cli import main
 
-from runlog_makers import jsonl_lines, write_lightning_csv, write_tensorboard
+from support.inprocess import run_main
+from support.runlogs import jsonl_lines, write_lightning_csv, write_tensorboard
 
 
 def test_once_prints_latest_and_best_per_tag_and_exits_0(tmp_path, capsys):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runlog_makers import append_lines, lightning_rows, write_lightning_csv, write_tensorboard
+from support.runlogs import append_lines, lightning_rows, write_lightning_csv, write_tensorboard
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.line_chart import MAX_POINTS_PER_CHART, LineChart
 from dataloupe.tui.widgets.loss_chart import LossChart
 
-from conftest import screen_text as svg_text
-from conftest import wait_for
-from runlog_makers import append_lines, lightning_rows, write_lightning_csv, write_tensorboard
+from support.pilot import screen_text as svg_text
+from support.pilot import wait_for
+from support.runlogs import append_lines, lightning_rows, write_lightning_csv, write_tensorboard
 
 SIZE = (140, 44)
 

@@ -12,7 +12,7 @@ from dataloupe.core.errors import Cancelled, DatasetError
 from dataloupe.core.progress import Progress
 from dataloupe.tui.workers import run_job, stop_job, throttled
 
-from conftest import wait_for
+from support.pilot import wait_for
 
 
 class Said(Message):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: terminal.py
 
-from terminal import EXIT_MARK, TRAINING_FORM, Terminal  # noqa: E402
+from support.terminal import EXIT_MARK, TRAINING_FORM, Terminal  # noqa: E402
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 PANES = ("Dataset", "Preview", "Balance", "Checklist", "Batches", "Training")

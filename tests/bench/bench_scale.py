@@ -105,7 +105,7 @@ def make_png(n: int) -> Path:
 def make_photos(n: int = 400) -> Path:
     """``n`` RGB JPEG photos of 1024×768 (generated gradients and noise) in two classes."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from makers import write_photo_folder
+    from support.makers import write_photo_folder
 
     folder = BENCH / f"photos-{n}"
     if not (folder / "done").exists():

@@ -1,0 +1,56 @@
+"""The app through Pilot: wait for start-up, wait for a condition, and read the screen.
+
+Every test that reads what the app shows reads it with :func:`screen_text`; every test that waits
+waits with :func:`wait_for` or :func:`settle`, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+
+async def settle(app, pilot, rounds: int = 20) -> None:
+    """Wait until the app's start-up work has begun, no worker is pending or running, and the screen
+    has caught up with the messages they posted.
+
+    The app opens its dataset once the first screen is drawn (``first_paint``); before that there
+    is no worker to wait for. A worker counts until it has finished: a pending one has not begun.
+    """
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    def busy() -> bool:
+        return any(not w.is_finished for w in app.workers)
+
+    await wait_for(pilot, lambda: getattr(app, "first_paint", 0) is not None, what="the first screen")
+    for _ in range(rounds):
+        # an exclusive worker replaced by a newer one, or a failure the app reports itself
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not busy():
+            await pilot.pause()
+            if not busy():
+                return
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0, what: str | Callable[[], str] = "") -> None:
+    """Let the app run until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds
+    (a callable ``what`` is called then, to describe what the app shows at that moment)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {described or predicate}")
+        await pilot.pause(0.02)
+
+
+def screen_text(app) -> str:
+    """Every character on screen (from the SVG export), spaces normalized."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
