@@ -31,7 +31,6 @@ from dataloupe.tui.ascii_filter import use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.panes.base import Pane, show_fraction
 from dataloupe.tui.panes.training_jobs import (
-    CurrentModel,
     start_evaluate,
     start_load,
     start_save,
@@ -47,6 +46,7 @@ from dataloupe.tui.workers import ended_unheard, stop_job
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
     from dataloupe.core.training.run import EvalResult, TrainConfig, TrainingSnapshot
+    from dataloupe.core.training.trained import TrainedModel
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("view-settings", "settings"),
@@ -100,7 +100,7 @@ class TrainingPane(Pane):
     class Finished(Message):
         """The run ended (finished, stopped, diverged or failed)."""
 
-        def __init__(self, snapshot: TrainingSnapshot, trained: CurrentModel | None) -> None:
+        def __init__(self, snapshot: TrainingSnapshot, trained: TrainedModel | None) -> None:
             super().__init__()
             self.snapshot = snapshot
             """The final snapshot; ``message`` says why a run ended early."""
@@ -118,7 +118,7 @@ class TrainingPane(Pane):
     class CheckpointDone(Message):
         """A save or load finished."""
 
-        def __init__(self, text: str, loaded: CurrentModel | None = None) -> None:
+        def __init__(self, text: str, loaded: TrainedModel | None = None) -> None:
             super().__init__()
             self.text = text
             """What happened, for the status line."""
@@ -158,7 +158,7 @@ class TrainingPane(Pane):
         """Checkpoint files this session has written (they may be replaced without asking)."""
         self._confirm_replace: Path | None = None
         """A file that exists and that one more press of s will replace."""
-        self.current: CurrentModel | None = None
+        self.current: TrainedModel | None = None
         """The model to save or evaluate: the last one trained here or loaded."""
         self.snapshot: TrainingSnapshot | None = None
         """The latest snapshot shown."""
@@ -522,9 +522,7 @@ class TrainingPane(Pane):
         if message.cancelled:
             self.query_one("#run-state", Static).update(message.text)
             return
-        kept = (
-            f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
-        )
+        kept = f" Kept the current model ({self.current.name})." if self.current is not None else ""
         self.query_one("#run-state", Static).update(f"✗ {message.text}")
         if message.ask_path:  # the model is kept: ask where else to put it
             kept += " Type another path in the Checkpoint field and press s to save it there."
