@@ -350,6 +350,9 @@ class TrainingPane(Pane):
             job, self.job = self.job, None
             self.query_one("#run-state", Static).update(f"{job or 'the job'} was cancelled before it began")
 
+    def on_train_settings_left(self, message: TrainSettings.Left) -> None:
+        self.focus()
+
     # ------------------------------------------------------------------ messages from the run
     def on_training_pane_progress(self, message: Progress) -> None:
         freeze_long_lived("first training run")  # its optimizer has loaded torch._dynamo
