@@ -371,3 +371,19 @@ def test_npy_members_are_read_as_stored(tmp_path):
             sink.write({"__key__": f"k{i}", "npy": buf.getvalue(), "cls": str(i % 2).encode()})
     split = open_dataset(DatasetSpec(str(tmp_path))).split("train")
     assert split.raw(3)[0].tolist() == arrays[3].tolist() and split.targets.tolist() == [0, 1, 0, 1]
+
+
+def test_the_window_scan_and_the_member_walk_index_a_tar_alike(tars):
+    import pyarrow as pa
+
+    from dataloupe.core.readers.tar_index import _block_reader, _index_slowly, _members_at_once, index_tar
+
+    path = str(tars / "train-00001.tar")
+    keys = (("png", "npy"), ("cls", "label"))
+    with pa.memory_map(path) as f:
+        assert _members_at_once(_block_reader(f, f.size()), f.size(), None) is not None  # the fast path ran
+        fast = index_tar(f, f.size(), path, *keys)
+        slow = _index_slowly(f, f.size(), path, *keys)
+    with pa.OSFile(path) as f:  # not memory-mapped: read a window at a time
+        windowed = index_tar(f, f.size(), path, *keys)
+    assert fast == slow == windowed and len(fast.keys) == 6

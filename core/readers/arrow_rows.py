@@ -24,6 +24,8 @@ from dataloupe.core.readers.image_files import Unreadable
 
 ROW_GROUP_BYTES = 64 * 2**20
 """Encoded image bytes of the Parquet row groups kept in memory, at most, per split."""
+OPEN_SHARDS = 64
+"""Parquet shards kept open for reading, at most, per split."""
 
 
 def hf_features(metadata: dict[bytes, bytes] | None) -> dict[str, Any]:
@@ -114,27 +116,47 @@ class ArrowRows:
 class ParquetRows:
     """One split's image column across Parquet shards, read a row group at a time and kept within a budget."""
 
-    def __init__(self, fragments: list, names: list[str], column: str, budget: int = ROW_GROUP_BYTES) -> None:
-        self.fragments = fragments
-        """The ``pyarrow.dataset`` fragment of each shard, with complete metadata."""
+    def __init__(
+        self, shards: list, metadata: list, names: list[str], column: str, budget: int = ROW_GROUP_BYTES
+    ) -> None:
+        self.shards = shards
+        """Each shard's :class:`~dataloupe.core.readers.shard_files.Location`."""
+        self.metadata = metadata
+        """Each shard's ``pyarrow.parquet.FileMetaData`` (its footer, read once)."""
         self.names = names
         """Each shard's path, for :meth:`where`."""
         self.column = column
         """The image column's name."""
         self.budget = budget
-        groups = [(s, g.id, g.num_rows) for s, frag in enumerate(fragments) for g in frag.row_groups]
+        groups = [
+            (s, g, meta.row_group(g).num_rows)
+            for s, meta in enumerate(metadata)
+            for g in range(meta.num_row_groups)
+        ]
         self._groups = groups
         self._starts = np.concatenate([[0], np.cumsum([n for _, _, n in groups])]).astype(np.int64)
-        shard_rows = np.zeros(len(fragments), np.int64)
-        for s, _, n in groups:
-            shard_rows[s] += n
+        shard_rows = [meta.num_rows for meta in metadata]
         self._shard_starts = np.concatenate([[0], np.cumsum(shard_rows)]).astype(np.int64)
         self._kept: OrderedDict[int, Any] = OrderedDict()
         self._kept_bytes = 0
+        self._open: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return int(self._starts[-1])
+
+    def _file(self, s: int):
+        """Shard ``s`` opened for reading (a few are kept open), its footer not read again."""
+        import pyarrow.parquet as pq
+
+        f = self._open.get(s)
+        if f is None:
+            loc = self.shards[s]
+            f = pq.ParquetFile(loc.fs.open_input_file(loc.path), metadata=self.metadata[s])
+            self._open[s] = f
+            if len(self._open) > OPEN_SHARDS:
+                self._open.popitem(last=False)
+        return f
 
     def _group(self, k: int):
         with self._lock:
@@ -144,7 +166,7 @@ class ParquetRows:
                 return array
             shard, group, _ = self._groups[k]
             try:
-                table = self.fragments[shard].subset(row_group_ids=[group]).to_table(columns=[self.column])
+                table = self._file(shard).read_row_group(group, columns=[self.column])
             except Exception as e:  # noqa: BLE001 - pyarrow raises several kinds for a damaged shard
                 raise DatasetError(
                     f"{self.names[shard]}: row group {group} cannot be read ({e}). The shard may be cut short "

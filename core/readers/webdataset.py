@@ -130,6 +130,8 @@ def open_webdataset(
     spec: DatasetSpec, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
 ) -> DatasetHandle:
     """Index every shard once (headers and labels only), then decode samples when read."""
+    import pyarrow as pa
+
     folder, shards = tar_shards(spec.source)
     input_keys, label_keys = INPUT_MEMBERS, LABEL_MEMBERS
     if spec.keys is not None:
@@ -145,7 +147,10 @@ def open_webdataset(
             report(progress, f"indexing {plural(total, 'shard')}", done, total)
             size = file_size(shard)
             try:
-                with shard.fs.open_input_file(shard.path) as f:
+                # a local shard is memory-mapped while it is indexed: its headers are read in place
+                with (
+                    pa.memory_map(shard.path) if shard.is_local else shard.fs.open_input_file(shard.path) as f
+                ):
                     index = index_tar(f, size or 0, str(shard), input_keys, label_keys, cancel)
             except OSError as e:
                 raise DatasetError(f"{shard}: cannot read it ({e}).") from e
