@@ -22,6 +22,7 @@ from dataloupe.core.readers.arrow_rows import (
     ArrowRows,
     class_label_columns,
     class_label_names,
+    column_numpy,
     hf_features,
     image_columns,
 )
@@ -121,12 +122,7 @@ def open_saved_dataset(
     if y_col is None:
         raise no_label_error(where, columns)
     raw = {
-        s: (
-            t.column(y_col).to_numpy(zero_copy_only=False)
-            if t is not None
-            else first.column(y_col)[:0].to_numpy()
-        )
-        for s, t in tables.items()
+        s: column_numpy((t if t is not None else first.slice(0, 0)).column(y_col)) for s, t in tables.items()
     }
     targets, classes, note = class_labels(where, raw, declared)
     if note:

@@ -25,6 +25,7 @@ from dataloupe.core.readers.arrow_rows import (
     ParquetRows,
     class_label_columns,
     class_label_names,
+    column_numpy,
     hf_features,
     image_columns,
 )
@@ -76,7 +77,6 @@ def _footers(files: list[Location], cancel: threading.Event | None) -> list:
 
 def _column(files: list[Location], footers: list, column: str, where: str):
     """One column of every shard, read alone, as numpy."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     parts = []
@@ -86,9 +86,8 @@ def _column(files: list[Location], footers: list, column: str, where: str):
                 parts.append(pq.ParquetFile(source, metadata=meta).read(columns=[column]).column(column))
         except Exception as e:  # noqa: BLE001
             raise DatasetError(f"{f}: the column {column!r} cannot be read ({e}).") from e
-    if not parts:
-        return np.zeros(0, np.int64)
-    return pa.chunked_array([c for p in parts for c in p.chunks], parts[0].type).to_numpy()
+    chunks = [column_numpy(p) for p in parts]
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
 
 
 def _table(files: list[Location], footers: list):
