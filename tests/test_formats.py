@@ -387,3 +387,20 @@ def test_the_window_scan_and_the_member_walk_index_a_tar_alike(tars):
     with pa.OSFile(path) as f:  # not memory-mapped: read a window at a time
         windowed = index_tar(f, f.size(), path, *keys)
     assert fast == slow == windowed and len(fast.keys) == 6
+
+
+async def test_the_app_previews_parquet_shards_with_their_class_names(saved):
+    from dataloupe.tui.app import AppOptions, build_app
+
+    from support.pilot import screen_text, settle
+
+    root, dd = saved
+    app = build_app(AppOptions(spec=DatasetSpec(str(root / "hub"))))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.handle.reader == "parquet-shards"
+        first = NAMES[dd["train"]["label"][0]]
+        assert f"label  {dd['train']['label'][0]} ({first})" in screen_text(app)
+        await pilot.press("3")
+        await settle(app, pilot)
+        assert "ants" in screen_text(app) and "bees" in screen_text(app)
