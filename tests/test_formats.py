@@ -404,3 +404,16 @@ async def test_the_app_previews_parquet_shards_with_their_class_names(saved):
         await pilot.press("3")
         await settle(app, pilot)
         assert "ants" in screen_text(app) and "bees" in screen_text(app)
+
+
+def test_a_hugging_face_dataset_in_user_code_shows_its_class_label_names(saved, tmp_path):
+    root, dd = saved
+    code = tmp_path / "hfdata.py"
+    code.write_text(
+        "from datasets import load_from_disk\n\n"
+        f"data = load_from_disk({str(root / 'disk')!r}).with_format('torch')\n"
+    )
+    handle = open_dataset(DatasetSpec(f"{code}:data"))
+    assert handle.classes == NAMES  # the ClassLabel's names, not 0 and 1
+    assert handle.split("train").targets.tolist() == dd["train"]["label"]
+    assert open_dataset(DatasetSpec(f"{code}:data", keys=("image", "label"))).classes == NAMES
