@@ -312,15 +312,25 @@ def test_an_empty_split_is_left_out_with_a_note_and_all_empty_is_an_error(saved,
         open_dataset(DatasetSpec(str(tmp_path)))
 
 
-def test_a_label_outside_the_class_label_is_refused(saved, tmp_path):
+def test_unlabelled_test_shards_are_left_out_and_a_label_outside_the_class_label_is_refused(saved, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    hub = _copy(saved[0] / "hub", tmp_path / "hub")
+    for shard in (hub / "data").glob("test-*.parquet"):
+        table = pq.read_table(shard)
+        unlabelled = table.set_column(1, table.schema.field("label"), pa.array([-1] * len(table), pa.int64()))
+        pq.write_table(unlabelled, shard)
+    handle = open_dataset(DatasetSpec(str(hub)))
+    assert handle.split_names == ["train"]
+    assert "the test split is left out: every label is -1 (Hugging Face's mark for no label)" in handle.notes
     table = pq.read_table(saved[0] / "hub" / "data" / "test-00000-of-00002.parquet")
-    unlabeled = table.set_column(1, table.schema.field("label"), pa.array([-1] * len(table), pa.int64()))
-    pq.write_table(unlabeled, tmp_path / "test-00000-of-00001.parquet")
-    with pytest.raises(DatasetError, match="4 samples of the test split have label -1.*no label"):
-        open_dataset(DatasetSpec(str(tmp_path)))
+    labels = pa.array([-1, 1, 0, 1], pa.int64())
+    pq.write_table(
+        table.set_column(1, table.schema.field("label"), labels), hub / "data" / "test-00000-of-00002.parquet"
+    )
+    with pytest.raises(DatasetError, match="5 samples of the test split have label -1.*no label"):
+        open_dataset(DatasetSpec(str(hub)))
 
 
 def test_brace_patterns_expand_as_webdataset_writes_them():

@@ -129,6 +129,8 @@ def open_saved_dataset(
         notes.append(note)
     splits = {}
     for s, t in tables.items():
+        if s not in targets:  # every label -1: unlabelled, left out
+            continue
         origin = folders[s].name if folders[s] != root else root.name
         rows = ArrowRows(t if t is not None else first.slice(0, 0), x_col, origin)
         splits[s] = (rows, targets[s], origin)

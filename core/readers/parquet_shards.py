@@ -140,7 +140,7 @@ def open_parquet_shards(
     if note:
         notes.append(note)
     splits = {}
-    for s in grouped:
+    for s in targets:  # a split whose every label is -1 (unlabelled) is left out
         shard_names = [_relative(root, f) for f in grouped[s]]
         rows = ParquetRows(grouped[s], footers[s], shard_names, x_col)
         origin = (

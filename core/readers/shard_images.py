@@ -162,6 +162,9 @@ def class_labels(
 ) -> tuple[dict[str, np.ndarray], list[str], str]:
     """int64 labels 0..C-1 of every split, the class names, and a note on where the names came from.
 
+    A split whose every label is -1 (how Hugging Face marks an unlabelled test split) is left out of
+    the labels returned, with a note, unless it is the only split.
+
     ``per_split`` holds each split's raw labels (integers or strings); ``names`` the declared
     class names (a ``ClassLabel``, ``classes.txt``), by which integer labels are taken as they are.
     Without names, the labels seen (over every split) are sorted and numbered.
@@ -184,21 +187,30 @@ def class_labels(
                 "0..C-1 or a name. Name another label with --keys INPUT,LABEL."
             )
     ints = {s: np.asarray(a).astype(np.int64) for s, a in per_split.items()}
+    unlabelled = [s for s, y in ints.items() if len(y) and (y == -1).all()]
+    if unlabelled and len(unlabelled) < len(ints):
+        for s in unlabelled:
+            del ints[s]
+        note = f"the {' and '.join(unlabelled)} split is left out: every label is -1 (Hugging Face's mark for no label)"
+    else:
+        note = ""
     if names is not None:
         for split, y in ints.items():
             outside = (y < 0) | (y >= len(names))
             if outside.any():
                 first = int(y[np.argmax(outside)])
                 hint = " (-1 is how Hugging Face marks a sample with no label)" if first == -1 else ""
+                n = int(outside.sum())
                 raise DatasetError(
-                    f"{where}: {plural(int(outside.sum()), 'sample')} of the {split} split have label "
+                    f"{where}: {plural(n, 'sample')} of the {split} split {'has' if n == 1 else 'have'} label "
                     f"{first}, outside the {len(names)} declared classes 0..{len(names) - 1}{hint}. "
                     "Label every sample, or remove that split."
                 )
-        return ints, list(names), ""
+        return ints, list(names), note
     seen_values = np.unique(np.concatenate([y for y in ints.values()])) if ints else np.array([], np.int64)
     remap = {s: np.searchsorted(seen_values, y).astype(np.int64) for s, y in ints.items()}
-    return remap, [str(int(v)) for v in seen_values], "class names: the labels seen (no class names declared)"
+    seen_note = "class names: the labels seen (no class names declared)"
+    return remap, [str(int(v)) for v in seen_values], "; ".join(n for n in (note, seen_note) if n)
 
 
 def _mode_of(sources: list[ShardImages]) -> str:

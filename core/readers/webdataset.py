@@ -177,6 +177,8 @@ def open_webdataset(
         )
     splits = {}
     for split, members in grouped.items():
+        if split not in targets:  # every label -1: unlabelled, left out
+            continue
         names = [m.name for m in members]
         rows = TarRows(members, names, indexes[split])
         origin = names[0] if len(names) == 1 else f"{len(names)} shards ({names[0]}, …)"
