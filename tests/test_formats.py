@@ -427,3 +427,20 @@ def test_a_hugging_face_dataset_in_user_code_shows_its_class_label_names(saved, 
     assert handle.classes == NAMES  # the ClassLabel's names, not 0 and 1
     assert handle.split("train").targets.tolist() == dd["train"]["label"]
     assert open_dataset(DatasetSpec(f"{code}:data", keys=("image", "label"))).classes == NAMES
+
+
+def test_each_layout_is_told_apart_by_its_file_names(saved, tars, tmp_path):
+    root, _ = saved
+    assert DatasetSpec(str(root / "disk")).reader() == "arrow"
+    assert DatasetSpec(str(root / "disk" / "train")).reader() == "arrow"
+    assert DatasetSpec(str(root / "hub")).reader() == "parquet-shards"
+    assert DatasetSpec(str(tars)).reader() == "webdataset"
+    assert DatasetSpec(str(tars / "test-00000.tar")).reader() == "webdataset"
+    assert DatasetSpec(str(tars / "train-{00000..00002}.tar")).reader() == "webdataset"
+    assert DatasetSpec("s3://bucket/shards").reader() == "remote"
+    (tmp_path / "cats").mkdir()
+    assert DatasetSpec(str(tmp_path)).reader() == "folder"  # class sub-folders, as before
+    with pytest.raises(
+        DatasetError, match=r"(?s)missing\.tar: no such file or folder.*Parquet or \.tar shards"
+    ):
+        DatasetSpec(str(tmp_path / "missing.tar")).reader()

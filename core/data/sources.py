@@ -170,8 +170,8 @@ class DatasetSpec:
             raise DatasetError(
                 f"{self.source}: no such file or folder, and not a built-in dataset name.\n"
                 f"Give a built-in name ({names}), a folder of images in class sub-folders, "
-                "a folder of IDX files, a .csv file, or a Dataset in your code as file.py:NAME "
-                "or package.module:NAME."
+                "a folder of IDX files, a .csv file, a save_to_disk folder, Parquet or .tar shards (or "
+                "shards/train-{00000..00003}.tar), or a Dataset in your code as file.py:NAME or package.module:NAME."
             )
         if path.is_file():
             if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
