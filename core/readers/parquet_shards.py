@@ -56,7 +56,9 @@ def _relative(root: Location, f: Location) -> str:
     return f.path[len(prefix) :] if f.path.startswith(prefix) else f.name
 
 
-def _footers(files: list[Location], cancel: threading.Event | None) -> list:
+def _footers(
+    files: list[Location], cancel: threading.Event | None, progress: ProgressCallback | None = None
+) -> list:
     """Each shard's footer (``pyarrow.parquet.FileMetaData``); a message naming a shard that is not Parquet.
 
     ``pyarrow.parquet`` rather than ``pyarrow.dataset``: the latter imports pandas where it is
@@ -65,8 +67,9 @@ def _footers(files: list[Location], cancel: threading.Event | None) -> list:
     import pyarrow.parquet as pq
 
     footers = []
-    for f in files:
+    for k, f in enumerate(files):
         check_cancel(cancel)
+        report(progress, f"reading {plural(len(files), 'shard')}' footers", k, len(files))
         try:
             with f.fs.open_input_file(f.path) as source:
                 footers.append(pq.read_metadata(source))
@@ -115,8 +118,7 @@ def open_parquet_shards(
     root = locate(spec.source)
     files = parquet_shards(root)
     grouped, notes = group_by_split(files)
-    report(progress, f"reading {plural(len(files), 'shard')}' footers", 0, None)
-    footers = {s: _footers(fs, cancel) for s, fs in grouped.items()}
+    footers = {s: _footers(fs, cancel, progress) for s, fs in grouped.items()}
     schema = next(iter(footers.values()))[0].schema.to_arrow_schema()
     features = hf_features(schema.metadata)
     names = [n for n in schema.names]
