@@ -444,3 +444,14 @@ def test_each_layout_is_told_apart_by_its_file_names(saved, tars, tmp_path):
         DatasetError, match=r"(?s)missing\.tar: no such file or folder.*Parquet or \.tar shards"
     ):
         DatasetSpec(str(tmp_path / "missing.tar")).reader()
+
+
+def test_urls_take_the_remote_path_and_read_the_same(saved, tars):
+    root, _ = saved
+    for folder in (root / "disk", tars):
+        local, remote = open_dataset(DatasetSpec(str(folder))), open_dataset(DatasetSpec(folder.as_uri()))
+        assert remote.reader == local.reader and remote.location.startswith("file://")
+        for name in local.split_names:
+            a, b = local.split(name), remote.split(name)
+            assert b.targets.tolist() == a.targets.tolist()
+            assert all(np.array_equal(_stored(a, i), _stored(b, i)) for i in range(len(a)))
