@@ -199,6 +199,24 @@ def test_keys_name_other_columns_and_members(saved, tmp_path):
     assert [handle.classes[y] for y in handle.split("train").targets] == [NAMES[y] for y in labels]
 
 
+def test_tars_converted_to_parquet_read_their_jpg_and_cls_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    images, labels = _pictures(5, 2, "RGB")
+    encoded = []
+    for image in images:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        encoded.append(buf.getvalue())
+    table = pa.table({"__key__": [f"k{i}" for i in range(5)], "jpg": encoded, "cls": labels})
+    pq.write_table(table, tmp_path / "train-00000.parquet")
+    handle = open_dataset(DatasetSpec(str(tmp_path)))
+    split = handle.split("train")
+    assert [handle.classes[y] for y in split.targets] == [str(y) for y in labels]  # names: the labels seen
+    assert np.array_equal(_stored(split, 4), np.asarray(images[4]))
+
+
 def test_shards_with_no_image_column_are_a_table_that_keeps_their_splits(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

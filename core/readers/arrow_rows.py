@@ -22,6 +22,8 @@ from dataloupe.core.data.samples import INPUT_KEYS
 from dataloupe.core.errors import DatasetError
 from dataloupe.core.readers.image_files import Unreadable
 
+BINARY_IMAGES = (*INPUT_KEYS, "jpg", "jpeg", "png", "webp")
+"""Names of binary columns read as encoded images (the last four: WebDataset tars converted to Parquet)."""
 ROW_GROUP_BYTES = 64 * 2**20
 """Encoded image bytes of the Parquet row groups kept in memory, at most, per split."""
 OPEN_SHARDS = 64
@@ -85,7 +87,7 @@ def image_columns(schema, features: dict[str, Any]) -> list[str]:
         feature = features.get(field.name)
         declared = isinstance(feature, dict) and feature.get("_type") == "Image"
         struct = pt.is_struct(field.type) and field.type.get_field_index("bytes") >= 0
-        binary = (pt.is_binary(field.type) or pt.is_large_binary(field.type)) and field.name in INPUT_KEYS
+        binary = (pt.is_binary(field.type) or pt.is_large_binary(field.type)) and field.name in BINARY_IMAGES
         if declared or struct or binary:
             found.append(field.name)
     return found

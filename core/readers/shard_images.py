@@ -146,7 +146,9 @@ def guess_columns(
         return keys
     ranked = [k for k in INPUT_KEYS if k in image_columns] + [c for c in image_columns if c not in INPUT_KEYS]
     x = ranked[0] if ranked else None
-    y = next(iter(label_columns), None) or next((k for k in LABEL_KEYS if k in names and k != x), None)
+    y = next(iter(label_columns), None) or next(
+        (k for k in (*LABEL_KEYS, "cls") if k in names and k != x), None
+    )
     return x, y
 
 
