@@ -275,10 +275,7 @@ class CurveResult:
         return xs, ys
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values (for ``--json``): the plan, every point, and the verdict."""
-        from dataloupe.core.training.curve.verdict import judge
-
-        verdict = judge(self)
+        """Plain values (for ``--json``): the plan, every point, how it ended."""
         return {
             "dataset": self.dataset,
             "state": self.state,
@@ -299,7 +296,4 @@ class CurveResult:
             "elapsed": round(self.elapsed, 3),
             "notes": list(self.notes),
             "points": [p.to_dict() for p in self.points],
-            "verdict": verdict.text,
-            "verdict_kind": verdict.kind,
-            "best": verdict.best,
         }

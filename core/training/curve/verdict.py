@@ -13,7 +13,7 @@ print(gain_sentence(3.1, 0.4, 0.5, 1.0))"
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from dataloupe.core.training.curve.points import CurveResult
 
@@ -42,6 +42,17 @@ class Verdict:
     """Points of test accuracy gained over the last step of data."""
     spread: float | None = None
     """Largest spread between seeds, in points, at the two sizes compared (None with one seed)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (for ``--json``)."""
+        return {
+            "verdict": self.text,
+            "kind": self.kind,
+            "best": self.best,
+            "network": self.network,
+            "gain": None if self.gain is None else round(self.gain, 2),
+            "spread": None if self.spread is None else round(self.spread, 2),
+        }
 
 
 def percent(share: float) -> str:
