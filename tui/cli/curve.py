@@ -29,7 +29,13 @@ from dataloupe.core.training.curve.points import (
     format_depths,
     parse_depths,
 )
-from dataloupe.tui.cli.common import StderrProgress, add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.tui.cli.common import (
+    StderrProgress,
+    add_dataset_arguments,
+    open_for_command,
+    spec_from_args,
+    whole,
+)
 from dataloupe.tui.cli.train import add_training_options, config_from_args
 
 DEFAULT_DEPTHS_TEXT = format_depths(CurvePlan().depths)
@@ -42,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("learning curve")
     group.add_argument(
         "--units",
-        type=int,
+        type=whole(1),
         default=DEFAULT_UNITS,
         metavar="N",
         help=f"hidden units of every network, shared out among its layers (default {DEFAULT_UNITS})",
@@ -55,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--sizes",
-        type=int,
+        type=whole(0),
         default=DEFAULT_SIZES,
         metavar="K",
         help=f"training sizes, spaced geometrically up to the whole split (default {DEFAULT_SIZES})",
@@ -69,14 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--repeats",
-        type=int,
+        type=whole(0),
         default=DEFAULT_REPEATS,
         metavar="R",
         help=f"seeds per point, to show the spread (default {DEFAULT_REPEATS})",
     )
     group.add_argument(
         "--min-steps",
-        type=int,
+        type=whole(0),
         default=DEFAULT_MIN_STEPS,
         metavar="STEPS",
         help="every point trains for the steps of --epochs passes over the whole training split, and "

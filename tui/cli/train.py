@@ -37,7 +37,7 @@ from dataloupe.core.settings import (
     parse_hidden,
 )
 from dataloupe.core.threads import MAX_DEFAULT_THREADS
-from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--eval-every",
-        type=int,
+        type=whole(0),
         default=d.eval_every,
         metavar="STEPS",
         help="steps between evaluations (default: mid-epoch)",
@@ -87,9 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_training_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """The "training" option group every command that trains shares (``train``, ``curve``): model,
-    optimizer, learning rate, epochs, batch size, device, seed, transform, threads. Returns the group,
-    for a command's own options."""
+    """The "training" option group of every command that trains (``train``, ``curve``): model, optimizer,
+    learning rate, epochs, batch size, device, seed, transform, threads. Returns the group, for a
+    command's own options."""
     d = TrainConfig()
     group = parser.add_argument_group("training")
     group.add_argument(
@@ -104,14 +104,14 @@ def add_training_options(parser: argparse.ArgumentParser) -> argparse._ArgumentG
     )
     group.add_argument(
         "--epochs",
-        type=int,
+        type=whole(0),  # 0 and below: TrainConfig.validate says what to use
         default=d.epochs,
         metavar="N",
         help=f"passes over the training split (default {d.epochs})",
     )
     group.add_argument(
         "--batch-size",
-        type=int,
+        type=whole(0),
         default=d.batch_size,
         metavar="B",
         help=f"samples per step (default {d.batch_size})",
@@ -119,7 +119,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> argparse._ArgumentG
     group.add_argument("--device", choices=DEVICES, default=d.device, help=f"default: {d.device}")
     group.add_argument(
         "--seed",
-        type=int,
+        type=whole(0),
         default=d.seed,
         metavar="S",
         help=f"fixes initial weights and sample order (default {d.seed})",
@@ -133,7 +133,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> argparse._ArgumentG
     )
     group.add_argument(
         "--threads",
-        type=int,
+        type=whole(0),
         default=0,
         metavar="N",
         help=f"CPU threads for torch, set once at start-up (default: half the cores, at most {MAX_DEFAULT_THREADS})",
@@ -368,17 +368,10 @@ def _save_model(
     if save_to is None:
         return None, "", False
 
+    trained = training.trained()
+
     def save(path: Path, **kw) -> Path:
-        return save_checkpoint(
-            path,
-            training.model,
-            training.spec,
-            handle.classes,
-            training.pipeline,
-            training.metrics(),
-            handle.name,
-            **kw,
-        )
+        return save_checkpoint(path, trained, **kw)
 
     if state != "finished":
         if state == "stopped" and args.save_on_stop:
