@@ -77,3 +77,30 @@ async def test_stopping_keeps_the_points_measured_on_screen(digits):
 
 def test_sizes_are_labelled_compactly():
     assert [size_label(n) for n in (70, 999, 1437, 9_999, 60_000)] == ["70", "999", "1.4k", "10k", "60k"]
+
+
+async def test_c_in_the_training_pane_measures_curves_in_the_data_size_view_and_c_again_stops():
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.training_pane import TrainingPane
+
+    from support.pilot import settle
+
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
+        pane = app.query_one(TrainingPane)
+        pane.query_one("#train-device").value = "cpu"
+        view = pane.query_one(LearningCurveView)
+        view.plan = CurvePlan(units=16, depths=(1, 2), sizes=3, repeats=2, min_steps=200)
+        assert "c curve" in screen_text(app).replace("  ", " ")  # the key is in the footer
+        await pilot.press("c")
+        await wait_for(pilot, lambda: view.result is not None and len(view.result.points) >= 1, timeout=60)
+        assert view.display and "data size" in screen_text(app)
+        await wait_for(pilot, lambda: "points of 200 steps" in screen_text(app), what="the progress line")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not view.running, timeout=30, what="the stop")
+        assert view.result.state == "stopped" and view.result.points
+        await wait_for(pilot, lambda: "stopped:" in screen_text(app), what="the stop on screen")
+        assert not pane.running  # the pane's own training run was never started

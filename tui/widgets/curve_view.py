@@ -41,22 +41,23 @@ LESSON = (
 
 
 def curve_table(result: CurveResult) -> str:
-    """Every network's parameters, and per size its samples per class, test ± spread and train accuracy."""
+    """Every network with its parameters, and per size its samples per class, test accuracy ± the spread
+    between seeds (largest minus smallest), and train accuracy (percent)."""
     head = f"{'samples':>8} {'/class':>8}"
-    params = f"{'':>8} {'params':>8}"
+    sub = f"{'':>8} {'':>8}"
     for n in result.networks:
-        head += f" │ {n.name:>9} {'train':>5}"
-        params += f" │ {n.params:>9,} {'':>5}"
-    lines = [head, params]
+        head += f" │ {f'{n.name} ({n.params:,})':>16}"
+        sub += f" │ {'test ±':>10} {'train':>5}"
+    lines = [head, sub]
     for size in result.sizes:
         row = f"{size.samples:>8,} {size.per_class_text():>8}"
         for n in result.networks:
             cell = result.cell(n.name, size.samples)
             if cell is None:
-                row += f" │ {'·':>9} {'·':>5}"
+                row += f" │ {'·':>10} {'·':>5}"
                 continue
             spread = f"±{100 * cell.spread:.1f}" if cell.spread is not None else ""
-            row += f" │ {f'{100 * cell.test:.1f}{spread}':>9} {100 * cell.train:>5.1f}"
+            row += f" │ {f'{100 * cell.test:.1f}{spread}':>10} {100 * cell.train:>5.1f}"
         lines.append(row)
     return "\n".join(lines)
 
@@ -66,10 +67,10 @@ class LearningCurveView(Vertical):
 
     DEFAULT_CSS = """
     LearningCurveView { height: 1fr; }
-    LearningCurveView #curve-status { height: auto; max-height: 2; padding: 0 1; }
+    LearningCurveView #curve-status { height: 1; padding: 0 1; }
     LearningCurveView #curve-chart { height: 1fr; min-height: 6; }
     LearningCurveView #curve-table { height: auto; padding: 0 1; }
-    LearningCurveView #curve-verdict { height: auto; max-height: 4; padding: 0 1; }
+    LearningCurveView #curve-verdict { height: auto; max-height: 3; padding: 0 1; }
     """
 
     @dataclass
@@ -114,11 +115,14 @@ class LearningCurveView(Vertical):
         self.set_interval(REFRESH, self._redraw)
 
     # ------------------------------------------------------------------ control
-    def toggle(self, handle: DatasetHandle, config: TrainConfig) -> None:
+    def toggle(self, handle: DatasetHandle | None, config: TrainConfig) -> None:
         """Start a sweep of ``config`` on ``handle``, or stop the one running (its points stay)."""
         if self.running:
             self.query_one("#curve-status", Static).update("stopping… (the points measured stay)")
             stop_job(self._worker)
+            return
+        if handle is None:
+            self.app.notify("Open a dataset first (key 1).", severity="error")
             return
         from dataloupe.tui.widgets.curve_job import start_curve
 
@@ -170,8 +174,8 @@ class LearningCurveView(Vertical):
         """ "7/30 points · 2×48 on 322 samples, seed 0 · 12.0 s · ETA 40.1 s · c stops"."""
         what = f"{len(r.points)}/{r.total} points of {r.steps_per_point:,} steps"
         if r.ended:
-            ended = r.message or f"measured in {duration(r.elapsed)} on {r.device}"
-            return f"{r.state}: {what} · {ended} · c measures again"
+            ended = r.message or f"{duration(r.elapsed)} on {r.device}"
+            return f"{r.state}: {what} · {ended} · c again"
         parts = [what, r.current or "preparing…", duration(r.elapsed)]
         if r.eta is not None:
             parts.append(f"ETA {duration(r.eta)}")
