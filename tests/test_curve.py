@@ -204,3 +204,27 @@ def test_with_no_points_or_one_size_the_verdict_says_it_is_too_early():
     assert judge(empty).kind == "early" and "0 of 10 points" in judge(empty).text
     one = _curve({"1×96": [[0.5, 0.6]]}, state="stopped")
     assert judge(one).text == "too early to judge: one training size measured (2 of 10 points)"
+
+
+def test_a_dataset_read_sample_by_sample_is_refused_with_what_to_try():
+    import torch
+
+    from dataloupe.core.data.datasets import SplitData, build_handle
+    from dataloupe.core.data.pipeline import Pipeline
+
+    x = torch.rand(40, 3)
+    y = np.arange(40) % 2
+
+    def read(i: int):
+        return x[i], int(y[i])
+
+    splits = {name: SplitData(length=40, read=read, targets=y, array=None) for name in ("train", "test")}
+    handle = build_handle(
+        name="streamed",
+        reader="custom",
+        classes=["a", "b"],
+        splits=splits,
+        pipeline=Pipeline("table", (0.0,) * 3, (1.0,) * 3, (0.0,) * 3, (1.0,) * 3),
+    )
+    with pytest.raises(SettingsError, match="needs streamed held in memory"):
+        CurveSweep(handle, CONFIG, SMALL).prepare()

@@ -128,8 +128,9 @@ class CurveSweep:
         if held is None or not isinstance(setup.test_data, HeldSplit) or setup.targets is None:
             raise SettingsError(
                 f"a learning curve trains {self.plan.sizes * len(hidden) * self.plan.repeats} models and needs "
-                f"{self.handle.name} held in memory, which its reader does not do (or it is over "
-                f"{self.config.memory_limit:,} bytes); try a built-in dataset, an image folder or a table."
+                f"{self.handle.name} held in memory, which it is not (image folders and streams are read "
+                f"sample by sample; the limit is {self.config.memory_limit:,} bytes). Built-in datasets, IDX "
+                "folders and tables are held."
             )
         self.setup = setup
         classes = setup.spec.num_classes
