@@ -228,3 +228,24 @@ def test_a_dataset_read_sample_by_sample_is_refused_with_what_to_try():
     )
     with pytest.raises(SettingsError, match="needs streamed held in memory"):
         CurveSweep(handle, CONFIG, SMALL).prepare()
+
+
+def test_a_failed_graph_capture_trains_eagerly_from_the_same_start(digits, monkeypatch):
+    import torch
+
+    from dataloupe.core.training.curve import sweep as sweep_module
+
+    sweep = CurveSweep(digits, CONFIG, replace(SMALL, min_steps=40))
+    sweep.prepare()
+    index = torch.arange(0, 1438, 3)
+    eager = sweep.measure((32,), index, seed=5)
+
+    def capture_fails(model, optimizer, loss_fn, held, batch_size):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)  # what the warm-up steps before a capture leave behind
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(sweep_module, "graph_plan", lambda *args, **kw: (True, ""))
+    monkeypatch.setattr(sweep_module, "GraphedStep", capture_fails)
+    assert sweep.measure((32,), index, seed=5) == eager

@@ -262,10 +262,16 @@ class CurveSweep:
         optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=graphed)
         step = None
         if graphed:
+            start = [p.detach().clone() for p in params]
             try:
                 step = GraphedStep(model, optimizer, nn.functional.cross_entropy, held, cfg.batch_size)
             except Exception:  # noqa: BLE001 - capture can fail (an old driver): train eagerly instead
+                with torch.no_grad():  # the warm-up steps before a failed capture are undone
+                    for p, w in zip(params, start, strict=True):
+                        p.copy_(w)
+                        p.grad = None
                 optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=False)
+            start = []
         generator = torch.Generator().manual_seed(seed)
         total = self.result.steps_per_point if self.result else 1
         done = 0
