@@ -193,7 +193,7 @@ def _out_of_memory_message(
     """What to do when the data or the model does not fit on ``device``: how much was asked for, and what to try."""
     from dataloupe.core.memory import requested_bytes
 
-    where = "the GPU" if device.type == "cuda" else "memory"
+    where = "the GPU" if device.type == "cuda" else "the machine"
     what = f"the model and {len(train) + len(test):,} samples held on it" if held else "the model"
     asked = requested_bytes(error)
     amount = f"; it asked for {size(asked)} more" if asked else ""
