@@ -237,3 +237,25 @@ def test_a_write_error_that_is_enospc_is_a_full_disk_even_with_space_reported(tm
     with pytest.raises(CheckpointError, match="is full"):
         safe_save.atomic_write(tmp_path / "m.pt", enospc)
     assert json.dumps(os.listdir(tmp_path)) == "[]"
+
+
+def test_the_app_says_out_of_memory_with_the_amount_not_the_exception():
+    from types import SimpleNamespace
+
+    from dataloupe.tui.workers import run_job
+
+    posted: list[tuple[str, bool]] = []
+    owner = SimpleNamespace(post_message=posted.append, log=SimpleNamespace(error=lambda *a: None))
+
+    def job(cancel):
+        raise MemoryError(NUMPY)
+
+    run_job(owner, job, lambda text, error: (text, error), what="Opening mnist")
+    assert posted == [
+        (
+            "Opening mnist failed: out of memory (it asked for 8.0 GB more). Try smaller hidden layers (--hidden), "
+            "a smaller batch size (--batch-size), fewer samples (--limit, for your own Dataset), or the "
+            "DataLoader path.",
+            True,
+        )
+    ]

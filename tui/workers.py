@@ -4,7 +4,8 @@ A worker body builds a ``job(cancel) -> Message | None`` and hands it to :func:`
 runs it with the worker's cancel event and posts what it returns. Whatever goes wrong becomes a
 message built by the worker's ``failed(text, error)``: a :class:`~dataloupe.core.errors.Cancelled` with
 ``error=False``, a :class:`~dataloupe.core.errors.DataloupeError` with its own text (written for the user),
-anything else with the exception's type and text, logged too. Nothing reaches the screen as a
+running out of memory with how much was asked for and what to try, anything else with the
+exception's type and text, logged too. Nothing reaches the screen as a
 traceback, and no worker touches a widget.
 
 A worker's end must always be heard. ``Worker.cancel`` cancels the task, and a task cancelled
@@ -154,8 +155,13 @@ def run_job(
     except DataloupeError as e:
         message = failed(str(e), True)
     except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
+        from dataloupe.core.memory import is_out_of_memory, out_of_memory_message
+
         owner.log.error(f"{what} failed", e)
-        message = failed(f"{what} failed: {type(e).__name__}: {e}", True)
+        if is_out_of_memory(e):  # numpy reading a file, torch building a model: too little memory, not a bug
+            message = failed(f"{what} failed: {out_of_memory_message(e)}", True)
+        else:
+            message = failed(f"{what} failed: {type(e).__name__}: {e}", True)
     if message is not None:
         owner.post_message(message)
     _reported(worker)
