@@ -430,17 +430,10 @@ def _save_model(
     if save_to is None:
         return None, "", False
 
+    trained = training.trained()
+
     def save(path: Path, **kw) -> Path:
-        return save_checkpoint(
-            path,
-            training.model,
-            training.spec,
-            handle.classes,
-            training.pipeline,
-            training.metrics(),
-            handle.name,
-            **kw,
-        )
+        return save_checkpoint(path, trained, **kw)
 
     def save_or_rescue(path: Path, tag: str, **kw) -> tuple[Path | None, str]:
         """Save to ``path``; when that fails, to ``NAME.TAG.pt`` in the first folder that takes it."""
