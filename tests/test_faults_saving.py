@@ -111,10 +111,12 @@ def test_a_failed_write_is_a_checkpoint_error_whatever_it_raised(tmp_path, full_
     """What the app's save shows: the disk is full, and where (not "RuntimeError: [enforce fail…]")."""
     from dataloupe.core.training.checkpoint import save_checkpoint
     from dataloupe.core.training.models import ModelSpec
+    from dataloupe.core.training.trained import TrainedModel
 
     spec = ModelSpec("mlp", (8,), (1, 8, 8), 10)
+    trained = TrainedModel(spec, spec.build().state_dict(), tuple(digits.classes), digits.pipeline)
     with pytest.raises(CheckpointError) as info:
-        save_checkpoint(full_folder / "m.pt", spec.build(), spec, digits.classes, digits.pipeline)
+        save_checkpoint(full_folder / "m.pt", trained)
     assert str(info.value).startswith(
         f"cannot save to {full_folder / 'm.pt'}: the disk holding {full_folder} is full"
     )

@@ -101,7 +101,9 @@ def why_write_failed(target: Path, error: BaseException) -> str:
     free = free_space(target.parent)
     full = getattr(error, "errno", None) in FULL_ERRNOS or (free is not None and free < FULL_BELOW)
     if full:
-        left = f" ({size(free)} free)" if free is not None else ""
+        said = [error.strerror] if isinstance(error, OSError) and error.strerror else []
+        said += [f"{size(free)} free"] if free is not None else []
+        left = f" ({'; '.join(said)})" if said else ""
         return (
             f"cannot save to {target}: the disk holding {target.parent} is full{left}. "
             "Free some space there or save to another disk."
