@@ -192,7 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         app.run()
     finally:
         messages_back_to_stderr(saved_stderr)
-    return app.return_code or 0
+    code = app.return_code or 0
+    from dataloupe.core.user_calls import running_calls
+
+    stuck = running_calls()
+    if stuck:  # a thread in the user's code cannot be stopped, and Python would wait for it at exit
+        warn(f"{stuck[0].describe()}; it was left behind when the app quit.")
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
