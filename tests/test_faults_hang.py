@@ -127,3 +127,31 @@ def test_q_quits_while_the_users_code_hangs(tmux, tmp_path):
     tmux.keys("q")
     assert tmux.exit_code(timeout=20) == 0
     assert "your `__getitem__(17)` has not returned" in tmux.screen()  # said on stderr after the screen
+
+
+# ---------------------------------------------------------------------- the terminal hangs up
+async def test_a_hang_up_stops_the_run_keeps_its_model_beside_the_checkpoint_path_and_quits(tmp_path):
+    import signal
+
+    from dataloupe.core.training.checkpoint import load_checkpoint
+    from dataloupe.tui import hangup
+    from dataloupe.tui.panes.training_pane import TrainingPane
+
+    target = tmp_path / "mine.pt"
+    app = build_app(AppOptions())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("6")
+        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
+        pane = app.query_one(TrainingPane)
+        for field, value in {"epochs": "1000", "batch": "1", "checkpoint": str(target)}.items():
+            pane.query_one(f"#train-{field}", Input).value = value
+        await pilot.press("r")
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 50)
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)  # the loop's handler is set
+        hangup.hang_up(app, signal.SIGHUP)  # what the loop runs on SIGHUP
+        await wait_for(pilot, lambda: app.return_code is not None)
+    kept = tmp_path / "mine.interrupted.pt"
+    assert app.return_code == 128 + signal.SIGHUP and not target.exists()
+    assert app.farewell == f"the run stopped when the terminal went; what it learned is in {kept}"
+    assert load_checkpoint(kept).metrics["state"] == "stopped"

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.stats.classes import IMBALANCE_THRESHOLD
 from dataloupe.core.user_calls import in_user_code, running_calls
+from dataloupe.tui import hangup
 from dataloupe.tui.ascii_filter import AsciiFilter, use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
@@ -165,6 +166,8 @@ class DataloupeApp(App):
         """The thread of the newest open's worker (its ``threading.get_ident()``), once it has begun."""
         self._stuck = ""
         """The user's call that has not returned, as the status line shows it ("" when none)."""
+        self.farewell = ""
+        """A line for stderr once the app has quit (where a hang-up kept the running model)."""
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
@@ -184,6 +187,7 @@ class DataloupeApp(App):
         # Thread workers run where one stuck in the user's code never keeps the app from quitting.
         asyncio.get_running_loop().set_default_executor(LeavingExecutor())
         self.set_interval(1.0, self._watch_user_calls)
+        hangup.install(self)  # SIGHUP, SIGTERM: stop a run, keep its model, quit cleanly
         # Number keys choose tabs; keeping focus off the tab bar keeps ←/→ for the panes.
         tabs = self.query_one("#tabs Tabs", Tabs)
         tabs.can_focus = False

@@ -253,6 +253,30 @@ def rescue_path(target: Path, tag: str, folder: Path | None = None) -> Path:
     return candidate
 
 
+def save_or_rescue(
+    save: Callable[[Path], Path], path: Path, target: Path, tag: str
+) -> tuple[Path | None, str]:
+    """``save(path)``; when that fails, ``save`` to ``NAME.TAG.pt`` (``target``'s name) in the first of the
+    current folder, the home folder and the system's temporary folder that takes it.
+
+    Returns (the path written or None, why ``path`` could not be written: "" when it was). Nothing
+    trained is lost to a full disk or a folder gone read-only while the run trained.
+    """
+    try:
+        return save(path), ""
+    except CheckpointError as e:
+        reason = str(e)
+    folders = [Path(tempfile.gettempdir())]
+    with contextlib.suppress(OSError, RuntimeError):  # no current folder any more, no home
+        folders[:0] = [Path.cwd(), Path.home()]
+    for folder in folders:
+        try:
+            return save(rescue_path(target, tag, folder)), reason
+        except (CheckpointError, OSError):
+            continue
+    return None, reason
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
     try:

@@ -421,36 +421,20 @@ def _save_model(
     names it. An interrupted run is saved only with ``--save-on-stop``, to ``NAME.interrupted.pt``
     beside the target (rescued the same way), never over it.
     """
-    import tempfile
-
-    from dataloupe.core.errors import CheckpointError
     from dataloupe.core.training.checkpoint import save_checkpoint
-    from dataloupe.core.training.safe_save import rescue_path
+    from dataloupe.core.training.safe_save import rescue_path, save_or_rescue
 
     if save_to is None:
         return None, "", False
 
     trained = training.trained()
 
-    def save(path: Path, **kw) -> Path:
-        return save_checkpoint(path, trained, **kw)
-
-    def save_or_rescue(path: Path, tag: str, **kw) -> tuple[Path | None, str]:
-        """Save to ``path``; when that fails, to ``NAME.TAG.pt`` in the first folder that takes it."""
-        try:
-            return save(path, **kw), ""
-        except CheckpointError as e:
-            reason = str(e)
-        for folder in (Path.cwd(), Path.home(), Path(tempfile.gettempdir())):
-            try:
-                return save(rescue_path(save_to, tag, folder)), reason
-            except (CheckpointError, OSError):
-                continue
-        return None, reason
+    def save(path: Path) -> Path:  # only the target is checked for another run's write meanwhile
+        return save_checkpoint(path, trained, unchanged_since=target_state if path == save_to else False)
 
     if state != "finished":
         if state == "stopped" and args.save_on_stop:
-            kept, reason = save_or_rescue(rescue_path(save_to, "interrupted"), "interrupted")
+            kept, reason = save_or_rescue(save, rescue_path(save_to, "interrupted"), save_to, "interrupted")
             if kept is None:
                 return None, f"not saved to {save_to}: the run stopped before the end, and {reason}", True
             return (
@@ -460,7 +444,7 @@ def _save_model(
                 bool(reason),
             )
         return None, f"not saved to {save_to}: the run {state} before the end", False
-    written, reason = save_or_rescue(save_to, "rescued", unchanged_since=target_state)
+    written, reason = save_or_rescue(save, save_to, save_to, "rescued")
     if not reason:
         return written, f"saved to {written}", False
     if written is not None:
