@@ -147,11 +147,16 @@ async def test_a_hang_up_stops_the_run_keeps_its_model_beside_the_checkpoint_pat
         for field, value in {"epochs": "1000", "batch": "1", "checkpoint": str(target)}.items():
             pane.query_one(f"#train-{field}", Input).value = value
         await pilot.press("r")
-        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 50)
-        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)  # the loop's handler is set
-        hangup.hang_up(app, signal.SIGHUP)  # what the loop runs on SIGHUP
-        await wait_for(pilot, lambda: app.return_code is not None)
+        await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 5, timeout=60)
+        assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)
+        app.hung_up = (
+            True  # as the handler sets it: SIGHUP itself would point this process's output at /dev/null
+        )
+        hangup.hang_up(app, signal.SIGHUP)  # what the handler has the event loop run
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=30)
+        app.hung_up = False  # so that the app puts this process's handlers back as it closes
     kept = tmp_path / "mine.interrupted.pt"
     assert app.return_code == 128 + signal.SIGHUP and not target.exists()
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL  # put back when the app closed
     assert app.farewell == f"the run stopped when the terminal went; what it learned is in {kept}"
     assert load_checkpoint(kept).metrics["state"] == "stopped"

@@ -168,6 +168,10 @@ class DataloupeApp(App):
         """The user's call that has not returned, as the status line shows it ("" when none)."""
         self.farewell = ""
         """A line for stderr once the app has quit (where a hang-up kept the running model)."""
+        self.hung_up = False
+        """SIGHUP or SIGTERM came: the app is stopping a run, keeping its model and quitting."""
+        self.previous_handlers: dict = {}
+        """The signal handlers the app replaced while it runs (see :mod:`dataloupe.tui.hangup`)."""
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
@@ -195,6 +199,9 @@ class DataloupeApp(App):
         self._update_status()
         # Start the slow work only once the first screen is up.
         self.call_after_refresh(self._first_screen_shown)
+
+    def on_unmount(self) -> None:
+        hangup.uninstall(self)
 
     def _first_screen_shown(self) -> None:
         self._drawn = True

@@ -13,8 +13,12 @@ quits with 128 + the signal's number; what it kept is said on stderr (see :attr:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import threading
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,13 +32,51 @@ STOP_WITHIN = 15.0
 
 
 def install(app: DataloupeApp) -> None:
-    """Handle :data:`SIGNALS` on the app's event loop (call from ``on_mount``)."""
+    """Handle :data:`SIGNALS` (call from ``on_mount``); :func:`uninstall` puts the earlier handlers back.
+
+    The handlers are Python's own (``signal.signal``), not the event loop's: a Python handler runs even
+    while the loop's thread waits on a lock, and the first thing it does on SIGHUP must be done at
+    once (see :func:`_received`).
+    """
     loop = asyncio.get_running_loop()
-    for sig in SIGNALS:
-        try:
-            loop.add_signal_handler(sig, hang_up, app, sig)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or not POSIX
-            return
+    try:
+        app.previous_handlers = {sig: signal.signal(sig, partial(_received, app, loop)) for sig in SIGNALS}
+    except ValueError:  # not the main thread: the app runs without them
+        app.previous_handlers = {}
+
+
+def uninstall(app: DataloupeApp) -> None:
+    """Put back the handlers :func:`install` replaced, unless a hang-up is being handled (its echoes are
+    ignored until the process ends)."""
+    if app.hung_up:
+        return
+    for sig, handler in app.previous_handlers.items():
+        signal.signal(sig, handler)
+    app.previous_handlers = {}
+
+
+def _received(app: DataloupeApp, loop: asyncio.AbstractEventLoop, signum: int, frame: object) -> None:
+    """The signal handler. On SIGHUP the terminal is gone and writing to it fails (EIO), which would end
+    Textual's writer thread and then block the app on its full queue: so the output goes to the null
+    device at once, before anything else is drawn. A second SIGHUP (the kernel's echo when the shell
+    goes) is ignored; a second SIGTERM ends the process at once."""
+    if app.hung_up:
+        return
+    app.hung_up = True
+    if signum == getattr(signal, "SIGHUP", None):
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(null, fd)
+        os.close(null)
+        signal.signal(signum, signal.SIG_IGN)
+    else:
+        signal.signal(signum, signal.SIG_DFL)
+    # whatever happens to the app, the process ends: a run stuck in the user's code cannot hold it
+    watchdog = threading.Timer(STOP_WITHIN + 10, os._exit, (128 + signum,))
+    watchdog.daemon = True
+    watchdog.start()
+    loop.call_soon_threadsafe(hang_up, app, signum)
 
 
 def hang_up(app: DataloupeApp, signum: int) -> None:

@@ -330,6 +330,97 @@ def stderr_in_a_file(tmp: Path) -> tuple[bool, str]:
     return ok, f"screen {'on the terminal' if drawn else 'NOT drawn'}, exit {code}, err.log {len(text)} bytes"
 
 
+# ---------------------------------------------------------------------- the app
+HANGS = """
+import threading
+
+import torch
+from torch.utils.data import Dataset
+
+
+class Hangs(Dataset):
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, i):
+        if i == 17:
+            threading.Event().wait()
+        return torch.zeros(1, 4, 4), i % 2
+
+
+data = Hangs()
+"""
+
+
+def app_terminal(tmp: Path):
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.terminal import Terminal
+
+    return Terminal(tmp / "root")
+
+
+def hung_user_code(tmp: Path) -> tuple[bool, str]:
+    if shutil.which("tmux") is None:
+        return False, "tmux is not installed"
+    (tmp / "hangs.py").write_text(HANGS)
+    terminal = app_terminal(tmp)
+    try:
+        terminal.start(
+            [str(DATALOUPE), "hangs.py:data"], width=110, height=30, env={"PYTHONPATH": str(ROOT)}, cwd=tmp
+        )
+        named = "your `__getitem__(17)` has not returned" in terminal.wait_for(
+            "has not returned for", timeout=90
+        )
+        terminal.keys("Escape")
+        cancelled = "left behind" in terminal.wait_for("Opening was cancelled", timeout=20)
+        pressed = time.monotonic()
+        terminal.keys("q")
+        code = terminal.exit_code(timeout=30)
+        seconds = time.monotonic() - pressed
+    except AssertionError:
+        return False, "the stuck call was not named, or Esc or q did nothing"
+    finally:
+        terminal.close()
+    ok = named and cancelled and code == 0 and seconds < 2
+    return ok, f"named on screen, Esc cancelled the open, q exited {code} after {seconds:.2f} s"
+
+
+def app_sighup(tmp: Path) -> tuple[bool, str]:
+    if shutil.which("tmux") is None:
+        return False, "tmux is not installed"
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.terminal import TRAINING_FORM
+
+    terminal = app_terminal(tmp)
+    target = tmp / "mine.pt"
+    err = tmp / "err.log"
+    try:
+        terminal.start(
+            ["sh", "-c", f"{DATALOUPE} 2>{err}"], width=110, height=30, env={"PYTHONPATH": str(ROOT)}, cwd=tmp
+        )
+        terminal.wait_for("1,797", timeout=90)
+        terminal.keys("6")
+        terminal.wait_for("Epochs", timeout=60)
+        terminal.fill("Epochs", "1000", TRAINING_FORM)
+        terminal.fill("Checkpoint", str(target), TRAINING_FORM)
+        for _ in range(6):  # a key sent to a loaded machine is sometimes lost: press again
+            terminal.keys("r")
+            if wait_for(lambda: "epoch 1/1000" in terminal.screen(), 10):
+                break
+        terminal.wait_until(
+            lambda s: "epoch 1/1000" in s and "step 0/" not in s, timeout=60, what="the run under way"
+        )
+    except AssertionError as e:
+        terminal.close()
+        return False, brief(str(e), 60)
+    terminal.close()  # the tmux server goes, and with it the terminal: SIGHUP
+    kept = tmp / "mine.interrupted.pt"
+    ok = wait_for(kept.exists, 60) and wait_for(lambda: not list(tmp.glob(".*.tmp")), 30) and loads(kept)
+    said = err.read_text() if err.exists() else ""
+    ok = ok and not target.exists() and "what it learned is in" in said
+    return ok, f"{kept.name} {'loads' if ok else 'MISSING'}; stderr: {brief(said, 40) or 'nothing'}"
+
+
 # ---------------------------------------------------------------------- image folders
 def linked_classes(tmp: Path) -> tuple[bool, str]:
     sys.path.insert(0, str(ROOT / "tests"))
@@ -347,11 +438,17 @@ def linked_classes(tmp: Path) -> tuple[bool, str]:
 CASES = [
     Case("SIGHUP to train --save-on-stop", "exit 129, summary, model kept, target untouched", sighup_train),
     Case("tmux killed under train, piped to tee", "NAME.interrupted.pt loads", tmux_killed),
+    Case("tmux killed while the app trains", "NAME.interrupted.pt beside the Checkpoint path", app_sighup),
     Case(
         "--save onto a full disk (2 MB tmpfs)", "exit 2, 'the disk … is full', model rescued", full_disk_save
     ),
     Case("--log and stdout on /dev/full", "exit 0, one warning each, model saved", full_log_and_stdout),
     Case("a model too big (4 GB ulimit -v)", "exit 2, out of memory, amount, what to try", out_of_memory),
+    Case(
+        "the app on a __getitem__ that never returns",
+        "call named, Esc cancels, q exits < 2 s",
+        hung_user_code,
+    ),
     Case("eval on a FIFO", "exit 2 at once, 'FIFO'", fifo_checkpoint),
     Case("eval on a link to /dev/zero", "exit 2, 'character device'", dev_zero_checkpoint),
     Case("--save onto a link to /dev/null --overwrite", "refused, device untouched", device_target),
