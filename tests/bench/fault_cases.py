@@ -405,10 +405,10 @@ def app_sighup(tmp: Path) -> tuple[bool, str]:
         terminal.fill("Checkpoint", str(target), TRAINING_FORM)
         for _ in range(6):  # a key sent to a loaded machine is sometimes lost: press again
             terminal.keys("r")
-            if wait_for(lambda: "epoch 1/1000" in terminal.screen(), 10):
+            if wait_for(lambda: "/1000 " in terminal.screen(), 10):
                 break
         terminal.wait_until(
-            lambda s: "epoch 1/1000" in s and "step 0/" not in s, timeout=60, what="the run under way"
+            lambda s: "/1000 " in s and "step 0/" not in s, timeout=60, what="the run under way"
         )
     except AssertionError as e:
         terminal.close()
