@@ -137,7 +137,7 @@ def messages_back_to_stderr(saved: int | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``dataloupe`` console script and of ``python -m tui``."""
+    """Entry point of the ``dataloupe`` console script and of ``python -m dataloupe.tui``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     reopen_closed_streams()  # `dataloupe check digits >&-`: the output goes nowhere, as into a closed pipe
     commands = _available_commands()
