@@ -193,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         messages_back_to_stderr(saved_stderr)
     code = app.return_code or 0
-    if app.farewell:
-        warn(app.farewell)
+    farewell = getattr(app, "farewell", "")
+    if farewell:
+        warn(farewell)
     from dataloupe.core.user_calls import running_calls
 
     stuck = running_calls()
