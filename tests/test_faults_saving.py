@@ -59,7 +59,7 @@ def test_sighup_stops_a_run_like_sigterm_and_keeps_the_model_beside_the_target(t
         *("train", "digits", "--epochs", "100000", "--batch-size", "1", "--device", "cpu"),
         *("--save", str(target), "--save-on-stop", "--log", str(log)),
     )
-    wait_for_file_text(log, "test_accuracy", process)  # an evaluation is done: the run is well under way
+    wait_for_file_text(log, '"loss"', process)  # the run has taken its first steps
     process.send_signal(signal.SIGHUP)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGHUP, err
