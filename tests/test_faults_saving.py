@@ -288,3 +288,26 @@ async def test_the_app_says_the_disk_is_full_and_where_when_a_save_fails(tmp_pat
         f"cannot save to {full_folder / 'm.pt'}: the disk holding {full_folder} is full"
     )
     assert "RuntimeError" not in said()[0]
+
+
+def test_out_of_memory_in_a_training_step_on_the_cpu_names_the_machine_and_the_amount(digits, monkeypatch):
+    import torch.nn.functional as F  # noqa: N812 - torch's own name for it
+
+    from dataloupe.core.settings import TrainConfig
+    from dataloupe.core.training.run import TrainingRun
+
+    real, calls = F.cross_entropy, []
+
+    def cross_entropy(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError(CPU_ALLOCATOR)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(F, "cross_entropy", cross_entropy)
+    final = TrainingRun(digits, TrainConfig(epochs=1, device="cpu", batch_size=32)).run()
+    assert final.state == "failed"
+    assert final.message.startswith(
+        "The machine ran out of memory at step 2 (batch size 32; it asked for 1.1 GB"
+    )
+    assert "--batch-size" in final.message and "GPU" not in final.message
