@@ -187,6 +187,17 @@ def main(argv: list[str] | None = None) -> int:
 
     ascii_only = args.ascii or not locale_is_utf8()
     app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))
+    return run_app(app)
+
+
+def run_app(app) -> int:
+    """Run the app on the terminal (stdout when stderr goes to a file) and return its exit code; every
+    start of the app comes through here, after :func:`terminal_problem` found none.
+
+    Afterwards stderr gets the app's farewell (where a hang-up kept the model), and a thread left in
+    the user's code (a ``__getitem__`` that never returns) is left behind: the process ends at once,
+    instead of Python waiting for it for ever.
+    """
     saved_stderr = draw_on_the_terminal()
     try:
         app.run()
