@@ -126,9 +126,11 @@ def test_a_run_written_in_bursts_is_matched_by_its_folder(tmp_path):
     writer = start_writer(run / "metrics.jsonl", keep_open=False, cwd=run)
     try:
         finder = WriterFinder()
-        finder.follow({"v0": str(run / "metrics.jsonl")})
-        found = finder.poll()["v0"]
-        assert found.pid == writer.pid and found.found_by == "run folder"
+        # a run in the folder above is not the writer's: working below a folder of runs says nothing
+        finder.follow({"v0": str(run / "metrics.jsonl"), "beside": str(tmp_path / "beside.jsonl")})
+        found = finder.poll()
+        assert found["v0"].pid == writer.pid and found["v0"].found_by == "run folder"
+        assert found["beside"] is None
     finally:
         end(writer)
 

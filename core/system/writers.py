@@ -4,7 +4,7 @@ The operating system knows who holds a log file open: the writer is the process 
 log (or, for a TensorBoard folder, a file in it) open for writing. A run written in bursts (a CSV
 opened, appended and closed at each log call) leaves nothing open between writes; then the run
 is matched by its folder: a process whose command line names the log or a folder holding it,
-whose working folder is the run's folder, or that holds some file open in it. A writer found
+whose working folder is the run's folder (or inside a TensorBoard run's folder), or that holds some file open in it. A writer found
 once is followed until it exits, even while it holds nothing open; then it is reported "gone",
 and the search goes on for a process that takes the run up again.
 
@@ -29,6 +29,9 @@ from dataloupe.core.wording import size
 
 RESCAN_EVERY = 5.0
 """Seconds between two searches of the process table while some run has no live writer."""
+RESCAN_AT_MOST = 40.0
+"""The gap doubles after each search that changes nothing, up to this (a search of a thousand
+processes takes about 50 ms); a new run to follow starts it again from :data:`RESCAN_EVERY`."""
 BUSY_CPU = 5.0
 """CPU percent above which a writer counts as working (a stalled one then is stuck, not idle)."""
 COMMAND_WIDTH = 48
@@ -121,6 +124,7 @@ class WriterFinder:
         self._runs: dict[str, str] = {}
         self._followed: dict[str, _Followed] = {}
         self._scanned_at = -1e9
+        self._gap = rescan_every
 
     def follow(self, runs: Mapping[str, str]) -> None:
         """Watch these runs (name → log file or folder) from the next poll on; others are forgotten.
@@ -129,6 +133,7 @@ class WriterFinder:
         if runs != self._runs:
             self._runs = runs
             self._scanned_at = -1e9  # a new run is searched for at once
+            self._gap = self.rescan_every
 
     def poll(self, gpu_memory: Mapping[int, int] | None = None) -> dict[str, WriterProcess | None]:
         """Each run's writer as it is now, or None where none was found. ``gpu_memory`` (pid → bytes,
@@ -141,8 +146,9 @@ class WriterFinder:
         needs = [
             n for n in runs if n not in self._followed or self._followed[n].gone or self._followed[n].rank
         ]
-        if needs and time.monotonic() - self._scanned_at >= self.rescan_every:
-            self._scan({n: runs[n] for n in needs}, runs)
+        if needs and time.monotonic() - self._scanned_at >= self._gap:
+            changed = self._scan({n: runs[n] for n in needs}, runs)
+            self._gap = self.rescan_every if changed else min(RESCAN_AT_MOST, 2 * self._gap)
         return {name: self._report(name, gpu_memory) for name in runs}
 
     def _report(self, name: str, gpu_memory: Mapping[int, int] | None) -> WriterProcess | None:
@@ -180,9 +186,11 @@ class WriterFinder:
         return WriterProcess(pid, f.command, state, cpu, rss, gpu, found_by)
 
     # ------------------------------------------------------------------ the search
-    def _scan(self, wanted: dict[str, str], every: dict[str, str]) -> None:
+    def _scan(self, wanted: dict[str, str], every: dict[str, str]) -> bool:
+        """Search for the writers of ``wanted``; whether one was found or replaced."""
         import psutil
 
+        changed = False
         self._scanned_at = time.monotonic()
         self.scans += 1
         targets = {name: _target(path) for name, path in wanted.items()}
@@ -210,6 +218,8 @@ class WriterFinder:
             except psutil.Error:
                 continue
             self._followed[name] = _Followed(process, short_command(chosen.cmdline) or chosen.name, rank)
+            changed = True
+        return changed
 
 
 def _check(f: _Followed) -> None:
@@ -240,8 +250,8 @@ def _rank(p: ProcessInfo, target: _Target, logs: set[str]) -> int | None:
         return None
     if target.is_file and any(w and path not in logs for path, w in inside):
         return NAMED  # writes beside the log (its checkpoints, hparams): the same run, most likely
-    if p.cwd and (p.cwd + os.sep).startswith(target.folder):
-        return NAMED
+    if p.cwd and (p.cwd + os.sep == target.folder or not target.is_file and p.cwd.startswith(target.folder)):
+        return NAMED  # works in the run's own folder (a folder of other runs holds no clue)
     if _names(p, target):
         return NAMED
     if any(path not in logs or path == target.log for path, _ in inside):
