@@ -206,3 +206,33 @@ def test_once_json_has_the_system_and_each_runs_writer(tmp_path, capsys, nvml):
         assert record["runs"][0]["process"]["gpu_memory"] == GIB
     finally:
         end(writer)
+
+
+# ---------------------------------------------------------------------- waiting for data
+def test_each_steps_time_is_split_into_waiting_for_data_and_computing():
+    from dataloupe.core.training.data_wait import MIN_STEPS, DataWait, data_wait_warning
+
+    now = [0.0]
+    timer = DataWait(window=50, clock=lambda: now[0])
+
+    def loader(n, seconds):
+        for i in range(n):
+            now[0] += seconds  # the loader's own time
+            yield i
+
+    for _ in timer.timed(loader(MIN_STEPS - 1, 0.062)):
+        now[0] += 0.038  # the step
+        timer.stepped()
+    assert timer.share() is None  # too few steps to say
+    for _ in timer.timed(loader(31, 0.062)):
+        now[0] += 0.038
+        timer.stepped()
+    assert timer.share() == pytest.approx(0.62)
+    assert data_wait_warning(timer.share(), "cuda:0") == (
+        "the GPU waits for data 62% of the time: raise num_workers or hold the data on the device"
+    )
+    for _ in timer.timed(loader(50, 0.01)):  # a faster loader: the window of 50 forgets the slow one
+        now[0] += 0.04
+        timer.stepped()
+    assert timer.share() == pytest.approx(0.2) and data_wait_warning(timer.share(), "cuda:0") is None
+    assert data_wait_warning(0.7, "cpu").startswith("training waits for data 70% of the time")
