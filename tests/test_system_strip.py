@@ -50,6 +50,9 @@ def test_every_gpu_fits_the_width_at_the_most_detail_that_fits():
         assert len(host) <= width and len(cells) <= width
         assert [int(i) for i in re.findall(r"(\d):9\d", cells)] == list(range(8))
     assert strip_text(snapshot(0), 78).plain == "CPU 37% of 16 · memory 12.0/64.0 GB · no GPU"
+    # samples that stop coming (a driver call that hangs) are shown with their age
+    assert strip_text(snapshot(0), 78, now=4.0).plain.startswith("CPU 37%")
+    assert strip_text(snapshot(2), 78, now=30.0).plain.startswith("(30 s old) CPU 37%")
 
 
 async def test_no_gpu_and_the_writer_of_a_run_in_the_watch_pane(tmp_path):

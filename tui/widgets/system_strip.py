@@ -13,6 +13,7 @@ one line that says "no GPU". The text changes only when a figure shown changes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from dataloupe.core.runlogs import RunSnapshot
 
 GB = 1e9
+STALE_AFTER = 5.0
+"""Seconds without a new sample after which the strip says how old its figures are."""
 COMPACT_LEGEND = " · GPU n:use/mem %"
 """Said on the first line when the GPU cells are at their most compact with memory (``0:97/89``)."""
 HOT_MEMORY = 0.9
@@ -83,6 +86,7 @@ class SystemStrip(Static):
 
     def on_mount(self) -> None:
         self._sample_worker()
+        self.set_interval(STALE_AFTER / 2, self._show)  # says so when samples stop coming
 
     def follow(self, runs: Mapping[str, str]) -> None:
         """Look for the writers of these runs (name → log path) from the next sample on."""
@@ -114,30 +118,35 @@ class SystemStrip(Static):
     def _show(self) -> None:
         if self.snapshot is None:
             return
-        text = strip_text(self.snapshot, max(20, self.content_size.width or self.size.width))
+        text = strip_text(self.snapshot, max(20, self.content_size.width or self.size.width), time.time())
         if text != self._shown:  # a repaint only when a figure shown changed
             self._shown = text
             self.update(text)
 
 
 # ---------------------------------------------------------------------- the text
-def strip_text(snapshot: SystemSnapshot, width: int) -> Text:
-    """The strip's one or two lines for ``width`` columns: host figures, then one cell per GPU."""
+def strip_text(snapshot: SystemSnapshot, width: int, now: float | None = None) -> Text:
+    """The strip's one or two lines for ``width`` columns: host figures, then one cell per GPU.
+    Figures older than :data:`STALE_AFTER` at ``now`` say how old they are (a driver call that
+    hangs holds the sampler)."""
+    age = 0.0 if now is None else now - snapshot.taken_at
+    stale = f"({age:.0f} s old) " if age > STALE_AFTER else ""
     if not snapshot.gpus:
-        return host_line(snapshot, width)
+        return host_line(snapshot, width, stale=stale)
     cells, detail = gpu_line(snapshot.gpus, width)
-    text = host_line(snapshot, width, legend=COMPACT_LEGEND if detail == 3 else "")
+    text = host_line(snapshot, width, legend=COMPACT_LEGEND if detail == 3 else "", stale=stale)
     text.append("\n")
     text.append_text(cells)
     return text
 
 
-def host_line(snapshot: SystemSnapshot, width: int, legend: str = "") -> Text:
+def host_line(snapshot: SystemSnapshot, width: int, legend: str = "", stale: str = "") -> Text:
     """``CPU 37% · memory 12.3/62.8 GB`` and "no GPU" or ``CUDA_VISIBLE_DEVICES=…`` after it; ``legend``
-    explains compact GPU cells."""
+    explains compact GPU cells, ``stale`` goes first."""
     cpu = "–" if snapshot.cpu_percent is None else f"{snapshot.cpu_percent:.0f}%"
     hot = snapshot.memory_total and snapshot.memory_used / snapshot.memory_total >= HOT_MEMORY
-    text = Text(f"CPU {cpu} of {snapshot.cpu_count} · memory ")
+    text = Text(stale, "bold yellow")
+    text.append(f"CPU {cpu} of {snapshot.cpu_count} · memory ")
     text.append(
         f"{snapshot.memory_used / GB:.1f}/{snapshot.memory_total / GB:.1f} GB", "bold yellow" if hot else ""
     )
