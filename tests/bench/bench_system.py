@@ -118,6 +118,30 @@ def sampler_cost(seconds: float, gpus: int, folder: Path) -> dict:
     }
 
 
+def search_and_sample_ms(folder: Path) -> tuple[float, float]:
+    """Median CPU milliseconds of one search of the process table and of one sample without a search."""
+    import statistics
+
+    from dataloupe.core.system import SystemSampler
+    from dataloupe.core.system.processes import process_table
+
+    table = process_table()
+    searches = []
+    for _ in range(7):
+        t = time.process_time()
+        table((str(folder) + os.sep,))
+        searches.append(1000 * (time.process_time() - t))
+    sampler = SystemSampler()
+    sampler.follow({"orphan": str(folder / "orphan.jsonl")})
+    sampler.sample()  # the first search
+    samples = []
+    for _ in range(20):
+        t = time.process_time()
+        sampler.sample()
+        samples.append(1000 * (time.process_time() - t))
+    return statistics.median(searches), statistics.median(samples)
+
+
 def terminal_bytes(log: Path, gpus: int, strip: bool, warmup: float, seconds: float) -> float:
     """Bytes per second ``dataloupe watch log`` writes to a 120×40 pseudo-terminal."""
     pid, fd = pty.fork()
@@ -179,6 +203,10 @@ def main() -> None:
                 f"  goal < {GOAL_CPU:g} %: {'met' if cost['percent'] < GOAL_CPU else 'MISSED'}"
             )
             print(f"  {'':<13} writers found by: {json.dumps(cost['found'])}")
+        search, sample = search_and_sample_ms(folder / "s0")
+        print(
+            f"  one search of the process table {search:.1f} ms, one sample between searches {sample:.2f} ms (medians)"
+        )
         log = folder / "done.jsonl"
         log.write_text("".join(json.dumps({"step": s, "loss": 1 / (s + 1)}) + "\n" for s in range(500)))
         print(f"2. bytes to a 120x40 terminal, dataloupe watch on a finished log, {args.seconds:g} s each")
@@ -189,7 +217,8 @@ def main() -> None:
             print(
                 f"  {'no GPU' if not gpus else f'{gpus} faked GPUs':<13} {off:7.0f} B/s without the strip,"
                 f" {on:7.0f} B/s with it: {added:+6.0f} B/s"
-                f"  goal <= {GOAL_BYTES:g}: {'met' if added <= GOAL_BYTES else 'MISSED'}"
+                f"  goal <= {GOAL_BYTES:g}: {'met' if added <= GOAL_BYTES else 'MISSED'}",
+                flush=True,
             )
 
 
