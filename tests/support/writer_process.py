@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.processes import Output
+
 CODE = """
 import json, os, sys
 path, keep_open, fork = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1"
@@ -40,11 +42,11 @@ def start_writer(log: Path, *, keep_open: bool = True, fork: bool = False, cwd: 
         [sys.executable, "-c", CODE, str(log), "1" if keep_open else "0", "1" if fork else "0"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
     )
-    words = proc.stdout.readline().split()
-    assert words[:1] == ["ready"], f"the writer did not start: {words}"
+    words = Output(proc).wait_for_line(lambda line: line.startswith("ready"), timeout=30).split()
     proc.child = int(words[1]) if len(words) > 1 else None
     return proc
 
@@ -56,5 +58,4 @@ def end(proc) -> None:
             os.kill(proc.child, signal.SIGKILL)
     proc.kill()
     proc.wait()
-    proc.stdout.close()
     proc.stdin.close()
