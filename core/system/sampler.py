@@ -125,6 +125,25 @@ class SystemSampler:
         finally:
             self.close()
 
+    def start(
+        self,
+        on_sample: Callable[[SystemSnapshot], None],
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> threading.Event:
+        """:meth:`run` in a daemon thread of its own; set the returned event to stop it. An unexpected
+        error ends the thread and goes to ``on_error``."""
+        stop = threading.Event()
+
+        def body() -> None:
+            try:
+                self.run(stop, on_sample)
+            except Exception as error:  # noqa: BLE001 - reported, never a traceback on the screen
+                if on_error is not None:
+                    on_error(error)
+
+        threading.Thread(target=body, name="system sampler", daemon=True).start()
+        return stop
+
     def close(self) -> None:
         """Release NVML."""
         self.gpus.close()

@@ -84,3 +84,8 @@ def data_wait_warning(share: float | None, device: str) -> str | None:
     if device.startswith("cuda"):
         return f"the GPU waits for data {share:.0%} of the time: raise num_workers or hold the data on the device"
     return f"training waits for data {share:.0%} of the time: raise num_workers or hold the data in memory"
+
+
+def split_words(share: float) -> str:
+    """The split for a status line: ``waiting for data 12% · computing 88%``."""
+    return f"waiting for data {share:.0%} · computing {1 - share:.0%}"

@@ -53,8 +53,9 @@ if gpus:
             return random.randint(250, 350) * 1000
     sys.modules["pynvml"] = Moving(gpus)
 if not strip:
-    from dataloupe.tui.widgets.system_strip import SystemStrip
-    SystemStrip._sample_worker = lambda self: None
+    import threading
+    from dataloupe.core.system import SystemSampler
+    SystemSampler.start = lambda self, *args, **kw: threading.Event()
 from dataloupe.tui.cli import main
 sys.exit(main(["watch", sys.argv[3]]))
 """

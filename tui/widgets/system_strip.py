@@ -1,9 +1,11 @@
 """The system strip: CPU, memory and each NVIDIA GPU in one or two lines at the top of a pane.
 
-A thread worker runs :class:`dataloupe.core.system.SystemSampler` (once a second) and posts each
-:class:`~dataloupe.core.system.SystemSnapshot` as a :class:`SystemStrip.Sampled` message; a newer
-one replaces an older one still queued, and the message bubbles on to the pane, which reads the
-writers of its runs from it. The first line holds CPU and memory (and ``CUDA_VISIBLE_DEVICES``),
+A thread of the strip's own runs :class:`dataloupe.core.system.SystemSampler` (once a second) and
+posts each :class:`~dataloupe.core.system.SystemSnapshot` as a :class:`SystemStrip.Sampled` message;
+a newer one replaces an older one still queued, and the message bubbles on to the pane, which
+reads the writers of its runs from it. It is a plain thread, not a Textual worker: it never ends
+while the strip is shown, and a worker that never ends would keep ``App.workers`` busy for good
+(tests that wait for the workers to finish would wait forever). It stops when the strip is removed. The first line holds CPU and memory (and ``CUDA_VISIBLE_DEVICES``),
 the second one cell per GPU, shortened until every GPU fits the width; without a GPU the strip is
 one line that says "no GPU". The text changes only when a figure shown changes.
 
@@ -13,13 +15,13 @@ one line that says "no GPU". The text changes only when a figure shown changes.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
 from textual.message import Message
 from textual.widgets import SelectionList, Static
 
@@ -31,7 +33,6 @@ from dataloupe.core.system import (
     describe_writer,
     stall_reason,
 )
-from dataloupe.tui.workers import run_job
 
 if TYPE_CHECKING:
     from dataloupe.core.runlogs import RunSnapshot
@@ -83,23 +84,22 @@ class SystemStrip(Static):
         self.samples = 0
         """Samples received (tests wait on it)."""
         self._shown: Text | None = None
+        self._stop: threading.Event | None = None
 
     def on_mount(self) -> None:
-        self._sample_worker()
+        self._stop = self.sampler.start(
+            lambda snapshot: self.post_message(self.Sampled(snapshot)),
+            on_error=lambda error: self.post_message(self.Stopped(f"{type(error).__name__}: {error}")),
+        )
         self.set_interval(STALE_AFTER / 2, self._show)  # says so when samples stop coming
 
     def follow(self, runs: Mapping[str, str]) -> None:
         """Look for the writers of these runs (name → log path) from the next sample on."""
         self.sampler.follow(runs)
 
-    @work(thread=True, exclusive=True, group="system", exit_on_error=False)
-    def _sample_worker(self) -> None:
-        def job(cancel):
-            self.sampler.run(cancel, lambda snapshot: self.post_message(self.Sampled(snapshot)))
-
-        run_job(
-            self, job, lambda text, error: self.Stopped(text) if error else None, what="The system sampler"
-        )
+    def on_unmount(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
 
     def on_system_strip_stopped(self, message: Stopped) -> None:
         message.stop()
