@@ -77,7 +77,11 @@ async def test_no_gpu_and_the_writer_of_a_run_in_the_watch_pane(tmp_path):
             text = screen_text(app)
             assert "· no GPU" in text and "CPU " in text
             assert labels() == ["live.jsonl · pid " + str(writer.pid), "old.jsonl"]
-            assert "STALLED: no writer process found" in text
+            await wait_for(
+                pilot,
+                lambda: "STALLED: no writer process found" in screen_text(app),
+                what=lambda: screen_text(app),
+            )
             end(writer)
             await wait_for(
                 pilot, lambda: "live.jsonl · writer exited" in labels(), what=lambda: str(labels())
@@ -99,7 +103,8 @@ async def test_eight_gpus_at_80x24_in_two_lines_and_one_stops_answering(tmp_path
         )
         await wait_for(pilot, lambda: any(c.display for c in app.screen.query(LineChart)), what="a chart")
         strip = strip_of(app)
-        assert strip.region.height == 2 and strip.region.width == 80
+        await wait_for(pilot, lambda: strip.region.height == 2, what=lambda: f"two lines: {strip.region}")
+        assert strip.region.width == 80
         cells = strip_text(strip.snapshot, strip.content_size.width).plain.split("\n")[1]
         assert re.findall(r"(\d):", cells) == [str(i) for i in range(8)]
         # utilisation / memory in percent, as the first line says
@@ -110,3 +115,23 @@ async def test_eight_gpus_at_80x24_in_two_lines_and_one_stops_answering(tmp_path
         fake.lost.add(3)
         await wait_for(pilot, lambda: "3:lost" in screen_text(app), what="GPU 3 lost")
         assert "4:94/52" in screen_text(app) and strip.snapshot.gpus[3].state == "lost"
+
+
+async def test_a_sampler_that_fails_says_so_on_the_strip_and_the_app_goes_on():
+    from textual.app import App
+
+    from dataloupe.core.system import SystemSampler
+
+    class Broken(SystemSampler):
+        def sample(self):
+            raise OSError("/proc is not mounted")
+
+    class OneStrip(App):
+        def compose(self):
+            yield SystemStrip(Broken(interval=0.05))
+
+    app = OneStrip()
+    async with app.run_test(size=(80, 5)) as pilot:
+        await wait_for(pilot, lambda: "figures stopped" in screen_text(app), what="the failure")
+        assert "CPU, memory and GPU figures stopped: OSError: /proc is not mounted" in screen_text(app)
+        assert app.is_running

@@ -3,11 +3,14 @@
 A thread of the strip's own runs :class:`dataloupe.core.system.SystemSampler` (once a second) and
 posts each :class:`~dataloupe.core.system.SystemSnapshot` as a :class:`SystemStrip.Sampled` message;
 a newer one replaces an older one still queued, and the message bubbles on to the pane, which
-reads the writers of its runs from it. It is a plain thread, not a Textual worker: it never ends
-while the strip is shown, and a worker that never ends would keep ``App.workers`` busy for good
-(tests that wait for the workers to finish would wait forever). It stops when the strip is removed. The first line holds CPU and memory (and ``CUDA_VISIBLE_DEVICES``),
-the second one cell per GPU, shortened until every GPU fits the width; without a GPU the strip is
-one line that says "no GPU". The text changes only when a figure shown changes.
+reads the writers of its runs from it. It is a plain thread, not a Textual worker: it runs as long
+as the strip is shown, and a worker that never ends would keep ``App.workers`` busy for good (a
+test that waits for the workers to finish would wait forever). It stops when the strip is removed;
+an unexpected error stops it with a line on the strip, never a traceback.
+
+The first line holds CPU and memory (and ``CUDA_VISIBLE_DEVICES``), the second one cell per GPU,
+shortened until every GPU fits the width; without a GPU the strip is one line that says "no GPU".
+The text changes only when a figure shown changes.
 
     yield SystemStrip(id="watch-system")          # in a pane's compose
     self.query_one(SystemStrip).follow({"run": "logs/run.jsonl"})   # writers to look for
@@ -78,7 +81,7 @@ class SystemStrip(Static):
     def __init__(self, sampler: SystemSampler | None = None, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__("CPU … · memory …", id=id)
         self.sampler = sampler or SystemSampler()
-        """Reads the box (in the worker's thread)."""
+        """Reads the box (in the strip's thread)."""
         self.snapshot: SystemSnapshot | None = None
         """The latest sample."""
         self.samples = 0
