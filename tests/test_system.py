@@ -135,6 +135,32 @@ def test_a_run_written_in_bursts_is_matched_by_its_folder(tmp_path):
         end(writer)
 
 
+def test_a_tensorboard_run_is_matched_by_the_pid_its_event_file_names(tmp_path):
+    import socket
+    import time
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    writer = start_writer(elsewhere / "x.jsonl", keep_open=False)  # holds nothing in the run's folder
+    run, old = tmp_path / "runs" / "exp1", tmp_path / "runs" / "exp0"
+    run.mkdir(parents=True)
+    old.mkdir()
+    host = socket.gethostname()
+    (run / f"events.out.tfevents.{int(time.time()) + 5}.{host}.{writer.pid}.0").write_bytes(b"")
+    (run / f"events.out.tfevents.1000.{host}.1.0").write_bytes(b"")  # an older file of the same run
+    # a file from long before the process started: its pid has been given to another process since
+    (old / f"events.out.tfevents.1000.{host}.{writer.pid}.0").write_bytes(b"")
+    finder = WriterFinder()
+    finder.follow({"exp1": str(run), "exp0": str(old)})
+    try:
+        found = finder.poll()
+        assert found["exp1"].pid == writer.pid and found["exp1"].found_by == "event file names its pid"
+        assert found["exp0"] is None
+    finally:
+        end(writer)
+    assert finder.poll()["exp1"].exited
+
+
 def test_a_dataloader_worker_child_is_not_taken_for_the_writer_nor_is_a_reader(tmp_path):
     log = tmp_path / "run.jsonl"
     log.write_text("")

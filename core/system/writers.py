@@ -1,7 +1,8 @@
 """Which process writes each watched run, and how it is doing: running, sleeping, or gone.
 
 The operating system knows who holds a log file open: the writer is the process that has the run's
-log (or, for a TensorBoard folder, a file in it) open for writing. A run written in bursts (a CSV
+log (or, for a TensorBoard folder, a file in it) open for writing. TensorBoard's writers close
+their event file between flushes, but put their process id in its name. Another run written in bursts (a CSV
 opened, appended and closed at each log call) leaves nothing open between writes; then the run
 is matched by its folder: a process whose command line names the log or a folder holding it,
 whose working folder is the run's folder (or inside a TensorBoard run's folder), or that holds some file open in it. A writer found
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,12 +59,18 @@ SHELLS = frozenset(
 READERS = ("tensorboard", "dataloupe", "tail", "less", "more", "cat", "nvitop", "htop", "vim", "nvim", "nano")
 """Programs that read logs: never a run's writer."""
 _CHECKPOINT = re.compile(r"checkpoint-\d+$")
+EVENT_PREFIX = "events.out.tfevents."
 
-OPEN_FOR_WRITING, NAMED, HOLDS_A_FILE = 0, 1, 2
-"""How a writer was found, best first: it holds the log open for writing; its command line or
-working folder names the run's folder; it holds some file open in that folder."""
+OPEN_FOR_WRITING, EVENT_FILE, NAMED, HOLDS_A_FILE = 0, 1, 2, 3
+"""How a writer was found, best first: it holds the log open for writing; the name of the run's
+newest TensorBoard event file carries its process id (``events.out.tfevents.TIME.HOST.PID.N``, as
+TensorBoard and PyTorch name them; their writers open and close the file at each flush); its
+command line or working folder names the run's folder; it holds some file open in that folder."""
+SURE = (OPEN_FOR_WRITING, EVENT_FILE)
+"""Matches that need no better one: the search stops for a run found so, while its writer lives."""
 FOUND_BY = {
     OPEN_FOR_WRITING: "log open for writing",
+    EVENT_FILE: "event file names its pid",
     NAMED: "run folder",
     HOLDS_A_FILE: "file open in run folder",
 }
@@ -144,7 +152,9 @@ class WriterFinder:
         for followed in self._followed.values():
             _check(followed)
         needs = [
-            n for n in runs if n not in self._followed or self._followed[n].gone or self._followed[n].rank
+            n
+            for n in runs
+            if n not in self._followed or self._followed[n].gone or self._followed[n].rank not in SURE
         ]
         if needs and time.monotonic() - self._scanned_at >= self._gap:
             changed = self._scan({n: runs[n] for n in needs}, runs)
@@ -200,12 +210,16 @@ class WriterFinder:
         parents = {p.pid: p.ppid for p in table}
         mine = set(ancestors(os.getpid(), parents))
         candidates = [p for p in table if p.pid not in mine and not _reads_only(p)]
+        by_pid = {p.pid: p for p in candidates}
         for name, target in targets.items():
             best: dict[int, list[ProcessInfo]] = {}
             for p in candidates:
                 rank = _rank(p, target, logs)
                 if rank is not None:
                     best.setdefault(rank, []).append(p)
+            named = _event_file_pid(target)
+            if named is not None and named in by_pid and OPEN_FOR_WRITING not in best:
+                best[EVENT_FILE] = [by_pid[named]]
             if not best:
                 continue
             rank = min(best)
@@ -226,6 +240,37 @@ def _check(f: _Followed) -> None:
     """Mark ``f`` gone when its process has exited (or its id now belongs to another)."""
     if not f.gone and not f.process.is_running():
         f.gone = True
+
+
+def _event_file_pid(target: _Target) -> int | None:
+    """The process id in the name of the run folder's newest event file, when it was written on this
+    host by a process that is still the same one (started before the file was)."""
+    if target.is_file:
+        return None
+    import psutil
+
+    try:
+        names = [n for n in os.listdir(target.log) if n.startswith(EVENT_PREFIX)]
+    except OSError:
+        return None
+    newest: tuple[int, int] | None = None
+    for name in names:
+        parts = name[len(EVENT_PREFIX) :].split(".")
+        if parts and parts[-1] == "v2":  # TensorFlow 2's suffix
+            parts = parts[:-1]
+        if len(parts) < 4 or not (parts[0].isdigit() and parts[-2].isdigit()):
+            continue
+        if ".".join(parts[1:-2]) != socket.gethostname():
+            continue
+        if newest is None or int(parts[0]) > newest[0]:
+            newest = (int(parts[0]), int(parts[-2]))
+    if newest is None:
+        return None
+    try:
+        started = psutil.Process(newest[1]).create_time()
+    except psutil.Error:
+        return None
+    return newest[1] if started <= newest[0] + 1 else None  # else the id now belongs to another process
 
 
 def _target(path: str) -> _Target:
