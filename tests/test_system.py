@@ -180,6 +180,23 @@ def test_a_dataloader_worker_child_is_not_taken_for_the_writer_nor_is_a_reader(t
         reader.wait()
 
 
+def test_readers_are_told_from_writers_by_their_command():
+    from dataloupe.core.system.processes import ProcessInfo
+    from dataloupe.core.system.writers import _reads_only
+
+    def process(*cmdline: str) -> ProcessInfo:
+        return ProcessInfo(1, 0, cmdline[0].rsplit("/", 1)[-1][:15], cmdline, "/", ())
+
+    assert _reads_only(process("/usr/bin/tail", "-f", "run.jsonl"))
+    assert _reads_only(process("/venv/bin/python3", "/venv/bin/tensorboard", "--logdir", "runs"))
+    assert _reads_only(process("/venv/bin/python3", "/venv/bin/dataloupe", "watch", "runs"))
+    assert _reads_only(process("/venv/bin/python3", "-m", "dataloupe.tui", "watch", "runs"))
+    assert not _reads_only(
+        process("/venv/bin/python3", "/venv/bin/dataloupe", "train", "digits", "--log", "r.jsonl")
+    )
+    assert not _reads_only(process("/venv/bin/python3", "train.py", "--logdir", "runs"))
+
+
 def test_gpu_memory_of_the_writer_comes_from_nvmls_process_list(tmp_path, nvml):
     log = tmp_path / "run.jsonl"
     writer = start_writer(log)

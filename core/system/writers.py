@@ -56,8 +56,8 @@ SHELLS = frozenset(
     }
 )
 """Programs whose working folder or open files say nothing about who writes a log."""
-READERS = ("tensorboard", "dataloupe", "tail", "less", "more", "cat", "nvitop", "htop", "vim", "nvim", "nano")
-"""Programs that read logs: never a run's writer."""
+READERS = ("tensorboard", "tail", "less", "more", "cat", "nvitop", "htop", "vim", "nvim", "nano")
+"""Programs that read logs: never a run's writer (nor ``dataloupe``, unless it trains)."""
 _CHECKPOINT = re.compile(r"checkpoint-\d+$")
 EVENT_PREFIX = "events.out.tfevents."
 
@@ -319,7 +319,10 @@ def _names(p: ProcessInfo, target: _Target) -> bool:
 
 
 def _reads_only(p: ProcessInfo) -> bool:
+    """Whether ``p`` is a program that only reads logs (``dataloupe train --log`` writes one)."""
     words = [p.name, *(os.path.basename(a) for a in p.cmdline[:3])]
+    if any(w.startswith("dataloupe") for w in words):
+        return "train" not in p.cmdline
     return any(w.startswith(READERS) for w in words)
 
 
