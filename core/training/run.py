@@ -33,6 +33,7 @@ from dataloupe.core.history import DecimatedHistory
 from dataloupe.core.memory import requested_bytes
 from dataloupe.core.progress import Throttle
 from dataloupe.core.settings import TrainConfig, suggested_lr
+from dataloupe.core.training.data_wait import DataWait
 from dataloupe.core.training.device import free_memory, is_out_of_memory, memory_in_use
 from dataloupe.core.training.evaluation import evaluate_model
 from dataloupe.core.training.graphed_step import GraphedStep, make_optimizer
@@ -100,6 +101,8 @@ class TrainingRun:
         """While it is set the run waits between two steps."""
         self.model: nn.Module | None = None
         """The network, after :meth:`prepare`; on the CPU once the run has ended."""
+        self.data_wait = DataWait()
+        """Each step's time split into waiting for the loader and computing."""
         self.spec: ModelSpec | None = None
         """How to rebuild the network."""
         self.pipeline: Pipeline | None = None
@@ -192,7 +195,7 @@ class TrainingRun:
             for epoch in range(1, cfg.epochs + 1):
                 self._epoch, self._epoch_step = epoch, 0
                 order = self.epoch_order(generator, len(prep.train))
-                for batch in prep.batches.epoch(order, indices=graphed is not None):
+                for batch in self.data_wait.timed(prep.batches.epoch(order, indices=graphed is not None)):
                     if self.pause.is_set():
                         self._wait_while_paused()
                     if self.cancel.is_set():
@@ -213,6 +216,7 @@ class TrainingRun:
                     self._step += 1
                     self._epoch_step += 1
                     self._samples += size
+                    self.data_wait.stepped()
                     if per_step_loss:
                         self._record_loss(self._step, value)
                     else:
@@ -441,6 +445,7 @@ class TrainingRun:
             eval_seconds=self._eval_seconds,
             gpu_memory=memory_in_use(prep.choice.device),
             data=prep.data,
+            data_wait=self.data_wait.share(),
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),

@@ -115,6 +115,8 @@ class TrainingSnapshot:
     """Class names; class ``k`` is ``classes[k]``."""
     data: str = ""
     """How the data are read, for the screen: "held on cpu, uint8 55.4 MB" or "DataLoader"."""
+    data_wait: float | None = None
+    """Share of the recent steps' time spent waiting for the loader, 0..1 (None for the first few steps)."""
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""

@@ -56,13 +56,17 @@ def run(args: argparse.Namespace) -> int:
         app = build_app(AppOptions(open_on_start=False, watch=str(args.path), stall_after=stall))
         app.run()
         return app.return_code or 0
+    sampler = _system_sampler() if args.json else None
     watch = Watch(args.path, stall_after=stall)
     try:
         snapshot = watch.read_all()
     finally:
         watch.close()
     if args.json:
-        print(json.dumps(as_record(snapshot), indent=None))
+        record = as_record(snapshot)
+        if sampler is not None:
+            add_system(record, snapshot, sampler)
+        print(json.dumps(record, indent=None))
     else:
         print(as_text(snapshot))
         for problem in snapshot.problems:
@@ -120,6 +124,29 @@ def as_record(snapshot) -> dict[str, Any]:
         "healthy": snapshot.healthy,
         "problems": list(snapshot.problems),
     }
+
+
+def _system_sampler():
+    """The sampler for ``--json``'s ``system`` object, its CPU interval begun while the logs are read."""
+    from dataloupe.core.system import SystemSampler
+
+    sampler = SystemSampler()
+    sampler.prime()
+    return sampler
+
+
+def add_system(record: dict[str, Any], snapshot, sampler) -> None:
+    """Add the top-level ``system`` object and each run's ``process`` (its writer, or None) to ``record``."""
+    from dataloupe.core.system.records import process_record, system_record
+
+    sampler.follow({r.name: r.path for r in snapshot.runs})
+    try:
+        system = sampler.sample_once()
+    finally:
+        sampler.close()
+    record["system"] = system_record(system)
+    for run in record["runs"]:
+        run["process"] = process_record(system.writers.get(run["name"]), bool(system.gpus))
 
 
 def _value(v: float | None) -> str:

@@ -29,6 +29,7 @@ from textual.widgets import ContentSwitcher, ProgressBar, Static
 from textual.worker import Worker
 
 from dataloupe.core.errors import DataloupeError
+from dataloupe.core.training.data_wait import data_wait_warning, split_words
 from dataloupe.core.wording import duration, pack_line, size
 from dataloupe.tui.ascii_filter import use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
@@ -40,6 +41,7 @@ from dataloupe.tui.widgets.confusion_view import ConfusionView
 from dataloupe.tui.widgets.curve_view import LearningCurveView
 from dataloupe.tui.widgets.loss_chart import LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
+from dataloupe.tui.widgets.system_strip import SystemStrip
 from dataloupe.tui.widgets.train_settings import TrainSettings
 from dataloupe.tui.workers import ended_unheard, stop_job
 
@@ -183,6 +185,7 @@ class TrainingPane(ModelActions, Pane):
         # run starts from this pane's keys, and the dataset is applied once they exist.
         if not self.built:
             return
+        yield SystemStrip(id="train-system")
         yield Static(self._view_tabs(), id="train-views")
         with Horizontal(id="train-status"):
             yield ProgressBar(total=1, show_eta=False, id="epoch-progress")
@@ -413,13 +416,16 @@ class TrainingPane(ModelActions, Pane):
             parts.append(f"GPU {size(s.gpu_memory)}")
         if s.data:
             parts.append(f"data {s.data}")  # the data path and its memory (issue 8)
+        if s.data_wait is not None:
+            parts.append(split_words(s.data_wait))
         stats = self.query_one("#run-stats", Static)
         stats.update(pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
+            starved = data_wait_warning(s.data_wait, s.device)
             self.query_one("#run-state", Static).update(
                 f"{state}{self._earlier()} · step {s.step:,}/{s.total_steps:,} · "
-                f"{s.samples_per_second:,.0f} samples/s"
+                f"{s.samples_per_second:,.0f} samples/s" + (f"\n⚠ {starved}" if starved else "")
             )
         if first:
             for note in s.notes:

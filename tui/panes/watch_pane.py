@@ -25,6 +25,7 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from dataloupe.tui.widgets.line_chart import LineChart
+from dataloupe.tui.widgets.system_strip import SystemStrip, label_runs, writer_line
 from dataloupe.tui.workers import run_job
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class WatchPane(Vertical):
         self._charts_drawn_at = 0.0
 
     def compose(self) -> ComposeResult:
+        yield SystemStrip(id="watch-system")
         yield Static(f"watching {self.path} · reading…", id="watch-status")
         with Horizontal(id="watch-body"):
             with Vertical(id="watch-side"):
@@ -127,8 +129,13 @@ class WatchPane(Vertical):
         self.snapshot = message.snapshot
         self.polls += 1
         self._update_lists(message.snapshot)
+        self.query_one(SystemStrip).follow({r.name: r.path for r in message.snapshot.runs})
         if first:
             self.redraw()
+
+    def on_system_strip_sampled(self, message: SystemStrip.Sampled) -> None:
+        """Each run's writer process beside its name in the run list (and under its header, at the redraw)."""
+        label_runs(self.query_one("#watch-runs", SelectionList), message.snapshot.writers)
 
     def stop(self) -> None:
         """Stop polling (the worker ends at its next wait)."""
@@ -200,11 +207,13 @@ class WatchPane(Vertical):
         from dataloupe.core.runlogs.run import describe
 
         text = Text()
+        system = self.query_one(SystemStrip).snapshot
         for r in snapshot.runs:
             style = "bold red" if r.first_bad or r.stalled else ""
             since = None if r.last_point_at is None else max(0.0, now - r.last_point_at)
             text.append(f"{r.name}: ", style="bold")
             text.append(describe(r, since) + "\n", style=style)
+            text.append_text(writer_line(system, r))
         return text
 
     def _draw_charts(self, runs: list[RunSnapshot]) -> None:
