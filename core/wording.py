@@ -65,3 +65,9 @@ def short_path(location: str) -> str:
     if home not in ("", os.sep) and location.startswith(home + os.sep):
         return "~" + location[len(home) :]
     return location
+
+
+def first_line(error: BaseException, most: int = 160) -> str:
+    """The first line of an error's message, at most ``most`` characters ("no detail" when it has none)."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else "no detail")[:most]

@@ -233,6 +233,7 @@ def test_a_dataset_read_sample_by_sample_is_refused_with_what_to_try():
 def test_a_failed_graph_capture_trains_eagerly_from_the_same_start(digits, monkeypatch):
     import torch
 
+    from dataloupe.core.training import graphed_step as graphed_step_module
     from dataloupe.core.training.curve import sweep as sweep_module
 
     sweep = CurveSweep(digits, CONFIG, replace(SMALL, min_steps=40))
@@ -247,5 +248,5 @@ def test_a_failed_graph_capture_trains_eagerly_from_the_same_start(digits, monke
         raise RuntimeError("operation not permitted when stream is capturing")
 
     monkeypatch.setattr(sweep_module, "graph_plan", lambda *args, **kw: (True, ""))
-    monkeypatch.setattr(sweep_module, "GraphedStep", capture_fails)
+    monkeypatch.setattr(graphed_step_module, "GraphedStep", capture_fails)
     assert sweep.measure((32,), index, seed=5) == eager

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-import dataloupe.core.training.run as training_module
+import dataloupe.core.training.graphed_step as graphed_step_module
 import dataloupe.core.training.setup as run_setup
 from dataloupe.core.data.datasets import build_handle, in_memory_split
 from dataloupe.core.data.pipeline import Pipeline
@@ -147,7 +147,7 @@ def test_a_failed_capture_trains_eagerly_from_the_same_start_and_says_why(digits
             next(model.parameters()).data.add_(1.0)  # a capture that got part of the way and changed weights
             raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
 
-    monkeypatch.setattr(training_module, "GraphedStep", Uncapturable)
+    monkeypatch.setattr(graphed_step_module, "GraphedStep", Uncapturable)
     run = TrainingRun(digits, TrainConfig(epochs=1, **FAST))
     run.prepare().graphed = True  # as graph_plan decides on a GPU with the data held there
     final = run.run()

@@ -31,7 +31,7 @@ from dataloupe.core.settings import format_hidden
 from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.safe_save import FileState, atomic_write, special_file
 from dataloupe.core.training.trained import TrainedModel
-from dataloupe.core.wording import format_shape
+from dataloupe.core.wording import first_line, format_shape
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -174,7 +174,7 @@ def _read_payload(source: Path) -> Any:
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise CheckpointError(
-            f"{name} is truncated or damaged and cannot be read ({type(e).__name__}: {_first_line(e)}). "
+            f"{name} is truncated or damaged and cannot be read ({type(e).__name__}: {first_line(e)}). "
             "Save the model again."
         ) from None
 
@@ -187,11 +187,6 @@ def _unsupported_global(text: str) -> str:
         return ""
     name = text[at + len(marker) :].split()[0].rstrip(".,")
     return f" ({name})"
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else "no detail")[:160]
 
 
 def _parse(source: Path, payload: Any) -> TrainedModel:

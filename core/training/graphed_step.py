@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from dataloupe.core.training.data import HeldSplit
+from dataloupe.core.wording import first_line
 
 WARMUP_STEPS = 3
 """Eager steps on a side stream before capture, as CUDA graphs require (their effect is undone)."""
@@ -141,3 +142,22 @@ class GraphedStep:
         self.index.copy_(index)
         self.graph.replay()
         return self.loss.detach().clone()
+
+
+def capture_or_eager(
+    model: nn.Module, loss_fn, held: HeldSplit, batch_size: int, name: str, lr: float, momentum: float
+) -> tuple[torch.optim.Optimizer, GraphedStep | None, str]:
+    """A capturable optimizer and the captured step, or, when capture fails, a fresh eager optimizer,
+    None, and why (the weights that the warm-up steps before a failed capture moved are put back)."""
+    params = list(model.parameters())
+    optimizer = make_optimizer(params, name, lr, momentum, capturable=True)
+    start = [p.detach().clone() for p in params]
+    try:
+        return optimizer, GraphedStep(model, optimizer, loss_fn, held, batch_size), ""
+    except Exception as e:  # noqa: BLE001 - any capture failure (an old driver…) falls back to the eager loop
+        with torch.no_grad():
+            for p, w in zip(params, start, strict=True):
+                p.copy_(w)
+                p.grad = None
+        why = f"CUDA graph capture failed ({type(e).__name__}: {first_line(e)}); training step by step"
+        return make_optimizer(params, name, lr, momentum, capturable=False), None, why

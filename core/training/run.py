@@ -36,7 +36,7 @@ from dataloupe.core.settings import TrainConfig, suggested_lr
 from dataloupe.core.training.data_wait import DataWait
 from dataloupe.core.training.device import free_memory, is_out_of_memory, memory_in_use
 from dataloupe.core.training.evaluation import evaluate_model
-from dataloupe.core.training.graphed_step import GraphedStep, make_optimizer
+from dataloupe.core.training.graphed_step import GraphedStep, capture_or_eager, make_optimizer
 from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.setup import RunSetup, prepare_run
 from dataloupe.core.training.snapshots import (
@@ -296,22 +296,17 @@ class TrainingRun:
         cfg = self.config
         prep = self._prepared
         assert prep is not None
-        params = list(model.parameters())
         if prep.graphed and prep.batches.held is not None:
-            optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=True)
-            start = [p.detach().clone() for p in params]
-            try:
-                return optimizer, GraphedStep(model, optimizer, loss_fn, prep.batches.held, cfg.batch_size)
-            except Exception as e:  # noqa: BLE001 - any capture failure falls back to the eager loop
-                with torch.no_grad():
-                    for p, w in zip(params, start, strict=True):
-                        p.copy_(w)
-                        p.grad = None
+            optimizer, step, why = capture_or_eager(
+                model, loss_fn, prep.batches.held, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.momentum
+            )
+            if step is None:
                 prep.graphed = False
-                prep.notes.append(
-                    f"CUDA graph capture failed ({type(e).__name__}: {_first_line(e)}); training step by step"
-                )
-        return make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=False), None
+                prep.notes.append(why)
+            return optimizer, step
+        return make_optimizer(
+            list(model.parameters()), cfg.optimizer, cfg.lr, cfg.momentum, capturable=False
+        ), None
 
     def _release(self, device: torch.device, drop_data: bool) -> None:
         """Move the model to the CPU; with ``drop_data``, drop the held data and free cached GPU memory.
@@ -498,8 +493,3 @@ class _Stop(Exception):  # noqa: N818 - an outcome carried out of the loop, not 
 def _usable(loss: float) -> bool:
     """A loss training can go on from: finite and below :data:`DIVERGED_LOSS`."""
     return math.isfinite(loss) and loss < DIVERGED_LOSS
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else "no detail")[:160]

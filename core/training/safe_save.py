@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from dataloupe.core.errors import CheckpointError
-from dataloupe.core.wording import size
+from dataloupe.core.wording import first_line, size
 
 try:
     import fcntl
@@ -110,12 +110,7 @@ def why_write_failed(target: Path, error: BaseException) -> str:
         )
     if isinstance(error, OSError):
         return f"cannot save to {target}: {error.strerror or error}."
-    return f"cannot save to {target}: the write failed ({type(error).__name__}: {_first_line(error)})."
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:200] if lines else "no details"
+    return f"cannot save to {target}: the write failed ({type(error).__name__}: {first_line(error)})."
 
 
 def _file_target(path: str | os.PathLike[str]) -> Path:

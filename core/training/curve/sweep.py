@@ -45,7 +45,7 @@ from dataloupe.core.training.curve.points import (
 from dataloupe.core.training.data import HeldSplit
 from dataloupe.core.training.device import free_memory, is_out_of_memory
 from dataloupe.core.training.evaluation import EVAL_BATCH, evaluate_model
-from dataloupe.core.training.graphed_step import GraphedStep, graph_plan, make_optimizer
+from dataloupe.core.training.graphed_step import capture_or_eager, graph_plan, make_optimizer
 from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.setup import RunSetup, prepare_run
 
@@ -258,20 +258,15 @@ class CurveSweep:
         graphed, _ = graph_plan(
             device, held=True, batch_size=cfg.batch_size, samples=len(index), wanted=cfg.cuda_graph
         )
-        params = list(model.parameters())
-        optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=graphed)
         step = None
         if graphed:
-            start = [p.detach().clone() for p in params]
-            try:
-                step = GraphedStep(model, optimizer, nn.functional.cross_entropy, held, cfg.batch_size)
-            except Exception:  # noqa: BLE001 - capture can fail (an old driver): train eagerly instead
-                with torch.no_grad():  # the warm-up steps before a failed capture are undone
-                    for p, w in zip(params, start, strict=True):
-                        p.copy_(w)
-                        p.grad = None
-                optimizer = make_optimizer(params, cfg.optimizer, cfg.lr, cfg.momentum, capturable=False)
-            start = []
+            optimizer, step, _ = capture_or_eager(
+                model, nn.functional.cross_entropy, held, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.momentum
+            )
+        else:
+            optimizer = make_optimizer(
+                list(model.parameters()), cfg.optimizer, cfg.lr, cfg.momentum, capturable=False
+            )
         generator = torch.Generator().manual_seed(seed)
         total = self.result.steps_per_point if self.result else 1
         done = 0
