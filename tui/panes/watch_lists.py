@@ -1,0 +1,180 @@
+"""The watch pane's lists and filter field: runs (each with its marker and colour, pinned ones first),
+tags, and the one-line field that ``/`` and ``f`` open.
+
+The lists show what the :class:`~dataloupe.tui.panes.watch_view.WatchView` keeps: a filter hides
+names, and space switches one off. A name switched off reads "(off)" as well as losing its tick,
+so that it differs by more than colour (``NO_COLOR``, a monochrome terminal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input, SelectionList
+from textual.widgets.selection_list import Selection
+
+from dataloupe.tui.panes.watch_view import WatchView
+
+OFF = " (off)"
+"""What a name switched off reads, besides its empty box."""
+
+
+class ToggleList(SelectionList[str]):
+    """Names that space switches on and off, as the view says; rebuilt when a filter or a pin changes."""
+
+    def __init__(self, view: WatchView, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.view = view
+        """The pane's view: filters, pins, what is off."""
+        self.names: list[str] = []
+        """Every name known, filtered or not."""
+
+    # what subclasses say
+    def listed(self) -> list[str]:
+        """The names shown, in order."""
+        raise NotImplementedError
+
+    def off(self) -> set[str]:
+        """The set of names switched off (the view's own, changed in place)."""
+        raise NotImplementedError
+
+    def prompt(self, name: str) -> Text:
+        """How a name reads in the list."""
+        return Text(name + (OFF if name in self.off() else ""))
+
+    # the list itself
+    def rebuild(self) -> None:
+        """Show :meth:`listed` again, keeping the highlighted name."""
+        was = self.highlighted_run()
+        listed = self.listed()
+        off = self.off()
+        self.clear_options()
+        self.add_options([Selection(self.prompt(n), n, n not in off) for n in listed])
+        if listed:
+            self.highlighted = listed.index(was) if was in listed else 0
+
+    def highlighted_run(self) -> str | None:
+        """The name under the cursor."""
+        if self.highlighted is None or self.highlighted >= self.option_count:
+            return None
+        return self.get_option_at_index(self.highlighted).value
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        if event.selection_list is not self:
+            return
+        values = [self.get_option_at_index(i).value for i in range(self.option_count)]
+        selected = set(self.selected)
+        off = self.off()
+        for index, name in enumerate(values):
+            now_off = name not in selected
+            if now_off != (name in off):
+                off.discard(name) if not now_off else off.add(name)
+                self.replace_option_prompt_at_index(index, self.prompt(name))
+        self.view.changed()
+
+
+class RunList(ToggleList):
+    """The runs, each led by its marker in its colour: the charts' legend, outside the plots."""
+
+    def show_runs(self, names: list[str]) -> None:
+        """The runs of the latest snapshot; the list is rebuilt only when they changed."""
+        if names != self.names:
+            self.names = list(names)
+            self.rebuild()
+
+    def listed(self) -> list[str]:
+        return self.view.listed_runs(self.names)
+
+    def off(self) -> set[str]:
+        return self.view.runs_off
+
+    def prompt(self, name: str) -> Text:
+        ascii_only = bool(getattr(self.app, "ascii_screen", False))
+        text = Text(self.view.marker(name, ascii_only), style=self.view.rich_colour(name))
+        text.append(" " + name)
+        if name in self.view.pinned:
+            text.append(" (pinned)", style="bold")
+        if name in self.view.runs_off:
+            text.append(OFF)
+        return text
+
+
+class TagList(ToggleList):
+    """Every tag of every run, in the order first seen."""
+
+    def show_tags(self, tags: list[str]) -> None:
+        """The tags of the latest snapshot (duplicates across runs are one)."""
+        names = list(dict.fromkeys(tags))
+        if names != self.names:
+            self.names = names
+            self.rebuild()
+
+    def listed(self) -> list[str]:
+        return [t for t in self.names if self.view.tag_filter.matches(t)]
+
+    def off(self) -> set[str]:
+        return self.view.tags_off
+
+
+class FilterInput(Input):
+    """The filter being typed: every keystroke applies it; Enter keeps it, Esc clears it."""
+
+    BINDINGS = [Binding("escape", "clear", "clear filter")]
+
+    @dataclass
+    class Typed(Message):
+        """The filter's text changed."""
+
+        what: str
+        """ "tags" or "runs"."""
+        text: str
+        """The filter now."""
+
+    @dataclass
+    class Left(Message):
+        """The field was left (Enter or Esc)."""
+
+        what: str
+        """ "tags" or "runs"."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.what = "tags"
+        """Which filter is typed."""
+        self.display = False
+
+    def open(self, what: str, text: str) -> None:
+        """Show the field for the tag or run filter, holding its current text."""
+        self.what = what
+        self.placeholder = (
+            "tags: a substring or a regular expression (Enter keeps it, Esc clears it)"
+            if what == "tags"
+            else "runs: a substring or a regular expression of their names (Enter keeps it, Esc clears it)"
+        )
+        self.border_title = "filter tags" if what == "tags" else "filter runs"
+        self.value = text
+        self.display = True
+        self.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.display:
+            self.post_message(self.Typed(self.what, event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close()
+
+    def action_clear(self) -> None:
+        """Clear the filter and leave the field."""
+        self.value = ""
+        self.post_message(self.Typed(self.what, ""))
+        self.close()
+
+    def close(self) -> None:
+        """Hide the field and give the keys back to the list."""
+        self.display = False
+        self.post_message(self.Left(self.what))
