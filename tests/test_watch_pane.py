@@ -255,8 +255,9 @@ async def test_filters_and_pins_keep_each_runs_colour_and_marker(tmp_path):
         await pilot.press("p")  # pin beta: listed first, drawn on top (last)
         await wait_for(pilot, lambda: "beta (pinned)" in screen_text(app), what="the pin")
         assert runs.get_option_at_index(0).value == "beta"
-        assert charts(app)["acc"].data.traces[-1].run == "beta"
-        assert styles() == before
+        acc = charts(app)["val/acc"]
+        assert acc.data.traces[-1].run == "beta"
+        assert {t.run: (t.colour, t.marker) for t in acc.data.traces} == before
 
 
 async def test_w_comes_back_to_the_watch_screen_as_it_was_left(tmp_path):
