@@ -272,20 +272,20 @@ def chart_data(
             role = role_kind(chart_key(tag)[1])
             label = f"{run.name} {tag}" if len(runs) > 1 else tag
             xs = view.x_of(run, steps, walls)
-            dense = points > SMOOTH_FROM or (len(tags) == 1 and points > 1)
-            kind: TraceKind = "line" if dense and role != "out-of-sample" else "points"
+            kind: TraceKind = "points" if role == "out-of-sample" else "line"
             roles[role or "in-sample"] = kind
-            shown = smooth(values, weight) if kind == "line" and weight else list(values)
-            if kind == "line" and weight:
+            smoothed = bool(weight) and (points > SMOOTH_FROM or (len(tags) == 1 and points > 1))
+            shown = smooth(values, weight) if smoothed else values
+            if smoothed:
                 fx, fy, lost = _cut(xs, values, window, view.log_y)
                 faint.append(Trace("", run.name, fx, fy, FAINT, marker, "faint"))
                 dropped += lost  # counted on the values as logged, not on their average
             tx, ty, lost = _cut(xs, shown, window, view.log_y)
-            if not (kind == "line" and weight):
+            if not smoothed:
                 dropped += lost
             front.append(Trace(label, run.name, tx, ty, colour, marker, kind))
     title = name + (" [log]" if view.log_y else "")
-    if len(roles) > 1:
+    if len(set(roles.values())) > 1:
         title += " · " + ", ".join(f"{role}: {'line' if k == 'line' else 'markers'}" for role, k in roles.items())
     if dropped:
         title += f" · {plural(dropped, 'value')} ≤ 0 not drawn"
