@@ -56,10 +56,17 @@ async def test_two_runs_on_shared_charts(tmp_path):
         loss = shown["loss"]
         # a dense tag is drawn smoothed with its raw values faint behind, ten evaluations as markers
         assert loss.lines == 6
-        assert set(loss.labels) == {"tb train/loss", "tb val/loss", "lightning train_loss", "lightning val_loss"}
+        assert set(loss.labels) == {
+            "tb train/loss",
+            "tb val/loss",
+            "lightning train_loss",
+            "lightning val_loss",
+        }
         assert loss.data.title == "loss · in-sample: line, out-of-sample: markers"
         # each run keeps one colour and one marker on every chart
-        styles = {(t.run, t.colour, t.marker) for c in shown.values() for t in c.data.traces if t.kind != "faint"}
+        styles = {
+            (t.run, t.colour, t.marker) for c in shown.values() for t in c.data.traces if t.kind != "faint"
+        }
         assert len(styles) == 2 and len({m for _, _, m in styles}) == 2
         assert 0 < loss.points <= MAX_POINTS_PER_CHART  # bounded however long and many the runs are
         assert 0 < loss.drawn <= MAX_POINTS_PER_CHART and loss.points < loss.drawn  # all lines together
@@ -241,7 +248,10 @@ async def test_filters_and_pins_keep_each_runs_colour_and_marker(tmp_path):
         await wait_for(pilot, lambda: "tags /^val/" in screen_text(app), what="the tag filter")
         assert all(t.label.endswith("val/loss") for t in charts(app)["loss"].data.traces if t.label)
         tags = app.screen.query_one("#watch-tags", SelectionList)
-        assert [tags.get_option_at_index(i).value for i in range(tags.option_count)] == ["val/loss", "val/acc"]
+        assert [tags.get_option_at_index(i).value for i in range(tags.option_count)] == [
+            "val/loss",
+            "val/acc",
+        ]
         assert app.focused is tags
         await pilot.press("space")  # val/loss off: it reads "(off)", not only a paler box
         await wait_for(pilot, lambda: "val/loss (off)" in screen_text(app), what="the tag off")
@@ -251,7 +261,11 @@ async def test_filters_and_pins_keep_each_runs_colour_and_marker(tmp_path):
         await wait_for(pilot, lambda: app.focused is runs, what="the run list")
         assert runs.highlighted_run() == "gamma"  # kept through the run filter and its clearing
         await pilot.press("up")
-        await wait_for(pilot, lambda: runs.highlighted_run() == "beta", what=lambda: f"beta highlighted, not {runs.highlighted_run()}")
+        await wait_for(
+            pilot,
+            lambda: runs.highlighted_run() == "beta",
+            what=lambda: f"beta highlighted, not {runs.highlighted_run()}",
+        )
         await pilot.press("p")  # pin beta: listed first, drawn on top (last)
         await wait_for(pilot, lambda: "beta (pinned)" in screen_text(app), what="the pin")
         assert runs.get_option_at_index(0).value == "beta"
@@ -275,6 +289,7 @@ async def test_w_comes_back_to_the_watch_screen_as_it_was_left(tmp_path):
         await wait_for(pilot, lambda: app.screen.query(WatchPane), what="the watch screen again")
         assert app.screen.query_one(WatchPane) is pane and pane.view.log_y and pane.view.zoom == 1
         await wait_for(pilot, lambda: pane.polls > polls, what="polling again")
+        assert pane.snapshot.runs[0].points == 800  # read on, not read twice
         assert "w watch" not in screen_text(app)
 
 

@@ -35,6 +35,8 @@ class TailReader:
         """Bytes consumed: everything before this offset has been returned as lines."""
         self.restarts = 0
         """Times the file was found replaced, truncated or rewritten and read again from the start."""
+        self.cut = False
+        """The last read stopped at READ_LIMIT with more of the file waiting."""
         self.skipping = False
         """In the middle of a line too long to read: the bytes up to its newline are passed over."""
         self._inode: int | None = None
@@ -61,6 +63,7 @@ class TailReader:
                 restarted = True
             self._inode = st.st_ino
             self._signature = head
+            self.cut = False
             if st.st_size <= self.offset:
                 return [], restarted
             lines: list[str | None] = []
@@ -73,6 +76,7 @@ class TailReader:
                     return lines, restarted
                 f.seek(self.offset)
                 data = f.read(min(st.st_size - self.offset, READ_LIMIT))
+                self.cut = st.st_size - self.offset > READ_LIMIT
                 end = data.rfind(b"\n")
                 if end >= 0:
                     break
@@ -95,6 +99,7 @@ class TailReader:
             f.seek(self.offset)
             chunk = f.read(READ_LIMIT)
             if not chunk:
+                self.cut = False  # the writer is still in the middle of that line: wait for it
                 return False
             newline = chunk.find(b"\n")
             if newline >= 0:
@@ -102,6 +107,7 @@ class TailReader:
                 self.skipping = False
                 return True
             self.offset += len(chunk)
+        self.cut = True
         return False
 
     @property
@@ -116,8 +122,5 @@ class TailReader:
 
     @property
     def more(self) -> bool:
-        """Whether the file holds more complete data than has been read (after a READ_LIMIT cut)."""
-        try:
-            return os.path.getsize(self.path) - self.offset > READ_LIMIT // 2
-        except OSError:
-            return False
+        """Whether the last read left part of the file unread (a READ_LIMIT cut, a long line being passed)."""
+        return self.cut

@@ -113,6 +113,10 @@ class WatchPane(Vertical):
         self._chart_ids: dict[str, str] = {}
         """Chart key → the id of its widget."""
         self._charts_drawn_at = 0.0
+        self.paused = False
+        """Polling was stopped (the user went to the dataset panes); :meth:`resume` starts it again."""
+        self._reading = threading.Lock()
+        """Held while a worker reads: a worker cancelled on leaving may still be mid-read when the next starts."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"watching {self.path} · reading…", id="watch-status", markup=False)
@@ -139,28 +143,35 @@ class WatchPane(Vertical):
     # ------------------------------------------------------------------ the worker
     def resume(self) -> None:
         """Poll the files (again): a pane brought back reads on from where it paused."""
+        self.paused = False
         self._poll_worker(self.path, self.stall_after)
 
     def stop(self) -> None:
         """Stop polling (the worker ends at its next wait); what was read stays for :meth:`resume`."""
+        self.paused = True
         self.workers.cancel_group(self, "watch")
 
     def on_unmount(self) -> None:
         if self.watch is not None:
-            self.watch.close()
+            with self._reading:
+                self.watch.close()
 
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _poll_worker(self, path: str, stall_after: float | None) -> None:
         from dataloupe.core.runlogs import STALL_AFTER, Watch
 
         def job(cancel: threading.Event) -> None:
-            if self.watch is None:
-                self.watch = Watch(path, stall_after=stall_after or STALL_AFTER)
-                self.watch.rescan()  # list the runs before reading any: they show at once
-                self.post_message(self.Polled(self.watch.snapshot()))
+            with self._reading:
+                if self.watch is None:
+                    self.watch = Watch(path, stall_after=stall_after or STALL_AFTER)
+                    self.watch.rescan()  # list the runs before reading any: they show at once
+                    self.post_message(self.Polled(self.watch.snapshot()))
             watch = self.watch
             while not cancel.is_set():
-                snapshot = watch.poll(cancel, budget=POLL_BUDGET)
+                with self._reading:
+                    if cancel.is_set():
+                        break
+                    snapshot = watch.poll(cancel, budget=POLL_BUDGET)
                 self.post_message(self.Polled(snapshot))
                 if not snapshot.loading:
                     cancel.wait(POLL_INTERVAL)
@@ -292,6 +303,13 @@ class WatchPane(Vertical):
             text.append(describe(r, since) + "\n", style=style)
         return text
 
+    @staticmethod
+    def _in_view(container: VerticalScroll, chart: LineChart) -> bool:
+        """Whether any of ``chart`` is inside the scrolled view of the charts."""
+        top = container.scroll_offset.y
+        region = chart.virtual_region
+        return region.bottom > top and region.y < top + max(1, container.size.height)
+
     def _draw_charts(self, runs, window) -> None:
         from dataloupe.core.runlogs import group_tags
 
@@ -323,8 +341,14 @@ class WatchPane(Vertical):
             signature = (
                 self.view.version,
                 window,
-                tuple((r.name, tag, len(r.columns.get(tag, ((),))[0]), r.points) for r in runs for tag in members),
+                tuple(
+                    (r.name, tag, len(r.columns.get(tag, ((),))[0]), r.points)
+                    for r in runs
+                    for tag in members
+                ),
             )
+            if cid in self._drawn and not self._in_view(container, chart):
+                continue  # scrolled out of sight: drawn when it comes back (the next tick), not on every key
             if self._drawn.get(cid) != signature:
                 self._drawn[cid] = signature
                 title = key if len(groups[key]) > 1 else groups[key][0]

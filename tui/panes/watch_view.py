@@ -37,7 +37,16 @@ X_TITLES = {"step": "step", "relative": "time since start", "wall": "wall clock"
 """How the toolbar names each x axis."""
 RUN_COLOURS = ("cyan", "orange", "magenta+", "green+", "red+", "blue+", "yellow", "white")
 """plotext colours given to runs in turn."""
-RICH_COLOURS = ("cyan", "dark_orange", "bright_magenta", "bright_green", "bright_red", "bright_blue", "yellow", "white")
+RICH_COLOURS = (
+    "cyan",
+    "dark_orange",
+    "bright_magenta",
+    "bright_green",
+    "bright_red",
+    "bright_blue",
+    "yellow",
+    "white",
+)
 """The same colours for Rich text (the run list, the run lines)."""
 RUN_MARKERS = ("•", "■", "▲", "◆", "+", "x", "o", "#")
 """Markers given to runs in turn (Unicode)."""
@@ -47,9 +56,13 @@ FAINT = 244
 """plotext colour (grey of the 256) of the raw values drawn behind their smoothed line."""
 MAX_CHART_RUNS = 12
 """Runs a chart compares at most (pinned first): a folder of 2,000 runs must not draw 2,000 lines."""
+DRAW_POINTS = 400
+"""Points of a series passed to a chart at most (after smoothing, which needs them all): two per column
+of the widest plot; the chart thins them again to its own width."""
 SMOOTH_FROM = 50
 """A tag with more points than this is smoothed; a sparser one (evaluations) is drawn as it is,
 unless it has its chart to itself."""
+
 
 @dataclass
 class WatchView:
@@ -228,7 +241,9 @@ def _span(width: float, axis: XAxis) -> str:
     return duration(width)
 
 
-def x_extent(runs: Sequence[RunSnapshot], tags: set[str] | None, view: WatchView) -> tuple[float, float] | None:
+def x_extent(
+    runs: Sequence[RunSnapshot], tags: set[str] | None, view: WatchView
+) -> tuple[float, float] | None:
     """(first, last) x over the tags shown of ``runs``: what the zoom window cuts."""
     low, high = math.inf, -math.inf
     for run in runs:
@@ -286,7 +301,9 @@ def chart_data(
             front.append(Trace(label, run.name, tx, ty, colour, marker, kind))
     title = name + (" [log]" if view.log_y else "")
     if len(set(roles.values())) > 1:
-        title += " · " + ", ".join(f"{role}: {'line' if k == 'line' else 'markers'}" for role, k in roles.items())
+        title += " · " + ", ".join(
+            f"{role}: {'line' if k == 'line' else 'markers'}" for role, k in roles.items()
+        )
     if dropped:
         title += f" · {plural(dropped, 'value')} ≤ 0 not drawn"
     if untimed:
@@ -302,15 +319,18 @@ def _cut(
     if window is not None:
         lo, hi = bisect_left(xs, window[0]), bisect_right(xs, window[1])
         xs, ys = xs[lo:hi], ys[lo:hi]
+    dropped = sum(1 for y in ys if y <= 0) if log_y else 0  # counted on every point, not the sample
+    if len(xs) > DRAW_POINTS:  # decimate before the per-point work: the chart draws no more than this
+        step = len(xs) / DRAW_POINTS
+        keep = [int(i * step) for i in range(DRAW_POINTS)] + [len(xs) - 1]
+        xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
     out_x, out_y = [], []
-    dropped = 0
     isfinite, log10 = math.isfinite, math.log10
     for x, y in zip(xs, ys, strict=False):
         if not isfinite(y):
             continue
         if log_y:
             if y <= 0:
-                dropped += 1
                 continue
             y = log10(y)
         out_x.append(x)

@@ -40,7 +40,7 @@ class WatchScreen(Screen):
 
     def on_screen_resume(self) -> None:
         pane = self.query_one(WatchPane)
-        if pane.polls:  # back from the dataset panes: read on from where it paused
+        if pane.paused:  # back from the dataset panes: read on from where it paused
             pane.resume()
 
     def action_leave(self, key: int | None = None) -> None:

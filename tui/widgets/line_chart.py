@@ -148,16 +148,22 @@ class LineChart(PlotextPlot):
         plt.title(data.title)
         plt.xlabel(X_LABELS[data.x_axis])
         self.y_range = None
-        line = app_glyphs(self.app).lines[0]  # braille, or "*" in ASCII
+        glyphs = app_glyphs(self.app)
+        line = glyphs.lines[0]  # braille, or "*" in ASCII
+        faint = "." if glyphs.ascii else "·"
         traces = [t for t in data.traces if t.xs]
-        limit = max(MIN_POINTS_PER_LINE, min(self.line_points, MAX_POINTS_PER_CHART // max(1, len(traces))))
+        columns = max(20, (self.size.width or 80) - 10)  # the plot's width, about
+        # braille draws two points per column: more is plotext's time spent on nothing
+        limit = max(MIN_POINTS_PER_LINE, min(2 * columns, MAX_POINTS_PER_CHART // max(1, len(traces))))
         xs_all: list[float] = []
         ys_all: list[float] = []
         longest = drawn = 0
         for trace in traces:
-            tx, ty = thin(trace.xs, trace.ys, limit)
+            tx, ty = thin(trace.xs, trace.ys, columns if trace.kind == "faint" else limit)
             if trace.kind == "points":
                 plt.scatter(tx, ty, marker=trace.marker, color=trace.colour)
+            elif trace.kind == "faint":  # dots, not braille: plotext's braille pass is most of a build
+                plt.scatter(tx, ty, marker=faint, color=trace.colour)
             else:
                 plt.plot(tx, ty, marker=line, color=trace.colour)
                 if trace.kind == "line":
