@@ -318,3 +318,12 @@ async def test_at_80_by_24_a_chart_keeps_40_by_10_cells_of_plot(tmp_path):
         plot_width = region.width - label - 3  # tick labels, the tick mark, the frame's two sides
         plot_height = region.height - 5  # title, the frame's top and bottom, tick labels, x label
         assert plot_width >= 40 and plot_height >= 10
+
+
+def test_the_lists_silence_a_selectionlist_method_that_still_exists():
+    # watch_lists.ToggleList overrides SelectionList._message_changed so that listing 2,000 runs
+    # posts no 2,000 messages; if Textual renames it, the override silently stops working.
+    from dataloupe.tui.panes.watch_lists import ToggleList
+
+    assert callable(getattr(SelectionList, "_message_changed", None))
+    assert ToggleList._message_changed is not SelectionList._message_changed

@@ -48,7 +48,7 @@ class RunSnapshot:
     tags: tuple[TagSummary, ...]
     """Every tag, in the order first seen."""
     columns: dict[str, Columns]
-    """Chart data per tag (a fresh dict in every snapshot; never changed after)."""
+    """Chart data per tag (shared by the snapshots of a run that got no new point; never changed)."""
     points: int
     """Points read in all."""
     last_step: int | None
@@ -127,6 +127,7 @@ class Run:
         self.restarts = 0
         """Times the log was replaced (deleted and made again, or truncated) and the run started over."""
         self._rate: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
+        self._cached: tuple[tuple[int, int], tuple[TagSummary, ...], dict[str, Columns]] | None = None
 
     def use_reader(self, reader: LogReader) -> None:
         """Read from another file from now on (the Trainer's newest checkpoint); old points stay."""
@@ -208,7 +209,11 @@ class Run:
     def snapshot(self, now: float | None = None, stall_after: float = STALL_AFTER) -> RunSnapshot:
         """The run as an immutable value."""
         now = time.time() if now is None else now
-        tags = tuple(s.summary() for s in self.series.values())
+        version = (self.points, self.restarts)
+        if self._cached is None or self._cached[0] != version:  # quiet runs rebuild nothing
+            tags = tuple(s.summary() for s in self.series.values())
+            self._cached = (version, tags, {s.tag: s.columns() for s in self.series.values()})
+        _, tags, columns = self._cached
         since = None if self.last_point_at is None else max(0.0, now - self.last_point_at)
         rate = self.steps_per_second()
         writing = since is not None and since <= min(stall_after, self._quiet_after())
@@ -226,7 +231,7 @@ class Run:
             path=printable(str(self.reader.path)),
             format=self.reader.format,
             tags=tags,
-            columns={s.tag: s.columns() for s in self.series.values()},
+            columns=columns,
             points=self.points,
             last_step=self.last_step,
             last_point_at=self.last_point_at,

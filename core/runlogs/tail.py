@@ -41,6 +41,7 @@ class TailReader:
         """In the middle of a line too long to read: the bytes up to its newline are passed over."""
         self._inode: int | None = None
         self._signature = b""
+        self._stamp: tuple[int, int, int] | None = None
 
     def read_lines(self) -> tuple[list[str | None], bool]:
         """(new complete lines, None standing for each line too long to read; whether reading started
@@ -49,6 +50,10 @@ class TailReader:
         Raises OSError when the file cannot be read (it was removed, or permission is refused).
         """
         st = os.stat(self.path)
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp == self._stamp and not self.cut and not self.skipping:
+            return [], False  # unchanged since the last read: a folder of 2,000 quiet runs costs a stat each
+        self._stamp = stamp
         restarted = False
         with open(self.path, "rb") as f:
             head = f.read(SIGNATURE_BYTES)

@@ -32,6 +32,12 @@ class ToggleList(SelectionList[str]):
         self.names: list[str] = []
         """Every name known, filtered or not."""
 
+    def _message_changed(self) -> None:
+        """Post no ``SelectedChanged``: SelectionList posts one per option added, two thousand when a
+        folder of runs is listed, each dispatched up the DOM while keys wait. The lists act on
+        ``SelectionToggled`` (space) alone. Overrides a private method: tests/test_watch_pane.py fails
+        if Textual renames it."""
+
     # what subclasses say
     def listed(self) -> list[str]:
         """The names shown, in order."""
@@ -62,17 +68,18 @@ class ToggleList(SelectionList[str]):
             return None
         return self.get_option_at_index(self.highlighted).value
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
+        # SelectionToggled comes from space alone; SelectedChanged also comes once per option added,
+        # two thousand times when a folder of runs is listed.
         if event.selection_list is not self:
             return
-        values = [self.get_option_at_index(i).value for i in range(self.option_count)]
-        selected = set(self.selected)
+        name = event.selection.value
         off = self.off()
-        for index, name in enumerate(values):
-            now_off = name not in selected
-            if now_off != (name in off):
-                off.discard(name) if not now_off else off.add(name)
-                self.replace_option_prompt_at_index(index, self.prompt(name))
+        if name in self.selected:
+            off.discard(name)
+        else:
+            off.add(name)
+        self.replace_option_prompt_at_index(event.selection_index, self.prompt(name))
         self.view.changed()
 
 

@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.5
 """Seconds between two polls of the files when nothing is waiting (new points show within 2 s)."""
-POLL_BUDGET = 0.25
+POLL_BUDGET = 0.1
 """Seconds one poll reads at most before the screen gets a snapshot (a folder of thousands of runs)."""
+LOADING_PAUSE = 0.05
+"""Seconds the reader rests between two slices of a backlog, so that keys find the interpreter free."""
 REDRAW_INTERVAL = 1.0
 """Seconds between two redraws of the charts and status lines."""
 LOADING_REDRAW_INTERVAL = 3.0
@@ -168,13 +170,16 @@ class WatchPane(Vertical):
                     self.post_message(self.Polled(self.watch.snapshot()))
             watch = self.watch
             while not cancel.is_set():
+                started = time.monotonic()
                 with self._reading:
                     if cancel.is_set():
                         break
                     snapshot = watch.poll(cancel, budget=POLL_BUDGET)
                 self.post_message(self.Polled(snapshot))
-                if not snapshot.loading:
-                    cancel.wait(POLL_INTERVAL)
+                if snapshot.loading:
+                    cancel.wait(LOADING_PAUSE)
+                else:  # rest at least twice as long as the poll took: keys come first
+                    cancel.wait(max(POLL_INTERVAL, 2 * (time.monotonic() - started)))
 
         run_job(self, job, lambda text, error: self.Failed(text) if error else None, what="Watching")
 
@@ -251,7 +256,7 @@ class WatchPane(Vertical):
     def on_filter_input_left(self, message: FilterInput.Left) -> None:
         self.query_one(TagList if message.what == "tags" else RunList).focus()
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
         self.redraw(force=True)
 
     # ------------------------------------------------------------------ drawing

@@ -54,8 +54,9 @@ ASCII_RUN_MARKERS = ("*", "o", "+", "x", "#", "@", "%", "&")
 """Markers given to runs in turn under ``--ascii``."""
 FAINT = 244
 """plotext colour (grey of the 256) of the raw values drawn behind their smoothed line."""
-MAX_CHART_RUNS = 12
-"""Runs a chart compares at most (pinned first): a folder of 2,000 runs must not draw 2,000 lines."""
+MAX_CHART_RUNS = 8
+"""Runs a chart compares at most (pinned first): a folder of 2,000 runs must not draw 2,000 lines, and
+eight runs in first-seen order have eight different colours and markers."""
 DRAW_POINTS = 400
 """Points of a series passed to a chart at most (after smoothing, which needs them all): two per column
 of the widest plot; the chart thins them again to its own width."""
