@@ -115,6 +115,8 @@ class WatchPane(Vertical):
         self._chart_ids: dict[str, str] = {}
         """Chart key → the id of its widget."""
         self._charts_drawn_at = 0.0
+        self._shown: dict[str, str | Text] = {}
+        """Selector → what the line shows now."""
         self.paused = False
         """Polling was stopped (the user went to the dataset panes); :meth:`resume` starts it again."""
         self._reading = threading.Lock()
@@ -184,7 +186,7 @@ class WatchPane(Vertical):
         run_job(self, job, lambda text, error: self.Failed(text) if error else None, what="Watching")
 
     def on_watch_pane_failed(self, message: Failed) -> None:
-        self.query_one("#watch-status", Static).update(f"stopped watching {self.path}: {message.text}")
+        self._show("#watch-status", f"stopped watching {self.path}: {message.text}")
         self.app.notify(message.text, title="Watching stopped", severity="error", timeout=12)
 
     def on_watch_pane_polled(self, message: Polled) -> None:
@@ -274,10 +276,10 @@ class WatchPane(Vertical):
             return
         runs = self.view.drawn_runs(snapshot.runs)
         window = self.view.window(self._extent())
-        self.query_one("#watch-status", Static).update(self._status(snapshot, len(runs)))
-        self.query_one("#watch-toolbar", Static).update(self.view.summary(window))
-        self.query_one("#watch-runinfo", Static).update(self._run_lines(runs, time.time()))
-        self.query_one("#watch-problems", Static).update("\n".join(snapshot.problems[:MAX_PROBLEMS]))
+        self._show("#watch-status", self._status(snapshot, len(runs)))
+        self._show("#watch-toolbar", self.view.summary(window))
+        self._show("#watch-runinfo", self._run_lines(runs, time.time()))
+        self._show("#watch-problems", "\n".join(snapshot.problems[:MAX_PROBLEMS]))
         if (
             force
             or not snapshot.loading
@@ -285,6 +287,13 @@ class WatchPane(Vertical):
         ):
             self._charts_drawn_at = time.monotonic()
             self._draw_charts(runs, window)
+
+    def _show(self, selector: str, content: str | Text) -> None:
+        """Update a line only when its text changed: an update of an auto-height line lays the whole
+        screen out again, which a key should not wait for."""
+        if self._shown.get(selector) != content:
+            self._shown[selector] = content
+            self.query_one(selector, Static).update(content)
 
     def _status(self, snapshot: WatchSnapshot, drawn: int) -> str:
         n = len(snapshot.runs)
