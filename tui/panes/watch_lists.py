@@ -20,6 +20,9 @@ from dataloupe.tui.panes.watch_view import WatchView
 
 OFF = " (off)"
 """What a name switched off reads, besides its empty box."""
+LIST_LIMIT = 300
+"""Runs listed at most (pinned ones first): a list of 2,000 takes a second to build and nobody scrolls
+it; the run filter (``f``) finds the others."""
 
 
 class ToggleList(SelectionList[str]):
@@ -93,7 +96,13 @@ class RunList(ToggleList):
             self.rebuild()
 
     def listed(self) -> list[str]:
-        return self.view.listed_runs(self.names)
+        listed = self.view.listed_runs(self.names)
+        self.border_title = (
+            f"runs: {LIST_LIMIT} of {len(listed):,} (f filters)"
+            if len(listed) > LIST_LIMIT
+            else "runs (space on/off, p pin)"
+        )
+        return listed[:LIST_LIMIT]
 
     def off(self) -> set[str]:
         return self.view.runs_off
