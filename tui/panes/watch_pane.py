@@ -54,6 +54,9 @@ RUN_LINES = 6
 NARROW = 100
 """Below this many columns the side lists get narrower, so that a chart keeps 40 columns of plot."""
 
+ONE_ROW = frozenset({"#watch-status", "#watch-toolbar"})
+"""Lines of a fixed single row: updating them needs no layout of the screen."""
+
 _SMOOTH = Binding.Group("smooth")
 _ZOOM = Binding.Group("zoom")
 _FILTER = Binding.Group("filter")
@@ -293,7 +296,8 @@ class WatchPane(Vertical):
         screen out again, which a key should not wait for."""
         if self._shown.get(selector) != content:
             self._shown[selector] = content
-            self.query_one(selector, Static).update(content)
+            # the status line and the toolbar are one row high: no layout for them (a key changes the toolbar)
+            self.query_one(selector, Static).update(content, layout=selector not in ONE_ROW)
 
     def _status(self, snapshot: WatchSnapshot, drawn: int) -> str:
         n = len(snapshot.runs)
