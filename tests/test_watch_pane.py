@@ -44,12 +44,17 @@ async def opened(app, pilot) -> WatchPane:
     return pane
 
 
-async def test_two_runs_on_shared_charts(tmp_path):
+async def test_two_runs_on_shared_charts(tmp_path, monkeypatch):
+    from dataloupe.tui.panes import watch_lists
+
+    monkeypatch.setattr(watch_lists, "LIST_LIMIT", 1)  # as 300 of 2,000 runs: the list is cut, not the charts
     write_tensorboard(tmp_path / "tb", range(100)).close()
     write_lightning_csv(tmp_path / "lightning" / "metrics.csv", range(60))
     app = watch_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await opened(app, pilot)
+        runs = app.screen.query_one("#watch-runs", SelectionList)
+        assert runs.option_count == 1 and runs.border_title == "runs: 1 of 2 (f filters)"
         shown = charts(app)
         # train/loss, val/loss, train_loss and val_loss share the loss chart; val/acc and val_acc the acc one
         assert set(shown) == {"loss", "acc"}
@@ -189,6 +194,11 @@ async def test_log_scale_smoothing_and_clean_ticks(tmp_path):
         assert pane.view.weight == 0.95 and any(t.kind == "faint" for t in loss.data.traces)
         await pilot.press("S", "S", "S", "S", "S")
         await wait_for(pilot, lambda: "smoothing off" in screen_text(app), what="no smoothing")
+        await pilot.press("right_square_bracket")  # ] and [ do what s and S do
+        await wait_for(pilot, lambda: "smoothing 0.6" in screen_text(app), what="] up to 0.6")
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: "smoothing off" in screen_text(app), what="[ back to off")
+        assert pane.view.weight == 0.0
         assert not any(t.kind == "faint" for t in loss.data.traces)
         (raw,) = [t for t in loss.data.traces if t.kind == "line"]
         assert 10 ** raw.ys[-1] == pytest.approx(2.3e-8)
