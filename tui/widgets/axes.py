@@ -114,10 +114,10 @@ def log_ticks(low: float, high: float, most: int) -> tuple[float, float, list[fl
     if hi <= lo:
         lo, hi = lo - 1, lo + 1
     every = next((e for e in (1, 2, 3, 5, 10, 20) if (hi - lo) / e <= max(1, most)), 50)
-    lo = math.floor(lo / every) * every
-    ticks = [float(k) for k in range(lo, hi + every, every)]
+    first = math.ceil(lo / every) * every  # the axis spans the decades around the data; ticks at multiples
+    ticks = [float(k) for k in range(first, hi + 1, every)]
     labels = [_decade(int(t)) for t in ticks]
-    return ticks[0], ticks[-1], ticks, labels
+    return float(lo), float(hi), ticks, labels
 
 
 def _decade(exponent: int) -> str:
