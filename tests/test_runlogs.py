@@ -15,6 +15,8 @@ import pytest
 from dataloupe.core.runlogs import JsonlLog, Run, TagSeries, Watch, chart_key, find_sources, group_tags
 from dataloupe.core.runlogs.csv_metrics import CsvReader
 from dataloupe.core.runlogs.jsonl import JsonlReader
+from dataloupe.core.runlogs.run import describe
+from dataloupe.core.runlogs.series import smooth
 from dataloupe.core.runlogs.tensorboard_events import EventFolderReader
 from dataloupe.core.runlogs.trainer_state import TrainerStateReader
 
@@ -221,7 +223,7 @@ def test_a_half_written_csv_row_is_held_back(tmp_path):
     assert run.series["train_loss"].last_value == pytest.approx(0.18)
 
 
-def test_csv_rotated_or_rewritten_gives_no_duplicates(tmp_path):
+def test_csv_rewritten_gives_no_duplicates_and_a_replaced_file_is_a_new_run(tmp_path):
     path = write_lightning_csv(tmp_path / "metrics.csv", range(20))
     run = Run("csv", CsvReader(path))
     run.poll()
@@ -230,11 +232,12 @@ def test_csv_rotated_or_rewritten_gives_no_duplicates(tmp_path):
     path.write_text(LIGHTNING_HEADER + ",lr\n" + "\n".join(rows) + "\n")
     run.poll()
     assert tags_of(run) == {"train_loss": 31, "val_loss": 3, "val_acc": 3, "lr": 1}
-    # logrotate: the file moves away and a new one starts
+    # logrotate: the file moves away and a new one starts: the run starts over with it
     path.rename(tmp_path / "metrics.csv.1")
     write_lightning_csv(path, range(31, 40))
     run.poll()
-    assert tags_of(run)["train_loss"] == 40 and run.reader._tail.restarts == 2
+    assert tags_of(run) == {"train_loss": 9} and run.reader._tail.restarts == 2
+    assert run.restarts == 2 and run.last_step == 39
 
 
 def test_csv_without_a_step_column_names_the_file(tmp_path):
@@ -352,11 +355,115 @@ def test_nan_step_and_stalled(tmp_path):
 def test_series_stays_bounded_and_smooths():
     series = TagSeries("loss", limit=100)
     for step in range(100_000):
-        series.add(step, 1.0 + (step % 2))
-    steps, raw, smooth = series.columns()
-    assert len(steps) <= 101 and steps[-1] == 99_999
-    assert set(raw) == {1.0, 2.0} and 1.3 < smooth[-1] < 1.7
+        series.add(step, 1.0 + (step % 2), 1000.0 + step)
+    steps, raw, walls = series.columns()
+    assert len(steps) <= 101 and steps[-1] == 99_999 and walls[-1] == 100_999.0
+    assert set(raw) == {1.0, 2.0} and 1.3 < series.smoothed < 1.7
     assert series.add(5, 0.0) is False  # a step already passed is a duplicate
+
+
+def test_smoothing_is_tensorboards_debiased_average():
+    values = [4.0, 2.0, float("nan"), 1.0, 3.0]
+    w = 0.6
+    # TensorBoard's loop, written out: last = last * w + (1 - w) * v; shown = last / (1 - w ** n)
+    l1 = 0.4 * 4.0
+    l2 = l1 * w + 0.4 * 2.0
+    l3 = l2 * w + 0.4 * 1.0
+    l4 = l3 * w + 0.4 * 3.0
+    expected = [l1 / (1 - w), l2 / (1 - w**2), None, l3 / (1 - w**3), l4 / (1 - w**4)]
+    out = smooth(values, w)
+    assert out[0] == pytest.approx(4.0)  # debiased: the first point is not pulled toward zero
+    assert [out[i] for i in (0, 1, 3, 4)] == pytest.approx([expected[i] for i in (0, 1, 3, 4)])
+    assert math.isnan(out[2])  # passed through, left out of the average
+    assert smooth(values, 0.0) == values[:2] + [out[2]] + values[3:] or smooth(values, 0.0)[0] == 4.0
+    assert smooth([0.01] * 500, 0.99) == [0.01] * 500  # a constant stays exactly constant
+
+
+def test_a_log_deleted_and_made_again_is_a_new_run(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_text("\n".join(jsonl_lines(range(200))) + "\n")
+    watch = Watch(tmp_path, rescan_every=0)
+    assert watch.poll().runs[0].points == 400
+    path.unlink()
+    path.write_text("\n".join(jsonl_lines(range(50))) + "\n")  # a new inode, shorter, steps from 0
+    (run,) = watch.poll().runs
+    assert run.points == 100 and run.last_step == 49
+    assert {t.tag: t.points for t in run.tags} == {"loss": 50, "accuracy": 50}
+
+
+def test_a_line_too_long_is_skipped_and_named(tmp_path):
+    path = tmp_path / "run.jsonl"
+    lines = jsonl_lines(range(4))
+    with open(path, "w") as f:
+        f.write(lines[0] + "\n" + lines[1] + "\n")
+        f.write('{"step": 2, "blob": "' + "x" * (50 << 20) + '"}\n')  # one 50 MB line
+        f.write(lines[3] + "\n")
+    snap = Watch(path).read_all()
+    (run,) = snap.runs
+    assert {t.tag: t.points for t in run.tags} == {"loss": 3, "accuracy": 3} and run.last_step == 3
+    assert "line 3 is longer than 8 MB and was skipped" in run.problems[0]
+
+
+def test_garbage_rows_in_a_csv_are_a_problem(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,loss\n1,0.5\n\x00\x01garbage,\xff\n2,0.4\n")
+    (run,) = Watch(path).read_all().runs
+    assert run.points == 2 and "1 row without a step number" in run.problems[0]
+    assert "\x00" not in run.problems[0]
+
+
+def test_control_characters_from_files_are_stripped(tmp_path):
+    folder = tmp_path / "run\x1b[2J"
+    folder.mkdir()
+    (folder / "metrics.csv").write_text("step,\x1b]0;owned\x07loss\x1b[31m\n1,0.5\n")
+    (run,) = Watch(tmp_path).read_all().runs
+    assert run.name == "run[2J" and [t.tag for t in run.tags] == ["]0;ownedloss[31m"]
+    assert list(run.columns) == ["]0;ownedloss[31m"] and "\x1b" not in run.path
+
+
+def test_an_unlistable_folder_says_permission_denied(tmp_path, monkeypatch):
+    write_lightning_csv(tmp_path / "ok" / "metrics.csv", range(5))
+    write_lightning_csv(tmp_path / "locked" / "metrics.csv", range(5))
+    real = os.scandir
+
+    def refuse(path="."):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    sources, problems = find_sources(tmp_path)
+    assert [s.name for s in sources] == ["ok"]
+    assert problems == [
+        f"{tmp_path / 'locked'}: permission denied; cannot list this folder (give your user read access)."
+    ]
+    sources, problems = find_sources(tmp_path / "locked")
+    assert sources == [] and "permission denied" in problems[0] and str(tmp_path / "locked") in problems[0]
+
+
+def test_a_stopped_writer_has_no_eta(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps({"total_steps": 300}) + "\n" + "\n".join(jsonl_lines(range(101))) + "\n")
+    run = Run("j", JsonlReader(path))
+    run.poll()
+    writing = run.snapshot(now=1_700_000_012.0)
+    assert writing.state == "writing" and writing.eta == pytest.approx(20.0)
+    assert "ETA 20" in describe(writing)
+    stopped = run.snapshot(now=1_700_000_100.0)  # 90 s without a point at 10 steps/s
+    assert stopped.state == "stopped" and stopped.eta is None
+    assert "ETA" not in describe(stopped) and "stopped at step 100 of 300" in describe(stopped)
+    stalled = run.snapshot(now=1_700_010_000.0)
+    assert stalled.state == "stalled" and "STALLED" in describe(stalled) and "ETA" not in describe(stalled)
+
+
+def test_a_folder_of_many_runs_is_listed_before_it_is_read(tmp_path):
+    for i in range(40):
+        append_lines(tmp_path / f"r{i:02}.jsonl", jsonl_lines(range(3)))
+    watch = Watch(tmp_path)
+    first = watch.poll(budget=0)  # one run read, the other 39 listed
+    assert len(first.runs) == 40 and first.unread == 39 and first.loading
+    assert sum(1 for r in first.runs if r.points) == 1
+    assert watch.read_all().unread == 0 and all(r.points == 6 for r in watch.snapshot().runs)
 
 
 def test_paired_tags_share_a_chart():

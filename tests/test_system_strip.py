@@ -67,7 +67,14 @@ async def test_no_gpu_and_the_writer_of_a_run_in_the_watch_pane(tmp_path):
                 pilot, lambda: app.screen.query(SystemStrip) and strip_of(app).samples, what="a sample"
             )
             runs = app.screen.query_one("#watch-runs", SelectionList)
-            labels = lambda: [str(runs.get_option_at_index(i).prompt) for i in range(runs.option_count)]  # noqa: E731
+
+            def labels() -> list[
+                str
+            ]:  # each run's line without the marker that leads it (the charts' legend)
+                return [
+                    str(runs.get_option_at_index(i).prompt).split(" ", 1)[1] for i in range(runs.option_count)
+                ]
+
             await wait_for(
                 pilot, lambda: f"live.jsonl · pid {writer.pid}" in labels(), what=lambda: str(labels())
             )

@@ -1,5 +1,6 @@
 """``dataloupe watch`` in a real terminal (tmux): rows appended to a Lightning metrics.csv and
-points added by a real SummaryWriter show up while the app watches."""
+points added by a real SummaryWriter show up while the app watches, and ``y`` turns the charts
+to a log scale."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def test_watch_shows_rows_and_events_written_while_it_runs(tmux, tmp_path):
         # nothing pressed: the new points must come by themselves (how soon: bench_watch.py)
         tmux.wait_for("lightning: 48 points · step 39", timeout=15)
         tmux.wait_for("tb: 31 points · step 24", timeout=15)
+        tmux.keys("y")
+        tmux.wait_for("loss [log]", timeout=15)
+        assert "y log" in tmux.screen()
         tmux.keys("q")
         assert tmux.exit_code() == 0
     finally:

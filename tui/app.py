@@ -115,6 +115,7 @@ class DataloupeApp(App):
             )
             for key, pid, title, _ in PANES
         ],
+        Binding("w", "watch", "watch"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         # A pane or form that gives Esc a meaning of its own leaves the field itself.
@@ -240,7 +241,20 @@ class DataloupeApp(App):
         if self.options.watch is not None:
             from dataloupe.tui.screens.watch_screen import WatchScreen
 
-            self.push_screen(WatchScreen(self.options.watch, self.options.stall_after))
+            # installed, so that leaving it for the dataset panes keeps its runs, filters and scales
+            self.install_screen(WatchScreen(self.options.watch, self.options.stall_after), name="watch")
+            self.push_screen("watch")
+
+    def action_watch(self) -> None:
+        """Back to the watch screen that ``dataloupe watch`` opened, as it was left."""
+        if self.is_screen_installed("watch") and self.screen is not self.get_screen("watch"):
+            self.push_screen("watch")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``w`` is a key only in an app started with ``dataloupe watch``."""
+        if action == "watch":
+            return self.is_screen_installed("watch") and self.screen is not self.get_screen("watch")
+        return True
 
     # ------------------------------------------------------------------ panes
     def action_show_pane(self, pane_id: str) -> None:

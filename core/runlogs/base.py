@@ -9,6 +9,7 @@ reader goes on with whatever else it can read.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,9 @@ class Batch:
     """The run's planned number of steps, when the log says (the Trainer's ``max_steps``)."""
     more: bool = False
     """The reader stopped early (a large backlog): call again soon."""
+    restarted: bool = False
+    """The file was replaced, truncated or rewritten and is read again from its start: the run
+    starts over, and ``points`` are its points from the top."""
 
 
 class LogReader:
@@ -51,9 +55,9 @@ class LogReader:
     def close(self) -> None:
         """Release open files."""
 
-    def lines_from(self, tail: TailReader) -> tuple[list[str], bool] | None:
-        """``tail``'s new lines and whether the file started over; None (with ``problem`` set) when
-        the file cannot be read."""
+    def lines_from(self, tail: TailReader) -> tuple[list[str | None], bool] | None:
+        """``tail``'s new lines (None for a line too long to read) and whether the file started over;
+        None (with ``problem`` set) when the file cannot be read."""
         try:
             return tail.read_lines()
         except OSError as e:
@@ -91,3 +95,14 @@ def as_step(value: object) -> int | None:
 def shown(path: Path) -> str:
     """A path as messages show it."""
     return str(path)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters: ESC starts the codes that clear a screen or set a window's title, and a
+newline or tab in a name would break the lines and columns it is shown in."""
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters: a tag, a column or a file name read from disk is shown to a
+    terminal, and must not drive it."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text

@@ -18,7 +18,7 @@ import csv
 from pathlib import Path
 
 from dataloupe.core.runlogs.base import Batch, LogReader, as_number, as_step
-from dataloupe.core.runlogs.tail import TailReader
+from dataloupe.core.runlogs.tail import LINE_LIMIT, TailReader
 
 STEP_COLUMNS = ("step", "global_step")
 """Column names accepted for the step (case does not matter)."""
@@ -37,6 +37,9 @@ class CsvReader(LogReader):
         self._header: list[str] | None = None
         self._step_col = -1
         self._time_col = -1
+        self._line = 0
+        self._long: list[int] = []
+        self._bad = 0
 
     def read(self) -> Batch:
         batch = Batch()
@@ -46,6 +49,14 @@ class CsvReader(LogReader):
         lines, restarted = read
         if restarted:
             self._header = None
+            self._line = 0
+            self._long = []
+            self._bad = 0
+            batch.restarted = True
+        if None in lines:
+            lines = self._drop_long(lines)
+        else:
+            self._line += len(lines)
         if not lines:
             if self._header is None and self._tail.empty:
                 self.problem = f"{self.path}: is empty; expected a header line with a 'step' column."
@@ -60,10 +71,10 @@ class CsvReader(LogReader):
             return batch
         header = self._header or []
         for row in rows:
-            if len(row) <= self._step_col:
-                continue
-            step = as_step(row[self._step_col])
+            step = as_step(row[self._step_col]) if len(row) > self._step_col else None
             if step is None:
+                if any(cell.strip() for cell in row):
+                    self._garbage(row)
                 continue
             wall = as_number(row[self._time_col]) if 0 <= self._time_col < len(row) else None
             for i, cell in enumerate(row[: len(header)]):
@@ -75,6 +86,31 @@ class CsvReader(LogReader):
                     batch.points.append((name, step, value, wall))
         batch.more = self._tail.more
         return batch
+
+    def _garbage(self, row: list[str]) -> None:
+        """Count a row that has cells but no step number, and say so."""
+        self._bad += 1
+        shown = ",".join(row)[:60]
+        self.problem = (
+            f"{self.path}: {self._bad} row{'s' if self._bad > 1 else ''} without a step number skipped "
+            f"(the last: {shown!r}); expected numbers under the header, a whole number in the step column."
+        )
+
+    def _drop_long(self, lines: list[str | None]) -> list[str]:
+        """``lines`` without the lines too long to read, each named in ``problem``."""
+        kept = []
+        for text in lines:
+            self._line += 1
+            if text is None:
+                self._long.append(self._line)
+            else:
+                kept.append(text)
+        numbers = ", ".join(map(str, self._long[:5])) + (", …" if len(self._long) > 5 else "")
+        self.problem = (
+            f"{self.path}: line{'s' if len(self._long) > 1 else ''} {numbers} longer than "
+            f"{LINE_LIMIT >> 20} MB, skipped; expected one row of numbers per line."
+        )
+        return kept
 
     def _set_header(self, header: list[str]) -> None:
         self._header = header

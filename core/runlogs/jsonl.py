@@ -21,7 +21,7 @@ from typing import Any
 
 from dataloupe.core.errors import SettingsError
 from dataloupe.core.runlogs.base import Batch, LogReader, as_number, as_step
-from dataloupe.core.runlogs.tail import TailReader
+from dataloupe.core.runlogs.tail import LINE_LIMIT, TailReader
 
 STEP_KEYS = ("step", "global_step", "iteration", "iter")
 """Keys that hold the step, first found wins."""
@@ -62,13 +62,17 @@ class JsonlReader(LogReader):
             return batch
         lines, restarted = read
         if restarted:
-            self._line = 0
+            self._line = self._bad = 0
+            batch.restarted = True
         if not lines and self._line == 0 and self._tail.offset == 0:
             if self._tail.empty:
                 self.problem = f"{self.path}: is empty; expected one JSON object per line with a step."
             return batch
         for text in lines:
             self._line += 1
+            if text is None:
+                self._complain(f"line {self._line} is longer than {LINE_LIMIT >> 20} MB and was skipped")
+                continue
             if not text.strip():
                 continue
             try:

@@ -2,9 +2,9 @@
 
 A :class:`TagSeries` never keeps every point: it keeps the latest and best values, the
 first step that was NaN or infinite, an exponential moving average (debiased, as
-TensorBoard draws it) and a :class:`~dataloupe.core.history.DecimatedHistory` of a few hundred
-(step, raw, smoothed) points for the charts. A million points cost the same memory as a
-thousand.
+TensorBoard draws it) and a :class:`~dataloupe.core.history.DecimatedHistory` of at most
+:data:`CHART_POINTS` (step, value, wall time) points for the charts, which smooth them at the
+weight the user picks (:func:`smooth`). A million points cost the same memory as a thousand.
 
     python -c "from dataloupe.core.runlogs.series import TagSeries; s = TagSeries('train/loss'); \
 [s.add(i, 1 / (i + 1)) for i in range(1000)]; print(s.summary())"
@@ -13,16 +13,18 @@ thousand.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import isfinite
 from typing import Literal
 
 from dataloupe.core.history import DecimatedHistory
 
-CHART_POINTS = 300
-"""Points a chart series keeps at most (plotext redraws every point on the UI thread)."""
+CHART_POINTS = 1000
+"""Points a chart series keeps at most, as TensorBoard samples 1,000 per scalar: enough to zoom into a
+tenth of a run; the chart thins them again to its width (plotext redraws every point on the UI thread)."""
 SMOOTHING = 0.9
-"""Weight of the exponential moving average drawn beside the raw values."""
+"""Weight of the running average kept for the summary (``smoothed``, the headless report)."""
 _NEW_WEIGHT = 1 - SMOOTHING
 
 Direction = Literal["min", "max"]
@@ -77,7 +79,7 @@ class TagSeries:
         self.direction = direction_of(tag)
         """What "best" means for it."""
         self.history = DecimatedHistory(limit)
-        """(step, raw, smoothed) for the charts, bounded."""
+        """(step, value, wall time) for the charts, bounded."""
         self.points = 0
         """Points accepted."""
         self.last_step: int | None = None
@@ -89,8 +91,9 @@ class TagSeries:
         self._ema_count = 0
         self.smoothed: float | None = None
         """Latest debiased moving average of the finite values."""
+        self._columns: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
-    def add(self, step: int, value: float) -> bool:
+    def add(self, step: int, value: float, wall: float = 0.0) -> bool:
         """Take one point; False when it is a duplicate (its step is not after the last one)."""
         if self.last_step is not None and step <= self.last_step:
             return False
@@ -108,16 +111,18 @@ class TagSeries:
             self.best_value, self.best_step = value, step
         self._ema = ema = self._ema * SMOOTHING + _NEW_WEIGHT * value
         self._ema_count = count = self._ema_count + 1
-        self.smoothed = smoothed = ema / (1 - SMOOTHING**count)
-        self.history.add(step, value, smoothed)
+        self.smoothed = ema / (1 - SMOOTHING**count)
+        self.history.add(step, value, wall)
+        self._columns = None
         return True
 
     def columns(self) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-        """(steps, raw values, smoothed values) of the bounded history."""
-        cols = self.history.columns()
-        if len(cols) < 3:
-            return (), (), ()
-        return cols[0], cols[1], cols[2]
+        """(steps, values, wall times) of the bounded history; the same tuples until a point is added,
+        so a snapshot of two thousand quiet runs copies nothing."""
+        if self._columns is None:
+            cols = self.history.columns()
+            self._columns = (cols[0], cols[1], cols[2]) if len(cols) >= 3 else ((), (), ())
+        return self._columns
 
     def summary(self) -> TagSummary:
         """The tag's statistics as an immutable value."""
@@ -132,6 +137,32 @@ class TagSeries:
             first_bad_step=self.first_bad_step,
             smoothed=self.smoothed,
         )
+
+
+def smooth(values: Sequence[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average debiased as Adam's moments are, so the
+    first points are not pulled toward zero. Non-finite values pass through and are left out of the
+    average; a constant series stays exactly constant (no rounding wobble), as TensorBoard keeps it.
+
+    ``last = last * weight + (1 - weight) * value``; ``smoothed = last / (1 - weight ** n)`` after
+    ``n`` finite values."""
+    if weight <= 0 or not values:
+        return list(values)
+    first = values[0]
+    if all(v == first for v in values):
+        return list(values)
+    out = []
+    last = 0.0
+    count = 0
+    keep = 1.0 - weight
+    for v in values:
+        if not isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + keep * v
+        count += 1
+        out.append(last / (1 - weight**count))
+    return out
 
 
 # ---------------------------------------------------------------------- tags that share a chart

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataloupe.core.runlogs.base import LogReader
+from dataloupe.core.runlogs.base import LogReader, printable
 from dataloupe.core.runlogs.csv_metrics import CsvReader
 from dataloupe.core.runlogs.jsonl import JsonlReader
 from dataloupe.core.runlogs.run import STALL_AFTER, Run, RunSnapshot
@@ -52,7 +52,9 @@ class WatchSnapshot:
     taken_at: float
     """Unix time of the snapshot."""
     loading: bool
-    """Some run still has a backlog to read."""
+    """Some run still has a backlog to read, or has not been read at all yet."""
+    unread: int = 0
+    """Runs listed but not read yet (a folder of thousands is listed first and read in the background)."""
 
     @property
     def healthy(self) -> bool:
@@ -95,21 +97,32 @@ def kind_of_file(path: Path) -> str | None:
 
 
 def find_sources(root: Path) -> tuple[list[Source], list[str]]:
-    """The runs under ``root`` and messages about it (missing, or holding no logs)."""
+    """The runs under ``root`` and messages about it (missing, unreadable, or holding no logs)."""
     root = Path(root)
     if not root.exists():
         return [], [f"{root} does not exist; give a log file or a folder of runs ({EXPECTED})."]
+    refused: list[str] = []
+
+    def unlisted(error: OSError) -> None:
+        where = error.filename or root
+        if isinstance(error, PermissionError):
+            refused.append(
+                f"{where}: permission denied; cannot list this folder (give your user read access)."
+            )
+        else:
+            refused.append(f"{where}: cannot be listed ({error.strerror or error}).")
+
     if root.is_file():
         kind = kind_of_file(root)
         if kind is None:
             return [], [f"{root}: not a log dataloupe reads; expected {EXPECTED}."]
         if kind == "tensorboard":
-            return [Source(root.parent.name or str(root.parent), root.parent, kind)], []
-        return [Source(root.name, root, kind)], []
+            return [Source(printable(root.parent.name or str(root.parent)), root.parent, kind)], []
+        return [Source(printable(root.name), root, kind)], []
     sources: list[Source] = []
     trainer: dict[Path, tuple[float, Path]] = {}
     base_depth = len(root.parts)
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, onerror=unlisted):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
         if len(here.parts) - base_depth >= MAX_DEPTH:
@@ -130,19 +143,20 @@ def find_sources(root: Path) -> tuple[list[Source], list[str]]:
                 sources.append(Source(_name(root, path) if f != "metrics.csv" else name, path, "csv"))
     for run_dir, (_, path) in trainer.items():
         sources.append(Source(_name(root, run_dir), path, "trainer_state"))
+    refused = [printable(r) for r in refused]
     if not sources:
-        return [], [f"{root}: no logs found in it or its sub-folders; expected {EXPECTED}."]
+        return [], refused or [f"{root}: no logs found in it or its sub-folders; expected {EXPECTED}."]
     taken: dict[str, int] = {}
     for s in sources:
         taken[s.name] = taken.get(s.name, 0) + 1
     # A Lightning version folder can hold event files and a metrics.csv: two runs, two names.
     sources = [Source(f"{s.name} ({s.kind})", s.path, s.kind) if taken[s.name] > 1 else s for s in sources]
-    return sorted(sources, key=lambda s: s.name), []
+    return sorted(sources, key=lambda s: s.name), refused
 
 
 def _name(root: Path, path: Path) -> str:
     rel = os.path.relpath(path, root)
-    return root.name if rel == "." else rel
+    return printable(root.name if rel == "." else rel)
 
 
 def _mtime(path: Path) -> float:
@@ -169,6 +183,8 @@ class Watch:
         self._paths: dict[str, Path] = {}
         self._problems: list[str] = []
         self._scanned_at = -1e9
+        self._cursor = 0
+        self._read: set[str] = set()
 
     def rescan(self) -> None:
         """Search the path for runs; new ones join, a Trainer run follows its newest checkpoint."""
@@ -183,14 +199,27 @@ class Watch:
                 run.use_reader(source.reader())
                 self._paths[source.name] = source.path
 
-    def poll(self, cancel: threading.Event | None = None) -> WatchSnapshot:
-        """Read what every run wrote since the last poll and return the new state."""
+    def poll(self, cancel: threading.Event | None = None, budget: float | None = None) -> WatchSnapshot:
+        """Read what every run wrote since the last poll and return the new state.
+
+        With ``budget`` (seconds), stop once that much time has gone and go on from the next run at the
+        next call: a folder of thousands of runs shows its first ones at once, and the snapshot says
+        ``loading`` until every run has been read."""
         if time.monotonic() - self._scanned_at >= self.rescan_every:
             self.rescan()
-        for run in list(self.runs.values()):
+        names = list(self.runs)
+        start = time.monotonic()
+        polled = 0
+        while polled < len(names):
             if cancel is not None and cancel.is_set():
                 break
-            run.poll()
+            if budget is not None and polled and time.monotonic() - start >= budget:
+                break
+            name = names[self._cursor % len(names)]
+            self._cursor = (self._cursor + 1) % len(names)
+            self.runs[name].poll()
+            self._read.add(name)
+            polled += 1
         return self.snapshot()
 
     def snapshot(self) -> WatchSnapshot:
@@ -198,12 +227,14 @@ class Watch:
         now = time.time()
         runs = tuple(self.runs[name].snapshot(now, self.stall_after) for name in sorted(self.runs))
         problems = tuple(self._problems) + tuple(p for r in runs for p in r.problems)
+        unread = len(self.runs) - len(self._read)
         return WatchSnapshot(
-            root=str(self.root),
+            root=printable(str(self.root)),
             runs=runs,
             problems=problems,
             taken_at=now,
-            loading=any(r.more for r in self.runs.values()),
+            loading=bool(unread) or any(r.more for r in self.runs.values()),
+            unread=unread,
         )
 
     def read_all(self, cancel: threading.Event | None = None) -> WatchSnapshot:

@@ -14,8 +14,19 @@
    the writer's clock (written beside the log at its start). Goal: at most 2 s once the point is
    on disk; SummaryWriter itself holds points up to its flush_secs (1 s) before writing them.
 
+3. A redraw with a log y scale and smoothing at 0.99 over 10 tags of 100,000 points each (one JSON
+   Lines run, ten charts): milliseconds per chart on the UI thread, from the snapshot to plotext's
+   built figure (smoothing, log, zoom cut, thinning, plotting). Goal: ≤ 50 ms per chart.
+4. Key to screen through tmux (120×40) on that run, for ``y`` (log scale), ``s``/``S`` (smoothing) and
+   ``z``/``Z`` (zoom): from ``tmux send-keys`` to the toolbar's change in ``capture-pane``, which comes
+   in the same frame as the charts drawn anew. Goal: p95 ≤ 100 ms.
+5. A folder of 2,000 runs (a metrics.csv of 100 rows each) in tmux: seconds until the first run's name
+   is on screen (goal ≤ 2 s) and until every run is read, ``y`` key to screen meanwhile (goal < 100 ms),
+   and seconds from ``q`` to the exit.
+
     python tests/bench/bench_watch.py               # everything (about 5 minutes, most of it writing 1M events)
     python tests/bench/bench_watch.py --skip-open   # only the live part
+    python tests/bench/bench_watch.py --skip-open --skip-live   # only 3-5, the views and many runs
 """
 
 from __future__ import annotations
@@ -299,6 +310,9 @@ async def key_latencies(path: Path, presses: int) -> list[float]:
         rng = random.Random(0)
         for i in range(presses):
             await asyncio.sleep(rng.uniform(0.05, 0.25))  # land at different points of the redraw cycle
+            if app.focused is not tags:  # the screen focuses its run list when it is first shown
+                tags.focus()
+                await pilot.pause()
             before = tags.highlighted
             name = "down" if i % 2 == 0 else "up"
             t0 = time.perf_counter()
@@ -318,6 +332,174 @@ async def key_latencies(path: Path, presses: int) -> list[float]:
     return latencies
 
 
+# ---------------------------------------------------------------------- views: log, smoothing, zoom
+VIEW_TAGS = 10
+VIEW_POINTS = 100_000
+VIEW_CACHE = Path(tempfile.gettempdir()) / "dataloupe-bench-watch-views" / "run.jsonl"
+"""10 tags × 100,000 points as JSON Lines, written once and reused."""
+
+
+def view_log() -> Path:
+    """The JSON Lines run of 10 tags × 100,000 points (a loss over several decades, some noise)."""
+    if VIEW_CACHE.exists():
+        return VIEW_CACHE
+    VIEW_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    with open(VIEW_CACHE.with_suffix(".tmp"), "w") as f:
+        for step in range(VIEW_POINTS):
+            row = {"step": step, "time": 1_700_000_000 + step / 50}
+            for t in range(VIEW_TAGS):
+                row[f"metric_{t}/loss"] = (
+                    (2.3 + t) * 10 ** (-6 * step / VIEW_POINTS) * (1 + 0.3 * rng.random())
+                )
+            f.write(json.dumps(row) + "\n")
+    VIEW_CACHE.with_suffix(".tmp").rename(VIEW_CACHE)
+    return VIEW_CACHE
+
+
+def redraw_cost(path: str) -> None:
+    """(child) Milliseconds per chart to redraw with log y and smoothing 0.99, on the UI thread."""
+    from dataloupe.tui.app import AppOptions, build_app
+    from dataloupe.tui.panes.watch_pane import WatchPane
+    from dataloupe.tui.panes.watch_view import chart_data
+    from dataloupe.tui.widgets.line_chart import LineChart
+
+    async def go() -> dict:
+        app = build_app(AppOptions(open_on_start=False, watch=path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not app.screen.query(WatchPane):
+                await pilot.pause(0.05)
+            pane = app.screen.query_one(WatchPane)
+            while (
+                pane.snapshot is None or pane.snapshot.loading or len(app.screen.query(LineChart)) < VIEW_TAGS
+            ):
+                await pilot.pause(0.1)
+            pane.view.log_y = True
+            pane.view.smoothing = 5  # 0.99
+            pane.view.changed()
+            runs = pane.view.drawn_runs(pane.snapshot.runs)
+            charts = list(app.screen.query(LineChart))
+            times, build, drawn = [], [], []
+            for _ in range(5):
+                for chart in charts:
+                    tag = chart.title
+                    t0 = time.perf_counter()
+                    data = chart_data(tag, [tag], runs, pane.view)
+                    t1 = time.perf_counter()
+                    chart.draw(data)
+                    chart.render()  # plotext builds the whole figure here, as at every frame
+                    t2 = time.perf_counter()
+                    times.append(1000 * (t2 - t0))
+                    build.append(1000 * (t1 - t0))
+                    drawn.append(chart.drawn)
+            points = pane.snapshot.runs[0].points
+        return {"ms": times, "view_ms": build, "drawn": max(drawn), "points": points, "charts": len(charts)}
+
+    print(json.dumps(asyncio.run(go())))
+
+
+def _terminal(root: Path):
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.terminal import Terminal
+
+    return Terminal(root)
+
+
+def _toolbar(screen: str) -> str:
+    lines = screen.splitlines()
+    return lines[1] if len(lines) > 1 else ""
+
+
+def tmux_key_latencies(term, pairs: tuple[str, str], presses: int) -> list[float]:
+    """Milliseconds from send-keys to the toolbar's change on screen, alternating the two keys."""
+    rng = random.Random(1)
+    out = []
+    for i in range(presses):
+        time.sleep(rng.uniform(0.1, 0.3))  # land at different points of the redraw cycle
+        before = _toolbar(term.screen())
+        t0 = time.perf_counter()
+        term.keys(pairs[i % 2])
+        while _toolbar(term.screen()) == before:
+            if time.perf_counter() - t0 > 5:
+                raise RuntimeError(f"{pairs[i % 2]!r} never changed the toolbar: {before!r}")
+        out.append(1000 * (time.perf_counter() - t0))
+    return sorted(out)
+
+
+def pct95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(0.95 * len(values))) - 1)]
+
+
+def keys_through_tmux(path: Path, presses: int) -> dict[str, list[float]]:
+    """``y``, ``s``/``S`` and ``z``/``Z`` timed through tmux on the 10 × 100,000-point run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        term = _terminal(Path(tmp))
+        try:
+            term.start(
+                [str(Path(sys.executable).parent / "dataloupe"), "watch", str(path)], width=120, height=40
+            )
+            term.wait_until(lambda s: "reading" not in s.splitlines()[0] and "metric_0" in s, timeout=120)
+            t0 = time.perf_counter()
+            for _ in range(20):
+                term.screen()
+            print(f"  (one tmux capture-pane alone takes {50 * (time.perf_counter() - t0):.1f} ms here)")
+            return {
+                keys: tmux_key_latencies(term, pair, presses)
+                for keys, pair in (("y", ("y", "y")), ("s/S", ("s", "S")), ("z/Z", ("z", "Z")))
+            }
+        finally:
+            term.close()
+
+
+def many_runs(count: int, presses: int) -> dict:
+    """A folder of ``count`` runs in tmux: first names on screen, all read, keys meanwhile, q to exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "runs"
+        header = "epoch,step,train_loss,val_loss\n"
+        body = "".join(f"0,{s},{1 / (s + 1):.5f},\n" for s in range(100))
+        for i in range(count):
+            (root / f"r{i:04}").mkdir(parents=True)
+            (root / f"r{i:04}" / "metrics.csv").write_text(header + body)
+        (Path(tmp) / "one" / "r0000").mkdir(parents=True)
+        (Path(tmp) / "one" / "r0000" / "metrics.csv").write_text(header + body)
+        term = _terminal(Path(tmp))
+        try:  # the same start with a single run: what the program's own start costs on this machine
+            t0 = time.perf_counter()
+            term.start([str(Path(sys.executable).parent / "dataloupe"), "watch", str(Path(tmp) / "one")])
+            term.wait_until(lambda s: "r0000" in s, timeout=120)
+            alone = time.perf_counter() - t0
+        finally:
+            term.close()
+        term = _terminal(Path(tmp))
+        try:
+            t0 = time.perf_counter()
+            term.start(
+                [str(Path(sys.executable).parent / "dataloupe"), "watch", str(root)], width=120, height=40
+            )
+            term.wait_until(lambda s: "r0000" in s, timeout=120)
+            first = time.perf_counter() - t0
+            latencies = tmux_key_latencies(term, ("y", "y"), presses)
+            term.wait_until(lambda s: "not read yet" not in s and f"{count:,} runs" in s, timeout=300)
+            read = time.perf_counter() - t0
+            late = tmux_key_latencies(term, ("y", "y"), max(10, presses // 2))
+            t1 = time.perf_counter()
+            term.keys("q")
+            code = term.exit_code(timeout=60)
+            quit_s = time.perf_counter() - t1
+        finally:
+            term.close()
+    return {
+        "alone": alone,
+        "first": first,
+        "read": read,
+        "keys": latencies,
+        "late_keys": late,
+        "quit": quit_s,
+        "code": code,
+    }
+
+
 # ---------------------------------------------------------------------- main
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -327,12 +509,21 @@ def main() -> int:
     parser.add_argument("--skip-live", action="store_true", help="skip the live writers")
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--only", choices=("tb", "csv", "jsonl"), help="one live writer only")
+    parser.add_argument(
+        "--skip-views", action="store_true", help="skip the log/smoothing/zoom redraws and keys"
+    )
+    parser.add_argument("--skip-many", action="store_true", help="skip the folder of 2,000 runs")
+    parser.add_argument("--runs", type=int, default=2000, help="runs in the many-runs folder")
+    parser.add_argument("--redraw-cost", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--read-core", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--read-app", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--writer", nargs=3, metavar=("KIND", "PATH", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read_core:
         read_core(args.read_core)
+        return 0
+    if args.redraw_cost:
+        redraw_cost(args.redraw_cost)
         return 0
     if args.read_app:
         read_app(args.read_app)
@@ -410,6 +601,44 @@ def main() -> int:
                 )
             else:
                 print(f"  {'':<20} no new step reached the screen while measuring: MISSED")
+    if not args.skip_views:
+        path = view_log()
+        print(
+            f"\n3. a redraw with log y and smoothing 0.99: {VIEW_TAGS} tags × {VIEW_POINTS:,} points (headless, 120×40)"
+        )
+        out = subprocess.run(
+            [sys.executable, __file__, "--redraw-cost", str(path)], capture_output=True, text=True, env=env
+        )
+        if out.returncode:
+            print(out.stderr[-2000:])
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        ms = sorted(r["ms"])
+        print(
+            f"  {r['charts']} charts, {r['points']:,} points read, at most {r['drawn']} drawn per chart: "
+            f"per chart median {statistics.median(ms):.1f} ms, max {ms[-1]:.1f} ms "
+            f"(of it smoothing, log and cut {statistics.median(r['view_ms']):.1f} ms) "
+            f"{'OK' if ms[-1] <= 50 else 'MISSED'} (goal ≤ 50 ms)"
+        )
+        print(f"\n4. key to screen through tmux (120×40) on that run, {args.presses // 2} presses each")
+        for keys, lat in keys_through_tmux(path, max(10, args.presses // 2)).items():
+            print(
+                f"  {keys:<5} p50 {statistics.median(lat):6.1f} ms   p95 {pct95(lat):6.1f} ms   max {lat[-1]:6.1f} ms "
+                f"{'OK' if pct95(lat) <= 100 else 'MISSED'} (goal p95 ≤ 100 ms)"
+            )
+    if not args.skip_many:
+        print(f"\n5. a folder of {args.runs:,} runs (tmux 120×40)")
+        r = many_runs(args.runs, max(10, args.presses // 2))
+        print(
+            f"  first runs on screen after {r['first']:.2f} s {'OK' if r['first'] <= 2 else 'MISSED'} (goal ≤ 2 s); "
+            f"every run read after {r['read']:.1f} s (one run alone shows after {r['alone']:.2f} s: the program's own start)"
+        )
+        for what, lat in (("while reading", r["keys"]), ("after", r["late_keys"])):
+            print(
+                f"  y key to screen {what}: p50 {statistics.median(lat):.1f} ms, p95 {pct95(lat):.1f} ms "
+                f"{'OK' if pct95(lat) < 100 else 'MISSED'} (goal < 100 ms)"
+            )
+        print(f"  q to exit: {r['quit']:.2f} s (exit code {r['code']})")
     return 0
 
 

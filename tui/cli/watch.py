@@ -3,8 +3,10 @@
 PATH is a TensorBoard log folder, a Lightning ``metrics.csv``, a ``.jsonl`` file of metrics,
 a Hugging Face ``trainer_state.json`` (or its output folder), or a folder of several runs.
 ``--once`` prints each run's latest and best value per tag, the step and time of its last
-point, and any NaN, then exits: 0 when all is well, 1 when a run has a NaN or is stalled,
-2 when the path holds no logs.
+point, and any NaN, then exits: 0 when all is well; 1 when a run has a NaN, is stalled, or
+could not be read whole (a corrupt event file, garbage rows, a line too long); 2 when
+nothing at all could be read (no logs, a folder that cannot be listed, only unreadable files).
+``--tags REGEX`` keeps the tags whose names match (the app's ``/`` filter).
 
     dataloupe watch lightning_logs/             # the app, live
     dataloupe watch runs/ --once --json         # one JSON object for scripts
@@ -33,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="print the runs once and exit instead of the app")
     parser.add_argument("--json", action="store_true", help="with --once: one JSON object instead of text")
     parser.add_argument(
+        "--tags",
+        metavar="REGEX",
+        default="",
+        help="with --once: only the tags whose names match (a regular expression, case ignored)",
+    )
+    parser.add_argument(
         "--stall-after",
         type=float,
         default=DEFAULT_STALL_MINUTES,
@@ -48,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json and not args.once:
         raise SettingsError("--json goes with --once (the app cannot print JSON); add --once.")
     from dataloupe.core.runlogs import Watch
+    from dataloupe.core.runlogs.filters import strict_filter
+
+    try:
+        tags = strict_filter(args.tags)
+    except ValueError as e:
+        raise SettingsError(f"--tags: {e}; give a regular expression such as 'loss' or '^val/'.") from e
 
     stall = args.stall_after * 60
     if not args.once:
@@ -59,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     sampler = _system_sampler() if args.json else None
     watch = Watch(args.path, stall_after=stall)
     try:
-        snapshot = watch.read_all()
+        snapshot = only_tags(watch.read_all(), tags)
     finally:
         watch.close()
     if args.json:
@@ -71,9 +85,30 @@ def run(args: argparse.Namespace) -> int:
         print(as_text(snapshot))
         for problem in snapshot.problems:
             print(f"dataloupe: {problem}", file=sys.stderr)
-    if not snapshot.runs:
+    return exit_code(snapshot)
+
+
+def exit_code(snapshot) -> int:
+    """0 all well; 1 a NaN, a stall or a problem reading some run; 2 nothing could be read at all."""
+    if not snapshot.runs or (snapshot.problems and not any(r.points for r in snapshot.runs)):
         return 2
-    return 0 if snapshot.healthy else 1
+    return 0 if snapshot.healthy and not snapshot.problems else 1
+
+
+def only_tags(snapshot, tags):
+    """``snapshot`` with only the tags ``tags`` matches (NaN and best values of the others left out)."""
+    from dataclasses import replace
+
+    if not tags.text:
+        return snapshot
+    runs = []
+    for r in snapshot.runs:
+        kept = tuple(t for t in r.tags if tags.matches(t.tag))
+        bad = [(t.first_bad_step, t.tag) for t in kept if t.first_bad_step is not None]
+        first_bad = (min(bad)[1], min(bad)[0]) if bad else None
+        columns = {t.tag: r.columns[t.tag] for t in kept if t.tag in r.columns}
+        runs.append(replace(r, tags=kept, columns=columns, first_bad=first_bad))
+    return replace(snapshot, runs=tuple(runs))
 
 
 def _number(value: float | None) -> float | str | None:
@@ -99,6 +134,7 @@ def as_record(snapshot) -> dict[str, Any]:
                 if r.seconds_since_last is None
                 else round(r.seconds_since_last, 1),
                 "stalled": r.stalled,
+                "state": r.state,
                 "steps_per_second": r.steps_per_second,
                 "total_steps": r.total_steps,
                 "eta_seconds": r.eta,

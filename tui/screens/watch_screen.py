@@ -1,6 +1,7 @@
 """The screen ``dataloupe watch PATH`` opens: the watch pane over the whole terminal.
 
-Escape (or a pane key 1-6) leaves it for the dataset panes and stops polling; q quits.
+Escape (or a pane key 1-6) leaves it for the dataset panes and pauses polling; ``w`` there comes back
+to it as it was left (the app installs this screen, so leaving it does not end it); q quits.
 """
 
 from __future__ import annotations
@@ -37,8 +38,13 @@ class WatchScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#watch-runs").focus()
 
+    def on_screen_resume(self) -> None:
+        pane = self.query_one(WatchPane)
+        if pane.paused:  # back from the dataset panes: read on from where it paused
+            pane.resume()
+
     def action_leave(self, key: int | None = None) -> None:
-        """Stop watching and show the dataset panes (pane ``key`` when given)."""
+        """Pause watching and show the dataset panes (pane ``key`` when given)."""
         self.query_one(WatchPane).stop()
         self.app.pop_screen()
         if key is not None:

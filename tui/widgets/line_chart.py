@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from textual_plotext import PlotextPlot
 
 from dataloupe.tui.terminal import app_glyphs
-from dataloupe.tui.widgets.axes import round_ticks, whole_ticks
+from dataloupe.tui.widgets.axes import log_ticks, round_ticks, time_ticks, value_ticks, whole_ticks
+from dataloupe.tui.widgets.chart_data import ChartData
 
 Line = tuple[str, Sequence[float], Sequence[float]]
 """(label, xs, values) of one line; an empty label leaves the line out of the legend."""
@@ -35,6 +36,10 @@ LINE_COLOURS = ("cyan", "orange")
 """plotext colours of the training charts' lines (the bar chart's colours), in turn."""
 FRAME_ROWS = 4
 """Rows besides the plot: title, the frame's top and bottom, tick labels (an x label takes one more)."""
+MARKS_PER_LINE = 8
+"""Markers set along a watch chart's line so that its run is known without colour."""
+X_LABELS = {"step": "step", "relative": "time since start", "wall": "wall clock"}
+"""The x label of a watch chart per x axis."""
 
 
 def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_LINE) -> tuple[list, list]:
@@ -84,7 +89,13 @@ class LineChart(PlotextPlot):
         self.lines = 0
         """Lines drawn."""
         self.y_range: tuple[float, float] | None = None
-        """The y axis last drawn by a percent chart, None before its first points and on other charts."""
+        """The y axis last drawn by a percent chart or a watch chart (log10 on a log chart), else None."""
+        self.y_labels: tuple[str, ...] = ()
+        """The y tick labels a watch chart last drew."""
+        self.x_labels: tuple[str, ...] = ()
+        """The x tick labels a watch chart last drew."""
+        self.data: ChartData | None = None
+        """What a watch chart last drew (its title and traces)."""
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -125,6 +136,64 @@ class LineChart(PlotextPlot):
         self.drawn = sum(len(tx) for _, tx, _ in drawn)
         self.lines = len(drawn)
         self.labels = tuple(label for label, _, _ in drawn if label)
+        self.updates += 1
+        self.refresh()
+
+    def draw(self, data: ChartData) -> None:
+        """Plot a watch chart: its traces (thinned so that the chart draws :data:`MAX_POINTS_PER_CHART`
+        points at most), y ticks on round numbers or decades, x ticks on round steps or times."""
+        self.data = data
+        plt = self.plt
+        plt.clear_data()
+        plt.title(data.title)
+        plt.xlabel(X_LABELS[data.x_axis])
+        self.y_range = None
+        glyphs = app_glyphs(self.app)
+        line = glyphs.lines[0]  # braille, or "*" in ASCII
+        faint = "." if glyphs.ascii else "·"
+        traces = [t for t in data.traces if t.xs]
+        columns = max(20, (self.size.width or 80) - 10)  # the plot's width, about
+        # braille draws two points per column: more is plotext's time spent on nothing
+        limit = max(MIN_POINTS_PER_LINE, min(2 * columns, MAX_POINTS_PER_CHART // max(1, len(traces))))
+        xs_all: list[float] = []
+        ys_all: list[float] = []
+        longest = drawn = 0
+        for trace in traces:
+            tx, ty = thin(trace.xs, trace.ys, columns if trace.kind == "faint" else limit)
+            if trace.kind == "points":
+                plt.scatter(tx, ty, marker=trace.marker, color=trace.colour)
+            elif trace.kind == "faint":  # dots, not braille: plotext's braille pass is most of a build
+                plt.scatter(tx, ty, marker=faint, color=trace.colour)
+            else:
+                plt.plot(tx, ty, marker=line, color=trace.colour)
+                if trace.kind == "line":
+                    mx, my = thin(tx, ty, MARKS_PER_LINE)
+                    plt.scatter(mx, my, marker=trace.marker, color=trace.colour)
+            xs_all += (tx[0], tx[-1])
+            ys_all += (min(ty), max(ty))
+            longest, drawn = max(longest, len(tx)), drawn + len(tx)
+        rows = max(2, (self.size.height or 16) - FRAME_ROWS - 1)
+        if ys_all:
+            ticker = log_ticks if data.log_y else value_ticks
+            low, high, ticks, labels = ticker(min(ys_all), max(ys_all), max(1, rows // 3))
+            plt.ylim(low, high)
+            plt.yticks(ticks, labels)
+            self.y_range = (low, high)
+            self.y_labels = tuple(labels)
+        if xs_all or data.x_range:
+            low, high = data.x_range or (min(xs_all), max(xs_all))
+            if data.x_range:
+                plt.xlim(low, high)
+            cols = max(12, (self.size.width or 40) - 12)
+            if data.x_axis == "step":
+                width = len(f"{high:,.0f}") + 3
+                ticks, labels = round_ticks(low, high, max(1, min(8, cols // width)), whole=True)
+            else:
+                ticks, labels = time_ticks(low, high, max(1, cols // 10), clock=data.x_axis == "wall")
+            plt.xticks(ticks, labels)
+            self.x_labels = tuple(labels)
+        self.points, self.drawn, self.lines = longest, drawn, len(traces)
+        self.labels = tuple(t.label for t in traces if t.label)
         self.updates += 1
         self.refresh()
 

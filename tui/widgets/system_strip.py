@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import SelectionList, Static
+from textual.widgets import Static
 
 from dataloupe.core.system import (
     GpuSample,
@@ -209,20 +209,9 @@ def gpu_cell(g: GpuSample, detail: int) -> Text:
 
 
 # ---------------------------------------------------------------------- the writers of watched runs
-def run_label(name: str, writer: WriterProcess | None) -> str:
-    """A run's line in the run list: its name, then its writer's pid, or "writer exited"."""
-    if writer is None:
-        return name
-    return f"{name} · {'writer exited' if writer.exited else f'pid {writer.pid}'}"
-
-
-def label_runs(runs: SelectionList, writers: Mapping[str, WriterProcess | None]) -> None:
-    """Put each run's writer beside its name in the run list (only the lines that changed)."""
-    for i in range(runs.option_count):
-        option = runs.get_option_at_index(i)
-        label = run_label(option.value, writers.get(option.value))
-        if str(option.prompt) != label:
-            runs.replace_option_prompt_at_index(i, label)
+def writer_label(writer: WriterProcess) -> str:
+    """What follows a run's name in the run list: its writer's pid, or "writer exited"."""
+    return "writer exited" if writer.exited else f"pid {writer.pid}"
 
 
 def writer_line(system: SystemSnapshot | None, run: RunSnapshot) -> Text:
