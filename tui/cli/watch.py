@@ -66,10 +66,13 @@ def run(args: argparse.Namespace) -> int:
     stall = args.stall_after * 60
     if not args.once:
         from dataloupe.tui.app import AppOptions, build_app
+        from dataloupe.tui.cli.entry import run_app, terminal_problem
 
+        problem = terminal_problem()
+        if problem is not None:
+            raise SettingsError(problem)
         app = build_app(AppOptions(open_on_start=False, watch=str(args.path), stall_after=stall))
-        app.run()
-        return app.return_code or 0
+        return run_app(app)
     sampler = _system_sampler() if args.json else None
     watch = Watch(args.path, stall_after=stall)
     try:
