@@ -176,6 +176,11 @@ def eval_pipeline(
     sources the training pipeline, normalized with ``normalize`` (mean, std) when given."""
     pipeline = split.pipeline.with_(augment=False)
     if pipeline.own_transform:
+        if normalize is not None:
+            raise SettingsError(
+                "--normalize applies to dataloupe's own sources: your Dataset's samples go to the model as it "
+                "returns them, so normalize them in its transform."
+            )
         return pipeline.with_(mode="raw")
     if normalize is not None:
         mean, std = normalize
