@@ -142,10 +142,13 @@ def main(argv: list[str] | None = None) -> int:
 
     ascii_only = args.ascii or not locale_is_utf8()
     options = AppOptions(
-        spec=spec, split=args.split, ascii=ascii_only, model=args.model, weights=args.weights
+        spec=spec,
+        split=args.split,
+        ascii=ascii_only,
+        model=args.model,
+        weights=args.weights,
+        start_pane="training" if args.model else "preview",
     )
-    if args.model:
-        options.start_pane = "training"
     app = build_app(options)
     app.run()
     return app.return_code or 0
