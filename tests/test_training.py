@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -160,16 +161,12 @@ def test_evaluating_a_trained_model_holds_out_the_test_split_its_run_held_out():
     handle = unbalanced_handle(with_test=False)
     run = TrainingRun(handle, TrainConfig(epochs=1, seed=3, test_fraction=0.3, **FAST))
     final = run.run()
-    result, notes = evaluate_on_test(
-        run.model, run.spec, run.pipeline, handle, "cpu", classes=("big", "small"), metrics=run.metrics()
-    )
+    result, notes = evaluate_on_test(replace(run.trained(), classes=("big", "small")), handle, "cpu")
     assert result.samples == final.latest.test.samples == 99  # 30% of 330, not the default 20%
     assert result.confusion == final.latest.test.confusion
     assert any("30% held out" in n and "seed 3" in n for n in notes)
     assert any("class names differ" in n for n in notes)
-    _, same_names = evaluate_on_test(
-        run.model, run.spec, run.pipeline, handle, "cpu", classes=handle.classes, metrics=run.metrics()
-    )
+    _, same_names = evaluate_on_test(run.trained(), handle, "cpu")
     assert not any("class names differ" in n for n in same_names)
 
 

@@ -264,7 +264,7 @@ async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(mo
     gate = threading.Event()
 
     def slow_evaluate(*args, **kwargs):
-        cancel = args[5]
+        cancel = args[3]  # evaluate_on_test(trained, handle, device, cancel)
         while not (gate.is_set() or cancel.is_set()):
             time.sleep(0.01)
         return real_evaluate(*args, **kwargs)  # a cancel set: cut short after the first batch

@@ -91,7 +91,7 @@ def write(folder: Path, name: str, body: str) -> Path:
 
 def user_net(tmp_path: Path, cls: str = "Network_1", **kw) -> torch.nn.Module:
     """An instance of the user's class, built from the file as dataloupe would import it."""
-    from dataloupe.core.readers.user_code import import_module
+    from dataloupe.core.user_calls import import_module
 
     module, _ = import_module(str(write(tmp_path, "net.py", NET)))
     torch.manual_seed(0)

@@ -202,7 +202,7 @@ class LoaderStepper(BatchStepper):
         """Nothing: your DataLoader's own transform and collate_fn make its batches."""
 
     def _go(self, index: int) -> Batch:
-        from dataloupe.core.readers.user_code import run_user
+        from dataloupe.core.user_calls import run_user
 
         if self._iterator is None:
             self._box.append(run_user("starting your DataLoader (iter)", iter, self.loader))

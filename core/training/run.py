@@ -44,6 +44,7 @@ from dataloupe.core.training.snapshots import (
     RunState,
     TrainingSnapshot,
 )
+from dataloupe.core.training.trained import TrainedModel
 
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
@@ -441,6 +442,23 @@ class TrainingRun:
         )
 
     # ------------------------------------------------------------------ results
+    def trained(self) -> TrainedModel | None:
+        """The model this run leaves, as one value; None before :meth:`prepare` built one.
+
+        Call it once :meth:`run` has returned: its weights are the run's own final tensors, on the CPU.
+        """
+        if self.model is None or self.spec is None or self.pipeline is None:
+            return None
+        weights = {k: v.detach() for k, v in self.model.state_dict().items()}
+        return TrainedModel(
+            spec=self.spec,
+            weights=weights,
+            classes=self._classes,
+            pipeline=self.pipeline,
+            metrics=self.metrics(),
+            dataset=self.handle.name,
+        )
+
     def metrics(self) -> dict[str, Any]:
         """What the run reached, as plain values (stored in checkpoints)."""
         snap = self.snapshot

@@ -32,9 +32,9 @@ from dataloupe.core.data.samples import describe
 from dataloupe.core.data.sources import code_source
 from dataloupe.core.errors import DatasetError, SettingsError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
-from dataloupe.core.readers.user_code import import_module, run_user
 from dataloupe.core.training.metrics import OUTPUT_KINDS, ModelReport, model_report
 from dataloupe.core.training.weights import fit_weights, read_weights
+from dataloupe.core.user_calls import import_module, run_user
 from dataloupe.core.wording import format_shape
 
 SCORE_BATCH = 256

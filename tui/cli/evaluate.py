@@ -204,16 +204,17 @@ def print_report(title: str, data: str, transform: str, notes: list[str], result
 # ---------------------------------------------------------------------- a dataloupe checkpoint
 def run_checkpoint(args: argparse.Namespace) -> int:
     """``dataloupe eval model.pt DATA``: test accuracy and per-class accuracy of a saved checkpoint."""
-    from dataloupe.core.training.checkpoint import evaluate_checkpoint, load_checkpoint
+    from dataloupe.core.training.checkpoint import load_checkpoint
+    from dataloupe.core.training.evaluation import evaluate_on_test
 
     checkpoint = load_checkpoint(args.checkpoint)
     handle = open_for_command(spec_from_args(args))
-    result, notes = evaluate_checkpoint(checkpoint, handle, device=args.device)
+    result, notes = evaluate_on_test(checkpoint, handle, device=args.device)
     names = list(handle.classes)
     if args.json:
         record: dict[str, Any] = {
-            "checkpoint": str(checkpoint.path),
-            "model": checkpoint.spec.describe(),
+            "checkpoint": checkpoint.source,
+            "model": checkpoint.name,
             "dataset": handle.name,
             "test_accuracy": result.accuracy,
             "test_loss": result.loss,

@@ -357,17 +357,10 @@ def _save_model(
     if save_to is None:
         return None, "", False
 
+    trained = training.trained()
+
     def save(path: Path, **kw) -> Path:
-        return save_checkpoint(
-            path,
-            training.model,
-            training.spec,
-            handle.classes,
-            training.pipeline,
-            training.metrics(),
-            handle.name,
-            **kw,
-        )
+        return save_checkpoint(path, trained, **kw)
 
     if state != "finished":
         if state == "stopped" and args.save_on_stop:

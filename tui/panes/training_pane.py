@@ -14,6 +14,7 @@ classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,6 @@ from dataloupe.tui.ascii_filter import use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.panes.base import Pane, show_fraction
 from dataloupe.tui.panes.training_jobs import (
-    CurrentModel,
     start_evaluate,
     start_load,
     start_save,
@@ -47,6 +47,7 @@ from dataloupe.tui.workers import ended_unheard, stop_job
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
     from dataloupe.core.training.run import EvalResult, TrainConfig, TrainingSnapshot
+    from dataloupe.core.training.trained import TrainedModel
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("view-settings", "settings"),
@@ -86,70 +87,64 @@ class TrainingPane(Pane):
     ]
 
     # ------------------------------------------------------------------ messages
+    @dataclass
     class Progress(Message):
         """A snapshot of the running training; a newer one replaces an older one still queued."""
 
-        def __init__(self, snapshot: TrainingSnapshot) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            """The run at one moment."""
+        snapshot: TrainingSnapshot
+        """The run at one moment."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TrainingPane.Progress)
 
+    @dataclass
     class Finished(Message):
         """The run ended (finished, stopped, diverged or failed)."""
 
-        def __init__(self, snapshot: TrainingSnapshot, trained: CurrentModel | None) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            """The final snapshot; ``message`` says why a run ended early."""
-            self.trained = trained
-            """The model it trained (None when it failed before training)."""
+        snapshot: TrainingSnapshot
+        """The final snapshot; ``message`` says why a run ended early."""
+        trained: TrainedModel | None
+        """The model it trained (None when it failed before training)."""
 
+    @dataclass
     class Failed(Message):
         """The run could not start or crashed; ``text`` says why."""
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-            """The message for the user."""
+        text: str
+        """The message for the user."""
 
+    @dataclass
     class CheckpointDone(Message):
         """A save or load finished."""
 
-        def __init__(self, text: str, loaded: CurrentModel | None = None) -> None:
-            super().__init__()
-            self.text = text
-            """What happened, for the status line."""
-            self.loaded = loaded
-            """The model read from a checkpoint, for a load."""
+        text: str
+        """What happened, for the status line."""
+        loaded: TrainedModel | None = None
+        """The model read from a checkpoint, for a load."""
 
+    @dataclass
     class CheckpointFailed(Message):
         """A save, load or evaluation was refused or cancelled; the current model is unchanged."""
 
-        def __init__(self, text: str, cancelled: bool = False, ask_path: bool = False) -> None:
-            super().__init__()
-            self.text = text
-            """Why, and what to do."""
-            self.cancelled = cancelled
-            """The user stopped it (x): nothing to report but that."""
-            self.ask_path = ask_path
-            """A save failed: ask for another path (the model is kept)."""
+        text: str
+        """Why, and what to do."""
+        cancelled: bool = False
+        """The user stopped it (x): nothing to report but that."""
+        ask_path: bool = False
+        """A save failed: ask for another path (the model is kept)."""
 
+    @dataclass
     class Evaluated(Message):
         """The current model was evaluated on the test split."""
 
-        def __init__(self, result: EvalResult, notes: list[str], classes: tuple[str, ...], what: str) -> None:
-            super().__init__()
-            self.result = result
-            """Accuracy, per-class accuracy and the confusion matrix."""
-            self.notes = notes
-            """Notes for the user (held-out split, device fallback)."""
-            self.classes = classes
-            """Class names of the evaluated dataset."""
-            self.what = what
-            """Which model on which dataset, for the status line."""
+        result: EvalResult
+        """Accuracy, per-class accuracy and the confusion matrix."""
+        notes: list[str]
+        """Notes for the user (held-out split, device fallback)."""
+        classes: tuple[str, ...]
+        """Class names of the evaluated dataset."""
+        what: str
+        """Which model on which dataset, for the status line."""
 
     # ------------------------------------------------------------------ layout
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
@@ -158,7 +153,7 @@ class TrainingPane(Pane):
         """Checkpoint files this session has written (they may be replaced without asking)."""
         self._confirm_replace: Path | None = None
         """A file that exists and that one more press of s will replace."""
-        self.current: CurrentModel | None = None
+        self.current: TrainedModel | None = None
         """The model to save or evaluate: the last one trained here or loaded."""
         self.snapshot: TrainingSnapshot | None = None
         """The latest snapshot shown."""
@@ -522,9 +517,7 @@ class TrainingPane(Pane):
         if message.cancelled:
             self.query_one("#run-state", Static).update(message.text)
             return
-        kept = (
-            f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
-        )
+        kept = f" Kept the current model ({self.current.name})." if self.current is not None else ""
         self.query_one("#run-state", Static).update(f"✗ {message.text}")
         if message.ask_path:  # the model is kept: ask where else to put it
             kept += " Type another path in the Checkpoint field and press s to save it there."
