@@ -20,7 +20,7 @@ import inspect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -36,6 +36,11 @@ from dataloupe.core.training.metrics import OUTPUT_KINDS, ModelReport, model_rep
 from dataloupe.core.training.weights import fit_weights, read_weights
 from dataloupe.core.user_calls import import_module, run_user
 from dataloupe.core.wording import format_shape
+
+if TYPE_CHECKING:
+    from dataloupe.core.data.datasets import DatasetHandle
+    from dataloupe.core.training.snapshots import EvalResult
+    from dataloupe.core.training.trained import TrainedModel
 
 SCORE_BATCH = 256
 """Samples per forward pass. On the CPU a small CNN scored MNIST in 0.9 s at 256 and 5-7 s at 1,024, whose
@@ -63,6 +68,36 @@ class UserModel:
         count = sum(p.numel() for p in self.module.parameters())
         text = f"{self.source} ({type(self.module).__name__}, {count:,} parameters)"
         return text + (f" with {self.weights.name}" if self.weights is not None else " with its own weights")
+
+    def trained(self, classes: tuple[str, ...], pipeline: Pipeline, dataset: str = "") -> TrainedModel:
+        """This model as the app's one model value: a :class:`TrainedModel` of the "user" kind, whose
+        ``build`` gives back the module and whose ``metrics`` keep MODEL, the notes and ``outputs``."""
+        from dataloupe.core.training.trained import TrainedModel
+
+        module = self.module
+        return TrainedModel(
+            spec=None,
+            weights={k: v.detach().clone() for k, v in module.state_dict().items()},
+            classes=tuple(classes),
+            pipeline=pipeline,
+            metrics={"model": self.source, "outputs": self.outputs, "notes": list(self.notes)},
+            dataset=dataset,
+            source=str(self.weights) if self.weights is not None else self.source,
+            build=lambda: module,
+        )
+
+    @classmethod
+    def from_trained(cls, trained: TrainedModel) -> UserModel:
+        """The user's model a "user" :class:`TrainedModel` holds, its weights loaded (see :meth:`trained`)."""
+        metrics = trained.metrics
+        weights = None if trained.source == metrics.get("model") else Path(trained.source)
+        return cls(
+            module=trained.build_model(),
+            source=str(metrics.get("model", trained.source)),
+            weights=weights,
+            notes=tuple(metrics.get("notes", ())),
+            outputs=metrics.get("outputs"),
+        )
 
 
 def is_code_model(model: str) -> bool:
@@ -324,3 +359,43 @@ def evaluate_user_model(
         outputs=scores.outputs,
         notes=notes,
     )
+
+
+def as_eval_result(report: ModelReport) -> EvalResult:
+    """The part of a report the training pane's per-class chart and confusion matrix show."""
+    from dataloupe.core.training.snapshots import EvalResult
+
+    return EvalResult(
+        accuracy=report.accuracy,
+        loss=report.loss,
+        per_class=tuple(c.recall for c in report.per_class),
+        confusion=report.confusion,
+        samples=report.samples,
+    )
+
+
+def evaluation_split(handle: DatasetHandle) -> Split:
+    """The split a user's model is scored on: the test split when there is one, else all of the only one.
+
+    The model never trained through dataloupe, so nothing needs holding out."""
+    return handle.split("test" if "test" in handle.splits else handle.split_names[0])
+
+
+def evaluate_on_dataset(
+    model: UserModel,
+    handle: DatasetHandle,
+    device: str = "auto",
+    *,
+    normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[ModelReport, Split, list[str]]:
+    """The report of the user's model on ``handle`` (:func:`evaluation_split`), the split it was measured on
+    (with the pipeline used), and notes (a device fallback): the path of ``dataloupe eval`` and the app."""
+    from dataloupe.core.training.device import choose_device
+
+    split = evaluation_split(handle)
+    split = split.with_pipeline(eval_pipeline(split, normalize))
+    choice = choose_device(device)
+    report = evaluate_user_model(model, split, choice.device, progress=progress, cancel=cancel)
+    return report, split, [choice.notice] if choice.notice else []

@@ -113,22 +113,20 @@ def run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- the user's own model
 def run_user_model(args: argparse.Namespace) -> int:
     """``dataloupe eval file.py:NAME DATA``: the full report."""
-    from dataloupe.core.training.device import choose_device
-    from dataloupe.core.training.user_model import eval_pipeline, evaluate_user_model, load_user_model
+    from dataloupe.core.training.user_model import evaluate_on_dataset, load_user_model
 
     normalize = parse_normalize(args.normalize)
     model = load_user_model(args.checkpoint, args.weights, args.outputs)
     handle = open_for_command(spec_from_args(args))
-    name = "test" if "test" in handle.splits else handle.split_names[0]
-    split = handle.split(name)
-    split = split.with_pipeline(eval_pipeline(split, normalize))
-    choice = choose_device(args.device)
     progress = StderrProgress()
     try:
-        result = evaluate_user_model(model, split, choice.device, progress=progress)
+        result, split, device_notes = evaluate_on_dataset(
+            model, handle, args.device, normalize=normalize, progress=progress
+        )
     finally:
         progress.done()
-    notes = [*([choice.notice] if choice.notice else []), *result.notes]
+    name = split.name
+    notes = [*device_notes, *result.notes]
     if args.json:
         record: dict[str, Any] = {
             "model": model.describe(),
