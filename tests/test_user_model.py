@@ -368,3 +368,27 @@ def test_calibration_bins_and_ece_by_hand():
         "true dog → predicted cat: 1",
     )
     assert report.mistakes_in(true=1, predicted=0)[0].index == 2
+
+
+def test_the_users_model_as_the_apps_model_value_and_its_probabilities(tmp_path):
+    from dataloupe.core.data.sources import DatasetSpec
+    from dataloupe.core.readers import open_dataset
+    from dataloupe.core.training.user_model import UserModel, evaluate_on_dataset, user_model_probabilities
+
+    net = user_net(tmp_path)
+    torch.save(net.state_dict(), tmp_path / "w.pt")
+    write(tmp_path, "data.py", DATA)
+    model = load_user_model(str(tmp_path / "net.py") + ":Network_1", tmp_path / "w.pt")
+    handle = open_dataset(DatasetSpec(str(tmp_path / "data.py") + ":test"))
+    report, split, _ = evaluate_on_dataset(model, handle, "cpu")
+    assert split.name == "train" and report.samples == 90  # the only split, all of it
+    trained = model.trained(tuple(handle.classes), split.pipeline, handle.name)
+    assert trained.kind == "user" and trained.source == str(tmp_path / "w.pt")
+    again = UserModel.from_trained(trained)
+    assert again.source.endswith("net.py:Network_1") and again.weights == tmp_path / "w.pt"
+    assert evaluate_on_dataset(again, handle, "cpu")[0].confusion == report.confusion
+    x, _ = samples(tmp_path)
+    with torch.inference_mode():
+        expected = torch.softmax(net.eval()(x), 1).numpy()
+    probs = user_model_probabilities(model, split)
+    assert probs.shape == (90, 3) and np.allclose(probs, expected, atol=1e-6)
