@@ -285,9 +285,11 @@ class HostileNet(torch.nn.Module):
         return (os.system, (self.command,))
 
 
-@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+@pytest.mark.parametrize(
+    ("legacy", "protocol"), [(False, 2), (True, 2), (False, 4)], ids=["zip", "legacy", "proto4"]
+)
 @pytest.mark.parametrize("payload", ["dict", "module"])
-def test_pickles_that_call_anything_else_are_refused_unrun(tmp_path, legacy, payload):
+def test_pickles_that_call_anything_else_are_refused_unrun(tmp_path, legacy, protocol, payload):
     marker = tmp_path / "ran"
     command = f"touch {marker}"
     hostile = (
@@ -295,7 +297,9 @@ def test_pickles_that_call_anything_else_are_refused_unrun(tmp_path, legacy, pay
         if payload == "dict"
         else HostileNet(command)
     )
-    torch.save(hostile, tmp_path / "evil.pt", _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        hostile, tmp_path / "evil.pt", pickle_protocol=protocol, _use_new_zipfile_serialization=not legacy
+    )
     write(tmp_path, "net.py", NET)
     with pytest.raises(CheckpointError) as refused:
         read_weights(tmp_path / "evil.pt", user_net(tmp_path).__class__)
@@ -392,3 +396,10 @@ def test_the_users_model_as_the_apps_model_value_and_its_probabilities(tmp_path)
         expected = torch.softmax(net.eval()(x), 1).numpy()
     probs = user_model_probabilities(model, split)
     assert probs.shape == (90, 3) and np.allclose(probs, expected, atol=1e-6)
+
+
+def test_the_app_options_refuse_weights_without_a_model():
+    bad = run_main("digits", "--weights", "w.pt")
+    assert bad.returncode == 2 and "--weights needs --model" in bad.stderr
+    bad = run_main("digits", "--model", "w.pt")
+    assert bad.returncode == 2 and "expected path/to/file.py:NAME" in bad.stderr
