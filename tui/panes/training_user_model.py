@@ -1,0 +1,97 @@
+"""The training pane's part for the user's own model: ``u`` loads MODEL with its weights (typed in the
+pane's "your model" fields, or given as ``dataloupe DATA --model file.py:NAME --weights W``) and scores it
+on the open dataset; the per-class chart, the confusion matrix and the mistakes view show the result.
+
+The model becomes the pane's one model value (a :class:`~dataloupe.core.training.trained.TrainedModel` of
+the "user" kind), so ``e`` evaluates it again, on whatever dataset is open then. The work runs in
+:mod:`dataloupe.tui.panes.user_model_jobs`; this mixin only starts it and shows what comes back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Static
+
+from dataloupe.core.errors import DataloupeError
+from dataloupe.tui.panes.user_model_jobs import UserModelEvaluated, UserModelFailed, start_user_model
+from dataloupe.tui.widgets.mistakes_view import MistakesView
+from dataloupe.tui.widgets.user_model_form import UserModelForm
+
+if TYPE_CHECKING:
+    from dataloupe.core.training.trained import TrainedModel
+
+MISTAKES_VIEW = ("view-mistakes", "mistakes")
+"""(id, title) of the mistakes view among the pane's views."""
+
+
+class UserModelPart:
+    """Mixed into the training pane: it uses the pane's ``handle``, ``current``, ``job`` and view methods."""
+
+    _user_model_asked = False
+    """Whether the command line's ``--model`` has been started (once a session)."""
+
+    def action_user_model(self) -> None:
+        """``u``: load the model the form names and score it on the open dataset."""
+        if self._can_score():
+            try:
+                source, weights = self.query_one(UserModelForm).read()
+            except DataloupeError as e:
+                self.app.notify(str(e), title="Your model", severity="error")
+                return
+            self._score_user_model(source=source, weights=weights)
+
+    def evaluate_user_model(self, held: TrainedModel) -> None:
+        """``e`` on a user's model: score it again on the open dataset."""
+        if self._can_score():
+            self._score_user_model(held=held)
+
+    def start_model_from_command_line(self) -> None:
+        """The ``--model`` of the command line, once, as soon as a dataset is open."""
+        options = self.app.options
+        if self._user_model_asked or not options.model or self.handle is None or self.running:
+            return
+        self._user_model_asked = True
+        self.query_one(UserModelForm).fill(options.model, options.weights)
+        if self.job is None:
+            self._score_user_model(source=options.model, weights=options.weights)
+
+    def _can_score(self) -> bool:
+        if self.running:
+            self.app.notify("Wait for the run to end (or x stops it) before evaluating.", severity="warning")
+            return False
+        if self.handle is None:
+            self.app.notify("Open a dataset first (key 1).", severity="error")
+            return False
+        return not self._refuse_while_busy("evaluating")
+
+    def _score_user_model(self, **what) -> None:
+        device = str(self.query_one("#train-device").value)
+        self.query_one("#run-state", Static).update(f"evaluating your model on {self.handle.name}… (x stops it)")
+        self._start_job("evaluating", start_user_model(self, self.handle, device, **what))
+
+    def on_user_model_evaluated(self, message: UserModelEvaluated) -> None:
+        from dataloupe.core.training.user_model import as_eval_result
+
+        self.job = self._job_worker = None
+        self.current = message.trained
+        report = message.report
+        self.query_one("#run-state", Static).update(f"{report.summary()}: {message.what}")
+        self._show_classes(report.classes, as_eval_result(report))
+        self.query_one(MistakesView).show(report, message.split, ascii_only=self.app.ascii)
+        self.show_mistakes()
+        for note in message.notes:
+            self.app.notify(note, timeout=6)
+
+    def on_user_model_failed(self, message: UserModelFailed) -> None:
+        self.job = self._job_worker = None
+        self.query_one("#run-state", Static).update(message.text if message.cancelled else f"✗ {message.text}")
+        if not message.cancelled:
+            self.app.notify(message.text, title="Your model", severity="error", timeout=12)
+
+    def show_mistakes(self) -> None:
+        """Switch to the mistakes view, with the keys on it."""
+        from dataloupe.tui.panes.training_pane import VIEWS
+
+        self.show_view(VIEWS.index(MISTAKES_VIEW))
+        self.query_one(MistakesView).focus()
