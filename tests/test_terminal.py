@@ -89,10 +89,10 @@ async def test_checkboxes_and_radio_buttons_show_their_state_by_glyph():
 
     from dataloupe.tui.app import AppOptions, build_app
 
-    from support.pilot import settle
+    from support.pilot import screen_lines, settle
 
     def screen_text(app) -> str:
-        return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        return "\n".join(screen_lines(app))
 
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:

@@ -144,7 +144,7 @@ class TrainingRun:
         self.pipeline = setup.pipeline
         self.loss_sync_steps = 1 if setup.choice.device.type == "cpu" else CUDA_SYNC_STEPS
         self._prepared = setup
-        self._steps_per_epoch = math.ceil(len(setup.train) / self.config.batch_size)
+        self._steps_per_epoch = setup.batches.steps_per_epoch
         return setup
 
     def epoch_order(self, generator: torch.Generator, length: int) -> torch.Tensor:

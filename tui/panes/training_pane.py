@@ -1,6 +1,7 @@
 """The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
 
-The run is a thread worker (:mod:`dataloupe.tui.panes.training_jobs`, with save, load and evaluate) that
+The run is a thread worker (:mod:`dataloupe.tui.panes.training_jobs`; save, load and evaluate are the
+keys of :mod:`dataloupe.tui.panes.model_actions`, mixed in here) that
 calls :class:`dataloupe.core.training.run.TrainingRun` with the worker's cancel event and a pause event. It
 never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
@@ -8,7 +9,7 @@ and the charts are redrawn from the latest snapshot a few times a second at most
 Three views share the space: settings, curves (loss; train vs test accuracy) and
 classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 
-    python -m tui digits      # then 6, r
+    python -m dataloupe.tui digits      # then 6, r
 """
 
 from __future__ import annotations
@@ -31,12 +32,8 @@ from dataloupe.core.wording import duration, pack_line, size
 from dataloupe.tui.ascii_filter import use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.panes.base import Pane, show_fraction
-from dataloupe.tui.panes.training_jobs import (
-    start_evaluate,
-    start_load,
-    start_save,
-    start_training,
-)
+from dataloupe.tui.panes.model_actions import ModelActions
+from dataloupe.tui.panes.training_jobs import start_training
 from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.confusion_view import ConfusionView
 from dataloupe.tui.widgets.loss_chart import LossChart
@@ -73,7 +70,7 @@ LESSON_CLASSES = (
 )
 
 
-class TrainingPane(Pane):
+class TrainingPane(ModelActions, Pane):
     """Train a small model in the background and watch loss, accuracy and per-class accuracy stream in."""
 
     BINDINGS = [
@@ -350,6 +347,9 @@ class TrainingPane(Pane):
             job, self.job = self.job, None
             self.query_one("#run-state", Static).update(f"{job or 'the job'} was cancelled before it began")
 
+    def on_train_settings_left(self, message: TrainSettings.Left) -> None:
+        self.focus()
+
     # ------------------------------------------------------------------ messages from the run
     def on_training_pane_progress(self, message: Progress) -> None:
         freeze_long_lived("first training run")  # its optimizer has loaded torch._dynamo
@@ -432,104 +432,3 @@ class TrainingPane(Pane):
         """Per-class accuracy and the confusion matrix of ``result`` (None: clear them)."""
         self.query_one(PerClassChart).show(classes, result.per_class if result else ())
         self.query_one(ConfusionView).show(classes, result.confusion if result else ())
-
-    # ------------------------------------------------------------------ save, load, evaluate
-    def action_save(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before saving.", severity="warning")
-            return
-        if self.current is None:
-            self.app.notify("No model to save yet: r trains one.", severity="warning")
-            return
-        if self._refuse_while_busy("saving"):
-            return
-        path = self.query_one(TrainSettings).checkpoint_path()
-        resolved = path.expanduser().resolve()
-        if resolved.exists() and resolved not in self._written and self._confirm_replace != resolved:
-            # a file this session did not write: never replace it without a second press
-            self._confirm_replace = resolved
-            self.app.notify(
-                f"{path} already exists. Press s again to replace it, or change the checkpoint path.",
-                title="Replace the checkpoint?",
-                severity="warning",
-                timeout=8,
-            )
-            return
-        self._confirm_replace = None
-        self._written.add(resolved)
-        self.query_one("#run-state", Static).update(f"saving to {path}…")
-        self._start_job("saving", start_save(self, self.current, path))
-
-    def _refuse_while_busy(self, wanted: str) -> bool:
-        """True (and says why) when a save, load or evaluation is still running: one job at a time."""
-        if self.job is None:
-            return False
-        noun = {"saving": "the save", "loading": "the load", "evaluating": "the evaluation"}[self.job]
-        hint = " (x stops it)" if self.job == "evaluating" else ""
-        self.app.notify(f"Wait until {noun} ends{hint} before {wanted}.", severity="warning")
-        return True
-
-    def _start_job(self, job: str, worker: Worker) -> None:
-        self.job = job
-        self._job_worker = worker
-
-    def action_load(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before loading.", severity="warning")
-            return
-        if self._refuse_while_busy("loading"):
-            return
-        settings = self.query_one(TrainSettings)
-        try:
-            expect = settings.model_spec()
-        except DataloupeError as e:
-            self.app.notify(str(e), title="Cannot load", severity="error")
-            return
-        path = settings.checkpoint_path()
-        self.query_one("#run-state", Static).update(f"loading {path}…")
-        self._start_job("loading", start_load(self, path, expect))
-
-    def action_evaluate(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before evaluating.", severity="warning")
-            return
-        if self.current is None:
-            self.app.notify("No model to evaluate: r trains one, l loads one.", severity="warning")
-            return
-        if self.handle is None:
-            self.app.notify("Open a dataset first (key 1).", severity="error")
-            return
-        if self._refuse_while_busy("evaluating"):
-            return
-        device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
-        self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}… (x stops it)")
-        self._start_job("evaluating", start_evaluate(self, self.current, self.handle, device))
-
-    def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
-        self.job = self._job_worker = None
-        if message.loaded is not None:
-            self.current = message.loaded
-        self.query_one("#run-state", Static).update(message.text)
-        self.app.notify(message.text, timeout=6)
-
-    def on_training_pane_checkpoint_failed(self, message: CheckpointFailed) -> None:
-        self.job = self._job_worker = None
-        if message.cancelled:
-            self.query_one("#run-state", Static).update(message.text)
-            return
-        kept = f" Kept the current model ({self.current.name})." if self.current is not None else ""
-        self.query_one("#run-state", Static).update(f"✗ {message.text}")
-        if message.ask_path:  # the model is kept: ask where else to put it
-            kept += " Type another path in the Checkpoint field and press s to save it there."
-            self.query_one("#train-checkpoint").focus()
-        self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
-
-    def on_training_pane_evaluated(self, message: Evaluated) -> None:
-        self.job = self._job_worker = None
-        result = message.result
-        text = f"test accuracy {result.accuracy:.1%} on {result.samples:,} samples: {message.what}"
-        self.query_one("#run-state", Static).update(text)
-        self._show_classes(message.classes, result)
-        self.show_view(2)
-        for note in message.notes:
-            self.app.notify(note, timeout=6)
