@@ -63,6 +63,13 @@ class UserModel:
     outputs: str | None = None
     """Logits, probs or log_probs when the user said so (``--outputs``); None to detect."""
 
+    @property
+    def name(self) -> str:
+        """Short, for a status line: "net.py:Net with weights.pt"."""
+        target, _, obj = self.source.rpartition(":")
+        text = f"{Path(target).name}:{obj}" if target.endswith(".py") else self.source
+        return text + (f" with {self.weights.name}" if self.weights is not None else "")
+
     def describe(self) -> str:
         """One line: "net.py:Net (Net, 21,840 parameters) with weights.pt"."""
         count = sum(p.numel() for p in self.module.parameters())

@@ -20,6 +20,7 @@ from dataloupe.tui.widgets.user_model_form import UserModelForm
 
 if TYPE_CHECKING:
     from dataloupe.core.training.trained import TrainedModel
+    from dataloupe.tui.panes.training_pane import TrainingPane
 
 MISTAKES_VIEW = ("view-mistakes", "mistakes")
 """(id, title) of the mistakes view among the pane's views."""
@@ -31,46 +32,40 @@ class UserModelPart:
     _user_model_asked = False
     """Whether the command line's ``--model`` has been started (once a session)."""
 
-    def action_user_model(self) -> None:
+    def action_user_model(self: TrainingPane) -> None:
         """``u``: load the model the form names and score it on the open dataset."""
-        if self._can_score():
-            try:
-                source, weights = self.query_one(UserModelForm).read()
-            except DataloupeError as e:
-                self.app.notify(str(e), title="Your model", severity="error")
-                return
-            self._score_user_model(source=source, weights=weights)
+        if not self._can_start("evaluating", needs_dataset=True):
+            return
+        try:
+            source, weights = self.query_one(UserModelForm).read()
+        except DataloupeError as e:
+            self.app.notify(str(e), title="Your model", severity="error")
+            return
+        self._score_user_model(self._device(), source=source, weights=weights)
 
-    def evaluate_user_model(self, held: TrainedModel) -> None:
-        """``e`` on a user's model: score it again on the open dataset."""
-        if self._can_score():
-            self._score_user_model(held=held)
+    def evaluate_user_model(self: TrainingPane, held: TrainedModel, device: str) -> None:
+        """``e`` on a user's model (the pane's guards passed): score it again on the open dataset."""
+        self._score_user_model(device, held=held)
 
-    def start_model_from_command_line(self) -> None:
+    def start_model_from_command_line(self: TrainingPane) -> None:
         """The ``--model`` of the command line, once, as soon as a dataset is open."""
-        options = self.app.options
+        options = self.app.options  # type: ignore[attr-defined]
         if self._user_model_asked or not options.model or self.handle is None or self.running:
             return
         self._user_model_asked = True
         self.query_one(UserModelForm).fill(options.model, options.weights)
         if self.job is None:
-            self._score_user_model(source=options.model, weights=options.weights)
+            self._score_user_model(self._device(), source=options.model, weights=options.weights)
 
-    def _can_score(self) -> bool:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before evaluating.", severity="warning")
-            return False
-        if self.handle is None:
-            self.app.notify("Open a dataset first (key 1).", severity="error")
-            return False
-        return not self._refuse_while_busy("evaluating")
+    def _device(self: TrainingPane) -> str:
+        return str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
 
-    def _score_user_model(self, **what) -> None:
-        device = str(self.query_one("#train-device").value)
-        self.query_one("#run-state", Static).update(f"evaluating your model on {self.handle.name}… (x stops it)")
-        self._start_job("evaluating", start_user_model(self, self.handle, device, **what))
+    def _score_user_model(self: TrainingPane, device: str, **what) -> None:
+        assert self.handle is not None
+        worker = start_user_model(self, self.handle, device, **what)
+        self._start_job("evaluating", worker, f"evaluating your model on {self.handle.name}… (x stops it)")
 
-    def on_user_model_evaluated(self, message: UserModelEvaluated) -> None:
+    def on_user_model_evaluated(self: TrainingPane, message: UserModelEvaluated) -> None:
         from dataloupe.core.training.user_model import as_eval_result
 
         self.job = self._job_worker = None
@@ -83,15 +78,25 @@ class UserModelPart:
         for note in message.notes:
             self.app.notify(note, timeout=6)
 
-    def on_user_model_failed(self, message: UserModelFailed) -> None:
+    def on_user_model_failed(self: TrainingPane, message: UserModelFailed) -> None:
         self.job = self._job_worker = None
-        self.query_one("#run-state", Static).update(message.text if message.cancelled else f"✗ {message.text}")
+        self.query_one("#run-state", Static).update(
+            message.text if message.cancelled else f"✗ {message.text}"
+        )
         if not message.cancelled:
             self.app.notify(message.text, title="Your model", severity="error", timeout=12)
 
-    def show_mistakes(self) -> None:
-        """Switch to the mistakes view, with the keys on it."""
+    def show_mistakes(self: TrainingPane) -> None:
+        """Switch to the mistakes view."""
         from dataloupe.tui.panes.training_pane import VIEWS
 
         self.show_view(VIEWS.index(MISTAKES_VIEW))
-        self.query_one(MistakesView).focus()
+
+    def focus_for_view(self: TrainingPane, view: tuple[str, str]) -> None:
+        """The mistakes view takes the keys while it is shown (its arrows and f); the pane takes them back
+        when another view is (a hidden widget would otherwise hand them to a settings field)."""
+        mistakes = self.query_one(MistakesView)
+        if view == MISTAKES_VIEW:
+            mistakes.focus()
+        elif mistakes.has_focus:
+            self.focus()

@@ -69,7 +69,7 @@ def start_user_model(
         model = UserModel.from_trained(held) if held is not None else load_user_model(source or "", weights)
         report, split, notes = evaluate_on_dataset(model, handle, device, cancel=cancel)
         trained = model.trained(tuple(handle.classes), split.pipeline, handle.name)
-        what = f"{model.describe()} on {handle.name} {split.name}"
+        what = f"{model.name} on {handle.name} {split.name}"
         return UserModelEvaluated(trained, report, split, what, [*notes, *report.notes])
 
     def failed(text: str, error: bool) -> UserModelFailed:

@@ -79,11 +79,17 @@ class _Request:
 class MistakesView(Horizontal):
     """The worst mistakes of a model on a split, one at a time; empty until :meth:`show`."""
 
+    DEFAULT_CSS = """
+    MistakesView { height: 1fr; }
+    MistakesView #mistake-sample { width: 1fr; height: 1fr; }
+    MistakesView #mistake-info { width: 44; height: auto; padding: 0 1; }
+    """
     can_focus = True
+    # Not in the footer, which the pane's keys fill at 80 columns: the view names them under the sample.
     BINDINGS = [
-        Binding("right", "step(1)", "mistake", key_display="←→"),
+        Binding("right", "step(1)", "mistake", show=False),
         Binding("left", "step(-1)", "previous mistake", show=False),
-        Binding("f", "next_cell", "cell"),
+        Binding("f", "next_cell", "cell", show=False),
     ]
 
     @dataclass

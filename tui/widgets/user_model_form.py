@@ -16,6 +16,13 @@ from dataloupe.core.errors import SettingsError
 class UserModelForm(Horizontal):
     """Your model: MODEL and weights, typed or given on the command line."""
 
+    DEFAULT_CSS = """
+    UserModelForm { height: 1; padding: 0 1; }
+    UserModelForm Label { width: 11; }
+    UserModelForm #user-model-label-weights { width: 9; padding: 0 1; }
+    UserModelForm Input { width: 1fr; }
+    """
+
     def __init__(self, model: str = "", weights: str = "", *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self._model = model
@@ -24,7 +31,7 @@ class UserModelForm(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("your model", classes="setting-label")
         yield Input(self._model, placeholder="net.py:Net", id="user-model", compact=True)
-        yield Label("weights", classes="setting-label")
+        yield Label("weights", classes="setting-label", id="user-model-label-weights")
         yield Input(self._weights, placeholder="weights.pt (optional)", id="user-weights", compact=True)
 
     def fill(self, model: str, weights: str | None) -> None:
