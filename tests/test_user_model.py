@@ -403,3 +403,42 @@ def test_the_app_options_refuse_weights_without_a_model():
     assert bad.returncode == 2 and "--weights needs --model" in bad.stderr
     bad = run_main("digits", "--model", "w.pt")
     assert bad.returncode == 2 and "expected path/to/file.py:NAME" in bad.stderr
+
+
+def test_mistakes_name_their_image_file_or_table_row(tmp_path, image_folder_factory, red_wine):
+    write(
+        tmp_path,
+        "models.py",
+        """
+        import torch
+        from torch import nn
+
+        def images():
+            torch.manual_seed(0)
+            return nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+
+        def wine():
+            torch.manual_seed(0)
+            return nn.Linear(11, 2)
+        """,
+    )
+    folder = image_folder_factory({"cat": 6, "dog": 6}, size=(8, 8))
+    shown = run_main("eval", "models:images", str(folder), "--json", "--mistakes", "50", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["mistakes"], "a random linear model gets some of twelve images wrong"
+    for mistake in report["mistakes"]:
+        where = Path(mistake["where"])
+        assert where.suffix == ".png" and where.parent.name == mistake["label"]  # its class folder
+    table = run_main("eval", "models:wine", str(red_wine), "--threshold", "5.5", "--json", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    report = json.loads(table.stdout)
+    assert report["split"] == "test" and report["transform"].startswith("MinMaxScale")
+    lines = red_wine.read_text().splitlines()
+    for mistake in report["mistakes"]:
+        name, word, row = mistake["where"].split(" ")
+        assert (name, word) == ("winequality-red.csv", "row")
+        quality = float(
+            lines[int(row.replace(",", ""))].split(";")[-1]
+        )  # row 1 is the first below the header
+        assert mistake["label"].startswith("high" if quality > 5.5 else "low"), (mistake, quality)
