@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.widgets import Static
+from textual.widgets import ContentSwitcher, Static
 
 from dataloupe.core.errors import DataloupeError
 from dataloupe.tui.panes.user_model_jobs import UserModelEvaluated, UserModelFailed, start_user_model
@@ -87,10 +87,9 @@ class UserModelPart:
             self.app.notify(message.text, title="Your model", severity="error", timeout=12)
 
     def show_mistakes(self: TrainingPane) -> None:
-        """Switch to the mistakes view."""
-        from dataloupe.tui.panes.training_pane import VIEWS
-
-        self.show_view(VIEWS.index(MISTAKES_VIEW))
+        """Switch to the mistakes view (the pane's views are its switcher's children, in order)."""
+        views = [child.id for child in self.query_one("#train-switcher", ContentSwitcher).children]
+        self.show_view(views.index(MISTAKES_VIEW[0]))
 
     def focus_for_view(self: TrainingPane, view: tuple[str, str]) -> None:
         """The mistakes view takes the keys while it is shown (its arrows and f); the pane takes them back
