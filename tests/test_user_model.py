@@ -15,7 +15,7 @@ import pytest
 import torch
 from sklearn.metrics import precision_recall_fscore_support
 
-from dataloupe.core.errors import CheckpointError
+from dataloupe.core.errors import CheckpointError, SettingsError
 from dataloupe.core.training.metrics import calibration, model_report
 from dataloupe.core.training.user_model import detect_outputs, load_user_model
 from dataloupe.core.training.weights import pickle_globals, read_weights, restricted_pickle
@@ -377,7 +377,12 @@ def test_calibration_bins_and_ece_by_hand():
 def test_the_users_model_as_the_apps_model_value_and_its_probabilities(tmp_path):
     from dataloupe.core.data.sources import DatasetSpec
     from dataloupe.core.readers import open_dataset
-    from dataloupe.core.training.user_model import UserModel, evaluate_on_dataset, user_model_probabilities
+    from dataloupe.core.training.user_model import (
+        UserModel,
+        evaluate_on_dataset,
+        probabilities_on_test_split,
+        user_model_probabilities,
+    )
 
     net = user_net(tmp_path)
     torch.save(net.state_dict(), tmp_path / "w.pt")
@@ -396,6 +401,16 @@ def test_the_users_model_as_the_apps_model_value_and_its_probabilities(tmp_path)
         expected = torch.softmax(net.eval()(x), 1).numpy()
     probs = user_model_probabilities(model, split)
     assert probs.shape == (90, 3) and np.allclose(probs, expected, atol=1e-6)
+    probs, scored, who = probabilities_on_test_split(model, handle, "cpu")
+    assert (
+        np.allclose(probs, expected, atol=1e-6)
+        and scored.name == "train"
+        and who == "scored by net.py:Network_1 with w.pt"
+    )
+    wrong = load_user_model(str(tmp_path / "net.py") + ":make", None)
+    wrong.module.fc = torch.nn.Linear(256, 5)  # five outputs for three classes
+    with pytest.raises(SettingsError, match=r"returned a tensor 90×5 .* expected 90×3"):
+        evaluate_on_dataset(wrong, handle, "cpu")
 
 
 def test_the_app_options_refuse_weights_without_a_model():

@@ -324,6 +324,28 @@ def user_model_probabilities(
     return score_split(model, split, len(split.classes), device, progress=progress, cancel=cancel).probs
 
 
+def probabilities_on_test_split(
+    model: UserModel,
+    handle: DatasetHandle,
+    device: str = "auto",
+    *,
+    normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[np.ndarray, Split, str]:
+    """What a label check needs from the user's model instead of cross-fitting its own: the N×C probabilities
+    of :func:`evaluation_split` (the test split, which the model never trained on), that split, and who
+    scored it, for the report ("scored by net.py:Net with net.pt")."""
+    from dataloupe.core.training.device import choose_device
+
+    split = evaluation_split(handle)
+    split = split.with_pipeline(eval_pipeline(split, normalize))
+    probs = user_model_probabilities(
+        model, split, choose_device(device).device, progress=progress, cancel=cancel
+    )
+    return probs, split, f"scored by {model.name}"
+
+
 OUTPUT_WORDS = {
     "logits": "logits (softmax applied)",
     "probs": "probabilities",
