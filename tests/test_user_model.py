@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 import torch
 from sklearn.metrics import precision_recall_fscore_support
 
-from dataloupe.core.errors import CheckpointError, SettingsError
+from dataloupe.core.errors import Cancelled, CheckpointError, SettingsError
 from dataloupe.core.training.metrics import calibration, model_report
 from dataloupe.core.training.user_model import detect_outputs, load_user_model
 from dataloupe.core.training.weights import pickle_globals, read_weights, restricted_pickle
@@ -407,6 +408,10 @@ def test_the_users_model_as_the_apps_model_value_and_its_probabilities(tmp_path)
         and scored.name == "train"
         and who == "scored by net.py:Network_1 with w.pt"
     )
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        evaluate_on_dataset(model, handle, "cpu", cancel=stop)
     wrong = load_user_model(str(tmp_path / "net.py") + ":make", None)
     wrong.module.fc = torch.nn.Linear(256, 5)  # five outputs for three classes
     with pytest.raises(SettingsError, match=r"returned a tensor 90×5 .* expected 90×3"):
