@@ -274,7 +274,7 @@ def score_split(
     labels = np.empty(n, np.int64)
     net = model.module
     kind = model.outputs
-    what = f"scoring {split.name} with {model.source}"
+    what = f"scoring the {split.name} split with {model.name}"
     net.to(device).eval()
     done = 0
     try:

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 from textual.widgets import ContentSwitcher, Static
 
 from dataloupe.core.errors import DataloupeError
-from dataloupe.tui.panes.user_model_jobs import UserModelEvaluated, UserModelFailed, start_user_model
+from dataloupe.tui.panes.user_model_jobs import (
+    UserModelEvaluated,
+    UserModelFailed,
+    UserModelProgress,
+    start_user_model,
+)
 from dataloupe.tui.widgets.mistakes_view import MistakesView
 from dataloupe.tui.widgets.user_model_form import UserModelForm
 
@@ -77,6 +82,12 @@ class UserModelPart:
         self.show_mistakes()
         for note in message.notes:
             self.app.notify(note, timeout=6)
+
+    def on_user_model_progress(self: TrainingPane, message: UserModelProgress) -> None:
+        p = message.progress
+        if self.job == "evaluating":
+            share = f" {p.fraction:.0%}" if p.fraction is not None else ""
+            self.query_one("#run-state", Static).update(f"{p.what}{share}… (x stops it)")
 
     def on_user_model_failed(self: TrainingPane, message: UserModelFailed) -> None:
         self.job = self._job_worker = None

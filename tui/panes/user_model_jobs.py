@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from dataloupe.tui.workers import run_job
+from dataloupe.core.progress import Progress
+from dataloupe.tui.workers import run_job, throttled
 
 if TYPE_CHECKING:
     from textual.worker import Worker
@@ -45,6 +46,16 @@ class UserModelEvaluated(Message):
 
 
 @dataclass
+class UserModelProgress(Message):
+    """How far the scoring has come; a newer report replaces an older one still queued."""
+
+    progress: Progress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, UserModelProgress)
+
+
+@dataclass
 class UserModelFailed(Message):
     """Loading or scoring the user's model was refused, failed or stopped; ``text`` says why."""
 
@@ -67,7 +78,8 @@ def start_user_model(
         from dataloupe.core.training.user_model import UserModel, evaluate_on_dataset, load_user_model
 
         model = UserModel.from_trained(held) if held is not None else load_user_model(source or "", weights)
-        report, split, notes = evaluate_on_dataset(model, handle, device, cancel=cancel)
+        progress = throttled(lambda p: pane.post_message(UserModelProgress(p)))
+        report, split, notes = evaluate_on_dataset(model, handle, device, progress=progress, cancel=cancel)
         trained = model.trained(tuple(handle.classes), split.pipeline, handle.name)
         what = f"{model.name} on {handle.name} {split.name}"
         return UserModelEvaluated(trained, report, split, what, [*notes, *report.notes])
