@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle
 from dataloupe.core.data.pipeline import OWN_TRANSFORM, Pipeline
-from dataloupe.core.data.samples import SampleReader, describe
+from dataloupe.core.data.samples import SampleReader, describe, feature_class_names
 from dataloupe.core.data.sources import DatasetSpec, code_source
 from dataloupe.core.errors import DatasetError, UserCodeError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
@@ -306,7 +306,7 @@ def open_user_code(
     if not non_empty:
         raise DatasetError(f"{spec.source}: every split is empty.")
     first = non_empty[0].read(0)[0]
-    classes = class_names_of(datasets["train"])
+    classes = class_names_of(datasets["train"]) or feature_class_names(datasets["train"], spec.keys)
     if classes is None:
         seen = [int(s.targets.max()) for s in splits.values() if s.targets is not None and s.length]
         classes = [str(k) for k in range(max(seen, default=0) + 1)]

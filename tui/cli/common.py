@@ -80,8 +80,9 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
     parser.add_argument(
         "--keys",
         metavar="INPUT,LABEL",
-        help="your code's dict samples: the keys of the input and the label (default: guessed from "
-        "image, img, pixel_values, input, … and label, labels, target, …)",
+        help="your code's dict samples, or the columns of Parquet/Arrow shards, or the member extensions of "
+        "tar shards (jpg,cls): the input and the label (default: guessed from image, img, pixel_values, "
+        "input, … and label, labels, target, …)",
     )
     parser.add_argument(
         "--limit",
