@@ -321,6 +321,14 @@ def test_the_restricted_unpickler_refuses_on_its_own(tmp_path):
     evil = pickle.dumps(eval, protocol=4)  # STACK_GLOBAL, as newer protocols write it
     with pytest.raises(pickle.UnpicklingError, match="refused global builtins.eval"):
         restricted_pickle({}).Unpickler(io.BytesIO(evil)).load()
+    nested = pickle.dumps(SystemCall("x"), protocol=2)
+
+    class NestedLoad:  # torch's own helper that unpickles bytes without any restriction
+        def __reduce__(self):
+            return (torch.storage._load_from_bytes, (nested,))
+
+    with pytest.raises(pickle.UnpicklingError, match=r"refused global torch\.storage\._load_from_bytes"):
+        restricted_pickle({}).Unpickler(io.BytesIO(pickle.dumps(NestedLoad(), protocol=2))).load()
     assert not (tmp_path / "ran").exists()
 
 

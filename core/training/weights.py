@@ -42,7 +42,28 @@ RESAVE = (
 """How to turn any refused file into one dataloupe reads."""
 LISTED = 6
 """Names listed in a message before "and N more"."""
-_REBUILD_MODULES = ("torch._utils", "torch._tensor", "torch.storage")
+_REBUILDS = frozenset(
+    {("torch._tensor", "_rebuild_from_type_v2")}
+    | {
+        ("torch._utils", f"_rebuild_{kind}")
+        for kind in (
+            "tensor",
+            "tensor_v2",
+            "tensor_v3",
+            "parameter",
+            "parameter_with_state",
+            "qtensor",
+            "sparse_tensor",
+            "nested_tensor",
+            "meta_tensor_no_storage",
+            "wrapper_subclass",
+            "device_tensor_from_cpu_tensor",
+            "device_tensor_from_numpy",
+        )
+    }
+)
+"""The tensor rebuild functions torch's own ``weights_only`` unpickler allows (torch 2.4 to 2.14), and no others:
+``torch.storage._load_from_bytes``, for one, would unpickle its bytes without any restriction."""
 _PLAIN = {("collections", "OrderedDict"), ("builtins", "set"), ("__builtin__", "set")}
 # torch.save of a module pickles its empty set of non-persistent buffers as builtins.set() (protocol 2)
 
@@ -150,7 +171,7 @@ def _is_storage(module: str, name: str) -> bool:
 
 
 def _is_rebuild(module: str, name: str) -> bool:
-    return module in _REBUILD_MODULES and name.startswith("_rebuild_")
+    return (module, name) in _REBUILDS
 
 
 def _nn_layer(module: str, name: str) -> type | None:
