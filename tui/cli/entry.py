@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "batches": ("dataloupe.tui.cli.batches", "print DataLoader batches as training sees them"),
     "train": ("dataloupe.tui.cli.train", "train a small model without the app"),
     "eval": ("dataloupe.tui.cli.evaluate", "evaluate a saved checkpoint on a dataset's test split"),
+    "curve": ("dataloupe.tui.cli.curve", "would more data help? learning curves of data size and shape"),
     "watch": (
         "dataloupe.tui.cli.watch",
         "watch training runs from their logs (TensorBoard, CSV, JSON Lines)",

@@ -44,36 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The dataset options and the training settings (defaults and choices from :mod:`dataloupe.core.settings`)."""
     add_dataset_arguments(parser)
     d = TrainConfig()
-    group = parser.add_argument_group("training")
-    group.add_argument(
-        "--model", choices=ARCHITECTURES, default=d.model, help=f"network (default: {d.model})"
-    )
+    group = add_training_options(parser)
     group.add_argument(
         "--hidden",
         metavar="SIZES",
         help=f"hidden layer widths, e.g. {format_hidden(DEFAULT_HIDDEN['mlp'])} (the MLP default) or 256; "
         f"for the CNN its dense layers (default {format_hidden(DEFAULT_HIDDEN['cnn'])})",
-    )
-    group.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default: {d.optimizer}")
-    group.add_argument(
-        "--lr",
-        type=float,
-        metavar="LR",
-        help="learning rate (default: " + ", ".join(f"{lr:g} for {o}" for o, lr in DEFAULT_LR.items()) + ")",
-    )
-    group.add_argument(
-        "--epochs",
-        type=whole(0),  # 0 and below: TrainConfig.validate says what to use
-        default=d.epochs,
-        metavar="N",
-        help=f"passes over the training split (default {d.epochs})",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=whole(0),
-        default=d.batch_size,
-        metavar="B",
-        help=f"samples per step (default {d.batch_size})",
     )
     group.add_argument(
         "--sampler",
@@ -81,34 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.sampler,
         help=f"random order, or class-balanced (every class drawn equally often; default: {d.sampler})",
     )
-    group.add_argument("--device", choices=DEVICES, default=d.device, help=f"default: {d.device}")
-    group.add_argument(
-        "--seed",
-        type=whole(0),
-        default=d.seed,
-        metavar="S",
-        help=f"fixes initial weights and sample order (default {d.seed})",
-    )
     group.add_argument(
         "--eval-every",
         type=whole(0),
         default=d.eval_every,
         metavar="STEPS",
         help="steps between evaluations (default: mid-epoch)",
-    )
-    group.add_argument(
-        "--transform",
-        choices=MODES,
-        default=d.transform,
-        help=f"what the model sees: normalized like the tutorials, scaled to 0..1, or raw stored values "
-        f"(default: {d.transform})",
-    )
-    group.add_argument(
-        "--threads",
-        type=whole(0),
-        default=0,
-        metavar="N",
-        help=f"CPU threads for torch, set once at start-up (default: half the cores, at most {MAX_DEFAULT_THREADS})",
     )
     group.add_argument(
         "--save", type=Path, metavar="PATH", help="save the trained model here when the run finishes"
@@ -132,9 +86,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_training_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The "training" option group of every command that trains (``train``, ``curve``): model, optimizer,
+    learning rate, epochs, batch size, device, seed, transform, threads. Returns the group, for a
+    command's own options."""
+    d = TrainConfig()
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--model", choices=ARCHITECTURES, default=d.model, help=f"network (default: {d.model})"
+    )
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default: {d.optimizer}")
+    group.add_argument(
+        "--lr",
+        type=float,
+        metavar="LR",
+        help="learning rate (default: " + ", ".join(f"{lr:g} for {o}" for o, lr in DEFAULT_LR.items()) + ")",
+    )
+    group.add_argument(
+        "--epochs",
+        type=whole(0),  # 0 and below: TrainConfig.validate says what to use
+        default=d.epochs,
+        metavar="N",
+        help=f"passes over the training split (default {d.epochs})",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=whole(0),
+        default=d.batch_size,
+        metavar="B",
+        help=f"samples per step (default {d.batch_size})",
+    )
+    group.add_argument("--device", choices=DEVICES, default=d.device, help=f"default: {d.device}")
+    group.add_argument(
+        "--seed",
+        type=whole(0),
+        default=d.seed,
+        metavar="S",
+        help=f"fixes initial weights and sample order (default {d.seed})",
+    )
+    group.add_argument(
+        "--transform",
+        choices=MODES,
+        default=d.transform,
+        help=f"what the model sees: normalized like the tutorials, scaled to 0..1, or raw stored values "
+        f"(default: {d.transform})",
+    )
+    group.add_argument(
+        "--threads",
+        type=whole(0),
+        default=0,
+        metavar="N",
+        help=f"CPU threads for torch, set once at start-up (default: half the cores, at most {MAX_DEFAULT_THREADS})",
+    )
+    return group
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`~dataloupe.core.settings.TrainConfig` the options describe; SettingsError when one is out of range."""
-    hidden = parse_hidden(args.hidden) if args.hidden is not None else DEFAULT_HIDDEN[args.model]
+    d = TrainConfig()
+    given = getattr(args, "hidden", None)  # options of train only: other commands take the defaults
+    hidden = parse_hidden(given) if given is not None else DEFAULT_HIDDEN[args.model]
     config = TrainConfig(
         model=args.model,
         hidden=hidden,
@@ -142,10 +153,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr=args.lr if args.lr is not None else DEFAULT_LR[args.optimizer],
         epochs=args.epochs,
         batch_size=args.batch_size,
-        sampler=args.sampler,
+        sampler=getattr(args, "sampler", d.sampler),
         device=args.device,
         seed=args.seed,
-        eval_every=args.eval_every,
+        eval_every=getattr(args, "eval_every", d.eval_every),
         transform=args.transform,
     )
     config.validate()

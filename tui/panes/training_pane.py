@@ -7,7 +7,8 @@ never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
 and the charts are redrawn from the latest snapshot a few times a second at most.
 Three views share the space: settings, curves (loss; train vs test accuracy) and
-classes (per-class accuracy; confusion matrix); ``v`` switches between them.
+classes (per-class accuracy; confusion matrix); ``v`` switches between them. A fourth, data size,
+shows learning curves (``c``; :mod:`dataloupe.tui.widgets.curve_view`).
 
     python -m dataloupe.tui digits      # then 6, r
 """
@@ -37,6 +38,7 @@ from dataloupe.tui.panes.training_jobs import start_training
 from dataloupe.tui.panes.training_user_model import MISTAKES_VIEW, UserModelPart
 from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.confusion_view import ConfusionView
+from dataloupe.tui.widgets.curve_view import LearningCurveView
 from dataloupe.tui.widgets.loss_chart import LossChart
 from dataloupe.tui.widgets.mistakes_view import MistakesView
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
@@ -54,6 +56,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("view-curves", "curves"),
     ("view-classes", "classes"),
     MISTAKES_VIEW,
+    ("view-data-size", "data size"),
 )
 """(id, title) of the pane's views, in the order ``v`` visits them."""
 CHART_REFRESH = 0.25
@@ -84,8 +87,11 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         Binding("s", "save", "save"),
         Binding("l", "load", "load"),
         Binding("e", "evaluate", "eval"),
-        Binding("u", "user_model", "your model"),
+        Binding(
+            "u", "user_model", "your model", show=False
+        ),  # the footer is full at 80 columns: the form names u
         Binding("v", "next_view", "view"),
+        Binding("c", "curve", "curve"),
     ]
 
     # ------------------------------------------------------------------ messages
@@ -208,6 +214,7 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
                 yield Static(LESSON_CLASSES, classes="lesson")
             with Vertical(id=MISTAKES_VIEW[0]):
                 yield MistakesView(id="mistakes")
+            yield LearningCurveView(id="view-data-size")
 
     def on_mount(self) -> None:
         self.can_focus = True
@@ -303,6 +310,16 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
             self.app.notify(str(e), title="Cannot start training", severity="error")
             return
         self.start_run(config)
+
+    def action_curve(self) -> None:
+        """Measure learning curves with the settings' model in the "data size" view; again, stop them."""
+        try:
+            config = self.query_one(TrainSettings).config()
+        except DataloupeError as e:
+            self.app.notify(str(e), title="Cannot measure learning curves", severity="error")
+            return
+        self.show_view(VIEWS.index(("view-data-size", "data size")))
+        self.query_one(LearningCurveView).toggle(self.handle, config)
 
     def start_run(self, config: TrainConfig) -> None:
         """Start training ``config`` on the open dataset in a worker."""

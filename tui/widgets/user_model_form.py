@@ -1,6 +1,6 @@
 """Two fields of the training pane: the user's own model (``file.py:NAME``) and its weights file.
 
-``u`` in the pane loads what they name and evaluates it on the open dataset; ``dataloupe DATA --model
+``u`` in the pane (named in the field's placeholder: the footer has no room left at 80 columns) loads what they name and evaluates it on the open dataset; ``dataloupe DATA --model
 file.py:NAME --weights W`` fills them on start.
 """
 
@@ -30,7 +30,7 @@ class UserModelForm(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("your model", classes="setting-label")
-        yield Input(self._model, placeholder="net.py:Net", id="user-model", compact=True)
+        yield Input(self._model, placeholder="net.py:Net, then u scores it", id="user-model", compact=True)
         yield Label("weights", classes="setting-label", id="user-model-label-weights")
         yield Input(self._weights, placeholder="weights.pt (optional)", id="user-weights", compact=True)
 
