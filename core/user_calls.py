@@ -5,6 +5,11 @@ traceback (their file and line, without dataloupe's frames or DataLoader's plumb
 Readers of a user's Dataset, their DataLoader's batches, and a user's own model all call it through
 :func:`run_user`, so nothing here imports a reader or the loader code.
 
+A call into the user's code may never return (a ``__getitem__`` waiting on a lock or a network),
+and a thread cannot be killed. So every call is registered while it runs: :func:`running_calls`
+lists them with how long each has run, which lets the app say which one is stuck ("your
+``__getitem__(17)`` has not returned for 30 s") and leave its thread behind when the user quits.
+
     python -c "from dataloupe.core.user_calls import run_user; run_user('calling int()', int, 'x')"
 """
 
@@ -14,9 +19,13 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import reprlib
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +39,64 @@ _PLUMBING = (
     os.sep + os.path.join("torch", "_utils.py"),
     "<frozen ",
 )
+
+
+# ---------------------------------------------------------------------- calls under way
+@dataclass(frozen=True)
+class UserCall:
+    """A call into the user's code that has not returned yet."""
+
+    call: str
+    """The call as the user wrote it: "__getitem__(17)", "next(<generator object stream>)"."""
+    what: str
+    """What dataloupe was doing: "reading sample 17 of the train split"."""
+    started: float
+    """When it began (``time.monotonic()``)."""
+    thread: int
+    """The identity of the thread that made it."""
+
+    def seconds(self, now: float | None = None) -> float:
+        """How long it has run."""
+        return (time.monotonic() if now is None else now) - self.started
+
+    def describe(self, now: float | None = None) -> str:
+        """ "your `__getitem__(17)` has not returned for 30 s" """
+        return f"your `{self.call}` has not returned for {self.seconds(now):.0f} s"
+
+
+_RUNNING: dict[int, UserCall] = {}
+"""The user's calls under way, by a serial of their own (a call may call back into run_user)."""
+_SERIAL = iter(range(1, 2**62))
+_LOCK = threading.Lock()
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 24
+
+
+def describe_call(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """``fn(*args)`` as a short line: the function's name and each argument's (shortened) repr."""
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return f"{name}({', '.join(_short(a) for a in args)})"
+
+
+def _short(value: Any) -> str:
+    """A value as an argument in :func:`describe_call`: numbers and strings as written, objects by type."""
+    if value is None or isinstance(value, (int, float, str, bytes, tuple)):
+        return _REPR.repr(value)
+    return f"<{type(value).__name__}>"
+
+
+def running_calls(longer_than: float = 0.0) -> list[UserCall]:
+    """The user's calls under way that have run longer than ``longer_than`` seconds, the oldest first."""
+    now = time.monotonic()
+    with _LOCK:
+        calls = list(_RUNNING.values())
+    return sorted((c for c in calls if c.seconds(now) > longer_than), key=lambda c: c.started)
+
+
+def in_user_code(thread: int) -> bool:
+    """Whether the thread ``thread`` (a ``threading.get_ident()``) is inside a call of the user's code."""
+    with _LOCK:
+        return any(c.thread == thread for c in _RUNNING.values())
 
 
 # ---------------------------------------------------------------------- running the user's code
@@ -65,6 +132,9 @@ def run_user(what: str, fn: Callable[..., T], *args: Any) -> T:
     ``what`` says what dataloupe was doing, for the first line: "calling make_data()". What the code
     prints goes to stderr.
     """
+    serial = next(_SERIAL)
+    with _LOCK:
+        _RUNNING[serial] = UserCall(describe_call(fn, args), what, time.monotonic(), threading.get_ident())
     try:
         # What the user's code prints goes to stderr: a command's stdout (--json, a pipe) stays its own.
         # In the app both streams are captured and shown in the dataset pane.
@@ -79,6 +149,9 @@ def run_user(what: str, fn: Callable[..., T], *args: Any) -> T:
             f"your code raised {type(e).__name__} while {what}:\n{user_traceback(e)}\n"
             "Fix it in your code, then open it again."
         ) from e
+    finally:
+        with _LOCK:
+            _RUNNING.pop(serial, None)
 
 
 def _add_to_path(folder: str, position: int) -> None:

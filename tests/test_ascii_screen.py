@@ -90,6 +90,7 @@ def test_a_c_locale_starts_the_app_in_ascii(monkeypatch):
             pass
 
     monkeypatch.setattr(dataloupe.tui.app, "build_app", FakeApp)
+    monkeypatch.setattr(entry, "terminal_problem", lambda: None)  # the test's stdin is not a terminal
     for env, expected in (({"LANG": "C.UTF-8"}, False), ({"LANG": "C"}, True), ({"LC_ALL": "C"}, True)):
         for name in ("LANG", "LC_ALL", "LC_CTYPE"):
             monkeypatch.delenv(name, raising=False)

@@ -8,6 +8,7 @@ torch is imported by the first worker, so the first screen appears at once.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from textual.worker import Worker, WorkerState
 
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.stats.classes import IMBALANCE_THRESHOLD
+from dataloupe.core.user_calls import in_user_code, running_calls
+from dataloupe.tui import hangup
 from dataloupe.tui.ascii_filter import AsciiFilter, use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
@@ -34,9 +37,11 @@ from dataloupe.tui.panes.dataset_pane import DatasetPane
 from dataloupe.tui.panes.preview_pane import PreviewPane
 from dataloupe.tui.panes.training_pane import TrainingPane
 from dataloupe.tui.widgets.key_bar import KeyBar
-from dataloupe.tui.workers import ended_unheard, run_job, stop_job, throttled
+from dataloupe.tui.workers import LeavingExecutor, ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
+STUCK_AFTER = 5.0
+"""Seconds a call into the user's code runs before the status line names it as not returning."""
 """What the dataset pane says after Esc stopped an open."""
 
 PANES: tuple[tuple[str, str, str, type[Pane]], ...] = (
@@ -161,6 +166,16 @@ class DataloupeApp(App):
         """The worker of the newest open."""
         self._opening: DatasetSpec = self.options.spec
         """What the newest open asked for."""
+        self._open_thread: int | None = None
+        """The thread of the newest open's worker (its ``threading.get_ident()``), once it has begun."""
+        self._stuck = ""
+        """The user's call that has not returned, as the status line shows it ("" when none)."""
+        self.farewell = ""
+        """A line for stderr once the app has quit (where a hang-up kept the running model)."""
+        self.hung_up = False
+        """SIGHUP or SIGTERM came: the app is stopping a run, keeping its model and quitting."""
+        self.previous_handlers: dict = {}
+        """The signal handlers the app replaced while it runs (see :mod:`dataloupe.tui.hangup`)."""
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
@@ -177,6 +192,10 @@ class DataloupeApp(App):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        # Thread workers run where one stuck in the user's code never keeps the app from quitting.
+        asyncio.get_running_loop().set_default_executor(LeavingExecutor())
+        self.set_interval(1.0, self._watch_user_calls)
+        hangup.install(self)  # SIGHUP, SIGTERM: stop a run, keep its model, quit cleanly
         # Number keys choose tabs; keeping focus off the tab bar keeps ←/→ for the panes.
         tabs = self.query_one("#tabs Tabs", Tabs)
         tabs.can_focus = False
@@ -184,6 +203,9 @@ class DataloupeApp(App):
         self._update_status()
         # Start the slow work only once the first screen is up.
         self.call_after_refresh(self._first_screen_shown)
+
+    def on_unmount(self) -> None:
+        hangup.uninstall(self)
 
     def _first_screen_shown(self) -> None:
         self._drawn = True
@@ -285,7 +307,17 @@ class DataloupeApp(App):
             text = f"{h.name} · {sizes} · {h.num_classes} classes · showing {self.split}"
         if not self.torch_ready:
             text += " · loading torch…"
+        if self._stuck:
+            text = f"{self._stuck} · q quits and leaves it behind"
         self.query_one("#status-line", Static).update(text)
+
+    def _watch_user_calls(self) -> None:
+        """Name, in the status line, a call into the user's code that has not returned for a while."""
+        stuck = running_calls(longer_than=STUCK_AFTER)
+        text = stuck[0].describe() if stuck else ""
+        if text != self._stuck:
+            self._stuck = text
+            self._update_status()
 
     # ------------------------------------------------------------------ opening datasets
     def open_dataset(self, spec: DatasetSpec, split: str = "train") -> Worker:
@@ -305,6 +337,8 @@ class DataloupeApp(App):
             freeze_long_lived("torch loaded")  # its objects would be walked by every full collection
             self.post_message(TorchReady(time.perf_counter() - t0))
 
+        self._open_thread = threading.get_ident()
+
         def job(cancel: threading.Event) -> DatasetOpened:
             from dataloupe.core.readers import open_dataset
 
@@ -320,8 +354,18 @@ class DataloupeApp(App):
         run_job(self, job, failed, what=f"Opening {spec.source}")
 
     def cancel_open(self) -> None:
-        """Stop opening (or downloading) a dataset."""
+        """Stop opening (or downloading) a dataset.
+
+        An open inside the user's code cannot be interrupted (a thread cannot be killed): the app stops
+        waiting for it at once, and whatever it returns later is dropped as superseded.
+        """
         stop_job(self._open_job)  # it reports the stop even if it has not begun
+        if self._open_thread is not None and in_user_code(self._open_thread):
+            calls = [c for c in running_calls() if c.thread == self._open_thread]
+            left = f" Your `{calls[0].call}` is still running and is left behind." if calls else ""
+            self._open_request += 1
+            self._open_thread = None
+            self.post_message(DatasetFailed(self._opening, CANCELLED_OPEN + left, True, self._open_request))
 
     def _superseded(self, request: int | None) -> bool:
         """A message about an open that a newer one replaced (None: not from an open worker)."""

@@ -4,7 +4,8 @@ A worker body builds a ``job(cancel) -> Message | None`` and hands it to :func:`
 runs it with the worker's cancel event and posts what it returns. Whatever goes wrong becomes a
 message built by the worker's ``failed(text, error)``: a :class:`~dataloupe.core.errors.Cancelled` with
 ``error=False``, a :class:`~dataloupe.core.errors.DataloupeError` with its own text (written for the user),
-anything else with the exception's type and text, logged too. Nothing reaches the screen as a
+running out of memory with how much was asked for and what to try, anything else with the
+exception's type and text, logged too. Nothing reaches the screen as a
 traceback, and no worker touches a widget.
 
 A worker's end must always be heard. ``Worker.cancel`` cancels the task, and a task cancelled
@@ -17,7 +18,8 @@ that raises outside the job ends in an ERROR state: :func:`ended_unheard` says s
 ``on_worker_state_changed``.
 
 :func:`throttled` wraps a progress callback so that a fast loop posts at most a few reports a
-second (the last one always passes).
+second (the last one always passes). :class:`LeavingExecutor` runs the thread workers so that one
+stuck in the user's code never keeps the app from quitting.
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
     def _check_worker(self, handle):
@@ -33,6 +35,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from textual.message import Message
@@ -154,8 +157,13 @@ def run_job(
     except DataloupeError as e:
         message = failed(str(e), True)
     except Exception as e:  # noqa: BLE001 - anything else becomes a message, never a crash
+        from dataloupe.core.memory import is_out_of_memory, out_of_memory_message
+
         owner.log.error(f"{what} failed", e)
-        message = failed(f"{what} failed: {type(e).__name__}: {e}", True)
+        if is_out_of_memory(e):  # numpy reading a file, torch building a model: too little memory, not a bug
+            message = failed(f"{what} failed: {out_of_memory_message(e)}", True)
+        else:
+            message = failed(f"{what} failed: {type(e).__name__}: {e}", True)
     if message is not None:
         owner.post_message(message)
     _reported(worker)
@@ -182,3 +190,54 @@ def throttled(
 
 def _progress_done(p: Progress) -> bool:  # type: ignore[type-var]
     return p.fraction == 1.0
+
+
+class LeavingExecutor(ThreadPoolExecutor):
+    """The event loop's executor for thread workers: a daemon thread per job, and a shutdown that waits
+    for every job except one stuck in the user's code.
+
+    A thread cannot be killed, and the user's ``__getitem__`` may never return. Under the default
+    executor, quitting then hung for ever: ``asyncio.run`` waits for the executor's threads, and
+    Python waits for them again at exit. Here a thread inside a call of the user's code (see
+    :func:`dataloupe.core.user_calls.in_user_code`) is left behind, so the app quits; everything else
+    (a save being written, a run stopping at its next step) is still waited for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)  # the pool itself is never used: each job has a thread of its own
+        self._jobs: set[threading.Thread] = set()
+        self._jobs_lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+
+        def body() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as e:  # noqa: BLE001 - handed to whoever awaits the future
+                future.set_exception(e)
+            else:
+                future.set_result(result)
+            finally:
+                with self._jobs_lock:
+                    self._jobs.discard(threading.current_thread())
+
+        thread = threading.Thread(target=body, name="dataloupe-worker", daemon=True)
+        with self._jobs_lock:
+            self._jobs.add(thread)
+        thread.start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=cancel_futures)
+        if not wait:
+            return
+        from dataloupe.core.user_calls import in_user_code
+
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        for thread in jobs:
+            while thread.is_alive() and not (thread.ident is not None and in_user_code(thread.ident)):
+                thread.join(0.05)

@@ -1,7 +1,8 @@
 """Image files listed at open and decoded on demand, in bounded memory.
 
-:func:`list_images` walks class folders, following symbolic links but never into a loop
-and never to one file twice, and can be cancelled. :class:`ImageFiles` holds one split's
+:func:`list_images` walks class folders, following symbolic links but never into a loop,
+never to one file twice, and never into another class's folder (a file belongs to the class
+folder it is really in), and can be cancelled. :class:`ImageFiles` holds one split's
 paths and labels (nothing decoded) and reads sample ``i`` when it is asked for: an image
 over the pixel limit is refused from its header, never decoded, and a file that cannot be
 decoded is recorded and skipped (the next readable image of the same class stands in, so
@@ -62,6 +63,21 @@ class Listing:
     """A few of those, for the message."""
     links_skipped: int = 0
     """Links that led back into a folder already listed (a loop) or to a file already listed."""
+    links_into_classes: int = 0
+    """Links into another class's folder, or to a folder that holds class folders (``a/up -> ..``)."""
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both real, absolute paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _into_other_classes(real: str, own: str, class_roots: list[str]) -> bool:
+    """Whether a link whose target is ``real`` leads out of the class folder ``own`` into another class's
+    folder, or to a folder above one (the dataset's root, a split, ``/``)."""
+    if _inside(real, own):
+        return False
+    return any(_inside(real, root) or _inside(root, real) for root in class_roots)
 
 
 def _file_id(st: os.stat_result) -> int:
@@ -74,19 +90,26 @@ def list_images(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     seen: set[int] | None = None,
+    class_roots: list[str] | None = None,
 ) -> Listing:
     """Every image file under ``folder/<class>/`` (at any depth), following links without loops.
 
     ``seen`` holds the identities (device, inode) of folders and files already listed; pass one
-    set for every split of a dataset so that a file reached twice is counted once.
+    set for every split of a dataset so that a file reached twice is counted once. ``class_roots``
+    holds the real paths of every class folder of the dataset (every split's): a link into one of
+    them other than the class being listed, or above them, is skipped and counted, so that each file
+    is listed by the class folder it is really in. By default, the ``classes`` under ``folder``.
     """
     seen = set() if seen is None else seen
+    if class_roots is None:
+        class_roots = [os.path.realpath(os.path.join(folder, c)) for c in classes if c]
     out = Listing()
     what = f"listing files in {Path(folder).name}"
     for label, name in enumerate(classes):
         if not name:  # a class this folder does not have
             continue
         stack = [os.path.join(folder, name)]
+        own = os.path.realpath(stack[0])
         files: list[str] = []
         while stack:
             check_cancel(cancel)
@@ -106,6 +129,9 @@ def list_images(
             subdirs = []
             for entry in entries:
                 if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink() and _into_other_classes(os.path.realpath(entry.path), own, class_roots):
+                    out.links_into_classes += 1
                     continue
                 try:
                     is_dir = entry.is_dir()  # follows links

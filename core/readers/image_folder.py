@@ -92,9 +92,10 @@ def open_image_folder(
         )
 
     seen: set[int] = set()
+    present = {s: [c if (d / c).is_dir() else "" for c in class_names] for s, d in split_dirs.items()}
+    class_roots = [os.path.realpath(d / c) for s, d in split_dirs.items() for c in present[s] if c]
     listings = {
-        s: list_images(d, [c if (d / c).is_dir() else "" for c in class_names], progress, cancel, seen)
-        for s, d in split_dirs.items()
+        s: list_images(d, present[s], progress, cancel, seen, class_roots) for s, d in split_dirs.items()
     }
     # a class missing from one split lists nothing there ("" is skipped below)
     counts = np.zeros(len(class_names), dtype=np.int64)
@@ -144,6 +145,12 @@ def open_image_folder(
     if links:
         notes.append(
             f"{plural(links, 'link')} not followed: each led to a folder or file already listed (a loop or a copy)"
+        )
+    into_classes = sum(listing.links_into_classes for listing in listings.values())
+    if into_classes:
+        notes.append(
+            f"{plural(into_classes, 'link')} into other classes skipped: a file belongs to the class folder "
+            "it is really in"
         )
     if spec.max_pixels:
         notes.append(f"images over {spec.max_pixels:,} pixels are skipped (--max-pixels)")

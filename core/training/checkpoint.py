@@ -29,7 +29,7 @@ from dataloupe.core.data.pipeline import Pipeline
 from dataloupe.core.errors import CheckpointError, DataloupeError
 from dataloupe.core.settings import format_hidden
 from dataloupe.core.training.models import ModelSpec
-from dataloupe.core.training.safe_save import FileState, atomic_write
+from dataloupe.core.training.safe_save import FileState, atomic_write, special_file
 from dataloupe.core.training.trained import TrainedModel
 from dataloupe.core.wording import format_shape
 
@@ -136,6 +136,11 @@ def _read_payload(source: Path) -> Any:
         raise CheckpointError(f"{source}: no such file.")
     if source.is_dir():
         raise CheckpointError(f"{source} is a folder, not a checkpoint file.")
+    special = special_file(source)  # asked before opening: a FIFO would block, /dev/zero never ends
+    if special is not None:
+        raise CheckpointError(
+            f"{source} is {special}, not a checkpoint file. Give the path of a saved model."
+        )
     try:
         size = source.stat().st_size
         with source.open("rb") as f:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dataloupe.core import memory
 from dataloupe.core.errors import SettingsError
 from dataloupe.core.settings import DEVICES, one_of
 
@@ -92,11 +93,11 @@ def free_memory(device: torch.device) -> None:
 
 
 def is_out_of_memory(error: BaseException) -> bool:
-    """Whether ``error`` is CUDA running out of memory."""
+    """Whether ``error`` is running out of memory, on the GPU or the CPU (see :func:`dataloupe.core.memory.is_out_of_memory`)."""
     oom = getattr(torch.cuda, "OutOfMemoryError", None)
     if oom is not None and isinstance(error, oom):
         return True
-    return isinstance(error, RuntimeError) and "CUDA out of memory" in str(error)
+    return memory.is_out_of_memory(error)
 
 
 def synchronize(device: torch.device) -> None:

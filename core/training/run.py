@@ -30,6 +30,7 @@ from dataloupe.core.batching.samplers import balanced_weights
 from dataloupe.core.data.pipeline import Pipeline
 from dataloupe.core.errors import DataloupeError
 from dataloupe.core.history import DecimatedHistory
+from dataloupe.core.memory import requested_bytes
 from dataloupe.core.progress import Throttle
 from dataloupe.core.settings import TrainConfig, suggested_lr
 from dataloupe.core.training.device import free_memory, is_out_of_memory, memory_in_use
@@ -45,6 +46,7 @@ from dataloupe.core.training.snapshots import (
     TrainingSnapshot,
 )
 from dataloupe.core.training.trained import TrainedModel
+from dataloupe.core.wording import size as bytes_text
 
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
@@ -256,9 +258,13 @@ class TrainingRun:
         except Exception as e:  # noqa: BLE001 - any fault ends the run with a message, never a traceback
             self._state = "failed"
             if is_out_of_memory(e):
+                asked = requested_bytes(e)
+                on_gpu = device.type == "cuda"
                 message = (
-                    f"The GPU ran out of memory at step {self._step:,} (batch size {cfg.batch_size}); "
-                    "the run's memory has been freed. Try a smaller batch size or the CPU."
+                    f"{'The GPU' if on_gpu else 'The machine'} ran out of memory at step {self._step:,} "
+                    f"(batch size {cfg.batch_size}{f'; it asked for {bytes_text(asked)} more' if asked else ''}); "
+                    "the run's memory has been freed. Try a smaller batch size (--batch-size) or smaller "
+                    f"hidden layers (--hidden){' or the CPU' if on_gpu else ''}."
                 )
             elif isinstance(e, DataloupeError):  # a message already written for the user
                 message = f"Training stopped at step {self._step:,}: {e}"

@@ -102,12 +102,12 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
         raise SettingsError(
             f"label {int(targets.max())} is outside the {spec.num_classes} classes of {handle.name}."
         )
-    # seed only the model's initial weights, leaving the caller's global RNG as it was
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = spec.build()
-    held_train = held_test = None
-    try:  # every place this run takes device memory: the held splits, their subsets, the model
+    held_train = held_test = model = None
+    try:  # every place this run takes memory: the model, the held splits, their subsets
+        # seed only the model's initial weights, leaving the caller's global RNG as it was
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = spec.build()
         if fits:
             held_train, held_test = hold(train, device), hold(test, device)
             assert held_train is not None and held_test is not None
@@ -128,7 +128,7 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
             raise
         held_train = held_test = train_eval = test_probe = model = None  # nothing of this run stays alive
         free_memory(device)
-        raise SettingsError(_out_of_memory_message(device, fits, train, test)) from None
+        raise SettingsError(_out_of_memory_message(device, fits, train, test, e)) from None
     if held_train is not None and held_test is not None:
         notes.append(
             f"data held in memory on {device.type} as stored ({held_train.dtype_name}: "
@@ -187,18 +187,25 @@ def check_finite(handle: DatasetHandle, train: Split, test: Split) -> None:
         )
 
 
-def _out_of_memory_message(device: torch.device, held: bool, train: Split, test: Split) -> str:
-    """What to do when the data or the model does not fit on ``device``."""
-    where = "the GPU" if device.type == "cuda" else "memory"
-    what = f"{len(train) + len(test):,} samples held on it" if held else "the model"
-    tips = ["a smaller model or batch size"]
+def _out_of_memory_message(
+    device: torch.device, held: bool, train: Split, test: Split, error: BaseException
+) -> str:
+    """What to do when the data or the model does not fit on ``device``: how much was asked for, and what to try."""
+    from dataloupe.core.memory import requested_bytes
+
+    where = "the GPU" if device.type == "cuda" else "the machine"
+    what = f"the model and {len(train) + len(test):,} samples held on it" if held else "the model"
+    asked = requested_bytes(error)
+    amount = f"; it asked for {size(asked)} more" if asked else ""
+    tips = ["smaller hidden layers (--hidden)", "a smaller batch size (--batch-size)"]
     if held:
         tips.insert(0, "the DataLoader path (it holds one batch at a time)")
+    tips.append("fewer samples (--limit, for your own Dataset)")
     if device.type == "cuda":
         tips.append("the CPU (device cpu)")
     return (
-        f"{where} ran out of memory while preparing the run ({what}); nothing was trained and the "
-        f"memory it took has been freed. Try {', or '.join(tips)}."
+        f"{where} ran out of memory while preparing the run ({what}{amount}); nothing was trained and the "
+        f"memory it took has been freed. Try {', '.join(tips[:-1])} or {tips[-1]}."
     )
 
 

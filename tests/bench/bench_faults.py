@@ -1,4 +1,12 @@
-"""kill -9 during ``dataloupe train --save`` onto an existing checkpoint, 30 times at random moments.
+"""What a user on a remote box meets, end to end: a table of cases (case, expected, result), then
+kill -9 during ``dataloupe train --save`` onto an existing checkpoint, 30 times at random moments.
+
+The cases run the installed program as a user would: SIGHUP to a run and to the tmux session
+of ``train | tee``, a real full filesystem (a 2 MB tmpfs, mounted in a user namespace, or
+directly as root) under ``--save``, ``/dev/full`` under ``--log`` and stdout, a 4 GB address-space
+limit under a model that does not fit, FIFOs and devices as checkpoints, no terminal,
+``TERM=dumb``, stderr in a file, a closed stdout, and image folders with links between
+classes. The last line counts the cases that passed.
 
 After each kill: the checkpoint still loads and evaluates (``dataloupe eval`` exits 0), and
 at most one leftover temporary file of dataloupe's lies beside it, which the next save
@@ -7,8 +15,9 @@ beforehand); the others wait for the save's temporary file to appear and strike 
 0-150 ms later, so that many land while the file is being written. A wide model (23 MB of
 weights) makes the save take long enough to be hit.
 
-    python tests/bench/bench_faults.py                 # 30 kills
-    python tests/bench/bench_faults.py --kills 5 --seed 1
+    python tests/bench/bench_faults.py                 # the cases, then 30 kills
+    python tests/bench/bench_faults.py --kills 0       # the cases only
+    python tests/bench/bench_faults.py --cases none --kills 5 --seed 1
 """
 
 from __future__ import annotations
@@ -55,7 +64,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cases",
+        default="all",
+        help="run the cases whose name holds one of these words (comma-separated), or none",
+    )
     args = parser.parse_args()
+    cases_ok = True
+    if args.cases != "none":
+        from fault_cases import run_cases
+
+        with tempfile.TemporaryDirectory(prefix="dataloupe-cases-") as tmp:
+            passed, total = run_cases(args.cases, Path(tmp))
+        cases_ok = passed == total
+    if args.kills <= 0:
+        return 0 if cases_ok else 1
     rng = random.Random(args.seed)
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     with tempfile.TemporaryDirectory(prefix="dataloupe-faults-") as tmp:
@@ -112,8 +135,8 @@ def main() -> int:
             f"the next save removed them: {'yes' if cleaned else 'NO'}"
         )
         ok = loads == args.kills and most_temps <= 1 and cleaned
-        print("OK" if ok else "MISSED")
-        return 0 if ok else 1
+        print("OK" if ok and cases_ok else "MISSED")
+        return 0 if ok and cases_ok else 1
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ progress on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from dataloupe.core.data.sources import BUILTINS, BUNDLED, STREAM_LIMIT, DatasetSpec
 from dataloupe.core.errors import SettingsError
@@ -130,31 +132,33 @@ class StderrProgress:
     def __init__(self) -> None:
         from dataloupe.core.progress import Throttle
 
-        self.tty = sys.stderr.isatty()
-        """Whether stderr is a terminal."""
+        self.tty = can_redraw(sys.stderr)
+        """Whether stderr is a terminal that can redraw a line (not ``TERM=dumb``)."""
         self._throttle = Throttle()
         self._steps: dict[str, int] = {}
         self._drawn = False
 
     def __call__(self, p) -> None:
-        if self.tty:
-            if self._throttle.ready(final=p.fraction == 1.0):
-                share = f" {p.fraction:.0%}" if p.fraction is not None else ""
-                sys.stderr.write(f"\r\x1b[2K{p.what}{share}")
-                sys.stderr.flush()
-                self._drawn = True
-        elif p.fraction is not None and p.what.startswith("downloading"):
-            step = int(p.fraction * 10)
-            if self._steps.get(p.what) != step:
-                self._steps[p.what] = step
-                print(f"{p.what}: {step * 10}%", file=sys.stderr)
+        with contextlib.suppress(OSError):  # a terminal that hung up: the work goes on unreported
+            if self.tty:
+                if self._throttle.ready(final=p.fraction == 1.0):
+                    share = f" {p.fraction:.0%}" if p.fraction is not None else ""
+                    sys.stderr.write(f"\r\x1b[2K{p.what}{share}")
+                    sys.stderr.flush()
+                    self._drawn = True
+            elif p.fraction is not None and p.what.startswith("downloading"):
+                step = int(p.fraction * 10)
+                if self._steps.get(p.what) != step:
+                    self._steps[p.what] = step
+                    print(f"{p.what}: {step * 10}%", file=sys.stderr)
 
     def done(self) -> None:
         """Clear the progress line."""
         if self._drawn:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
             self._drawn = False
+            with contextlib.suppress(OSError):
+                sys.stderr.write("\r\x1b[2K")
+                sys.stderr.flush()
 
 
 def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
@@ -172,7 +176,43 @@ def open_for_command(spec: DatasetSpec, progress: StderrProgress | None = None):
     return handle
 
 
+def can_redraw(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a terminal that understands the escape code that redraws a line: not a
+    file or a pipe, and not ``TERM=dumb`` (Emacs shells, some serial consoles)."""
+    try:
+        tty = stream is not None and stream.isatty()
+    except (OSError, ValueError):  # closed
+        return False
+    return tty and os.environ.get("TERM", "") != "dumb"
+
+
+def warn(text: str) -> None:
+    """``dataloupe: TEXT`` on stderr; nothing when stderr itself cannot be written (a terminal gone)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(f"dataloupe: {text}", file=sys.stderr, flush=True)
+
+
+def reopen_closed_streams() -> list[str]:
+    """Give a closed stdout or stderr (``dataloupe check digits >&-``) the null device, as a pipe
+    whose reader has gone is treated: the work runs, and its output goes nowhere. Python sets
+    ``sys.stdout`` to None when its descriptor was closed at start-up. Returns the streams reopened."""
+    reopened = []
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:  # the lowest free descriptor: fd itself, unless a lower one is closed too
+            os.dup2(null, fd)
+            os.close(null)
+        setattr(sys, name, open(fd, "w", encoding="utf-8", errors="replace", closefd=False))  # noqa: SIM115
+        reopened.append(name)
+    return reopened
+
+
 def end_output_quietly() -> None:
     """The reader of stdout (``head``, ``less``) stopped early: not an error. Send what is left to
     /dev/null, so neither the command nor Python at exit complains about the closed pipe."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    null = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(null, sys.stdout.fileno())
+    os.close(null)

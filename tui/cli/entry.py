@@ -5,6 +5,11 @@
     dataloupe check data/wine.csv --threshold 5.5
 
 Exit codes: 0 success; 1 a ``--strict`` check warned; 2 bad input or a failed check.
+
+The app needs a terminal: one on stdin for its keys, and one to draw on, stderr as Textual
+chooses or stdout when stderr goes to a file (``dataloupe 2>err.log``, which then gets only the
+messages). Without one, or under ``TERM=dumb``, it says so and exits 2; the commands run anywhere,
+and a closed stdout (``>&-``) is treated as a pipe whose reader has gone.
 """
 
 from __future__ import annotations
@@ -17,7 +22,13 @@ import sys
 
 from dataloupe.core.errors import DataloupeError
 from dataloupe.core.threads import set_threads
-from dataloupe.tui.cli.common import add_dataset_arguments, end_output_quietly, spec_from_args
+from dataloupe.tui.cli.common import (
+    add_dataset_arguments,
+    end_output_quietly,
+    reopen_closed_streams,
+    spec_from_args,
+    warn,
+)
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("dataloupe.tui.cli.check", "run the data checklist and print the class table"),
@@ -86,7 +97,7 @@ def app_parser() -> argparse.ArgumentParser:
 
 def fail(message: str) -> int:
     """Print a message for the user on stderr and return exit code 2."""
-    print(f"dataloupe: {message}", file=sys.stderr)
+    warn(message)
     return 2
 
 
@@ -101,9 +112,57 @@ def check_model_options(model: str | None, weights: str | None) -> None:
         raise SettingsError(f"--model {model}: expected path/to/file.py:NAME or package.module:NAME.")
 
 
+def terminal_problem(environ=None) -> str | None:
+    """Why the app cannot run here, or None: it reads keys from stdin and draws full-screen with
+    escape codes, so it needs a terminal on stdin, one on stdout or stderr, and a ``TERM`` that is not
+    ``dumb``."""
+    env = os.environ if environ is None else environ
+    commands = "the commands (dataloupe check, batches, train, eval, watch --once) run without one"
+    if not _isatty(0):
+        return f"the app needs a terminal: it reads keys from stdin, which is not one here. {commands.capitalize()}."
+    if not (_isatty(1) or _isatty(2)):
+        return f"the app needs a terminal to draw on, and neither stdout nor stderr is one. {commands.capitalize()}."
+    if env.get("TERM", "") == "dumb":
+        return (
+            "the app needs a terminal that understands cursor movement and colour, and TERM=dumb says this "
+            "one does not. Run it in a full terminal (xterm, tmux, a terminal emulator's default TERM); "
+            f"{commands}."
+        )
+    return None
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def draw_on_the_terminal() -> int | None:
+    """Textual draws on stderr. When stderr goes to a file but stdout is a terminal
+    (``dataloupe 2>err.log``), point stderr at the terminal for the app's life and return a copy of
+    the file's descriptor, which :func:`messages_back_to_stderr` puts back; None when nothing moved."""
+    if _isatty(2) or not _isatty(1):
+        return None
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(1, 2)
+    return saved
+
+
+def messages_back_to_stderr(saved: int | None) -> None:
+    """Undo :func:`draw_on_the_terminal`: what is written to stderr from now on goes to the file again."""
+    if saved is None:
+        return
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dataloupe`` console script and of ``python -m dataloupe.tui``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    reopen_closed_streams()  # `dataloupe check digits >&-`: the output goes nowhere, as into a closed pipe
     commands = _available_commands()
     if argv and argv[0] in commands:
         module = importlib.import_module(commands[argv[0]][0])
@@ -123,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - the last line of defence: a message, not a traceback
             if os.environ.get("DATALOUPE_DEBUG"):
                 raise
+            from dataloupe.core.memory import is_out_of_memory, out_of_memory_message
+
+            if is_out_of_memory(
+                e
+            ):  # numpy reading a file, torch building a model: not a bug, too little memory
+                return fail(out_of_memory_message(e))
             return fail(
                 f"unexpected error: {type(e).__name__}: {e}\n"
                 "This is a bug in dataloupe; DATALOUPE_DEBUG=1 shows where it happened."
@@ -135,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         check_model_options(args.model, args.weights)
     except DataloupeError as e:
         return fail(str(e))
+    problem = terminal_problem()
+    if problem is not None:
+        return fail(problem)
 
     from dataloupe.tui.app import AppOptions, build_app
     from dataloupe.tui.terminal import locale_is_utf8
@@ -150,9 +218,34 @@ def main(argv: list[str] | None = None) -> int:
         weights=args.weights,
         start_pane="training" if args.model else "preview",
     )
-    app = build_app(options)
-    app.run()
-    return app.return_code or 0
+    return run_app(build_app(options))
+
+
+def run_app(app) -> int:
+    """Run the app on the terminal (stdout when stderr goes to a file) and return its exit code; every
+    start of the app comes through here, after :func:`terminal_problem` found none.
+
+    Afterwards stderr gets the app's farewell (where a hang-up kept the model), and a thread left in
+    the user's code (a ``__getitem__`` that never returns) is left behind: the process ends at once,
+    instead of Python waiting for it for ever.
+    """
+    saved_stderr = draw_on_the_terminal()
+    try:
+        app.run()
+    finally:
+        messages_back_to_stderr(saved_stderr)
+    code = app.return_code or 0
+    farewell = getattr(app, "farewell", "")
+    if farewell:
+        warn(farewell)
+    from dataloupe.core.user_calls import running_calls
+
+    stuck = running_calls()
+    if stuck:  # a thread in the user's code cannot be stopped, and Python would wait for it at exit
+        warn(f"{stuck[0].describe()}; it was left behind when the app quit.")
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

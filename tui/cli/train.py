@@ -2,12 +2,15 @@
 
 One line per evaluation and a final summary; plain text when stdout is not a terminal
 (so it works under nohup and batch schedulers), one JSON object per line with ``--json``
-(the last one the summary, with the final test accuracy). Ctrl-C or SIGTERM stops the
-run at the next step and still prints the summary; ``--save-on-stop`` then keeps the model in
-``NAME.interrupted.pt``, never over ``--save``. The ``--save`` folder is checked before
-training; a save that still fails at the end writes ``NAME.rescued.pt`` in the current
-folder and exits 2. A file that is not dataloupe's checkpoint of this dataset is replaced
-only with ``--overwrite``.
+(the last one the summary, with the final test accuracy). Ctrl-C, SIGTERM or SIGHUP (the SSH
+connection dropped) stops the run at the next step and still prints the summary;
+``--save-on-stop`` then keeps the model in ``NAME.interrupted.pt``, never over ``--save``. The
+``--save`` folder is checked before training; a save that still fails at the end (a full disk
+among other causes) writes ``NAME.rescued.pt`` in the first folder that takes it and exits 2. A
+file that is not dataloupe's checkpoint of this dataset is replaced only with ``--overwrite``.
+Output that cannot be written (a full disk under ``> log``, a reader that left, a terminal
+that hung up) stops the printing, and a ``--log`` that cannot be written stops the logging,
+each with one warning on stderr; neither stops the training or the save.
 
     dataloupe train digits --epochs 10 --save digits.pt
     dataloupe train mnist --root ~/data --model cnn --json > run.jsonl
@@ -16,6 +19,7 @@ only with ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -37,7 +41,21 @@ from dataloupe.core.settings import (
     parse_hidden,
 )
 from dataloupe.core.threads import MAX_DEFAULT_THREADS
-from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args, whole
+from dataloupe.tui.cli.common import (
+    add_dataset_arguments,
+    can_redraw,
+    end_output_quietly,
+    open_for_command,
+    spec_from_args,
+    warn,
+    whole,
+)
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""Signals that stop a run at its next step with a summary: Ctrl-C, ``kill``, and the terminal gone
+(an SSH connection dropped, a tmux session killed)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--save-on-stop",
         action="store_true",
-        help="when stopped early (Ctrl-C, SIGTERM), save the model to NAME.interrupted.pt beside --save",
+        help="when stopped early (Ctrl-C, SIGTERM, SIGHUP), save the model to NAME.interrupted.pt beside --save",
     )
     group.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
     group.add_argument(
@@ -164,36 +182,54 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 class _Printer:
-    """Writes evaluations and the summary as text or JSON lines; a live status line only on a terminal."""
+    """Writes evaluations and the summary as text or JSON lines; a live status line only on a terminal.
 
-    def __init__(self, as_json: bool) -> None:
+    When stdout cannot be written (the reader left, the disk under ``> log`` is full, the terminal
+    hung up), printing stops with one warning on stderr and ``on_lost`` is called; the run goes on.
+    """
+
+    def __init__(self, as_json: bool, on_lost=None) -> None:
         self.as_json = as_json
         """One JSON object per line."""
-        self.live = sys.stdout.isatty() and not as_json
-        """Redraw a status line in place (terminals only: no escape codes in logs)."""
+        self.live = can_redraw(sys.stdout) and not as_json
+        """Redraw a status line in place (capable terminals only: no escape codes in logs)."""
+        self.lost: OSError | None = None
+        """Why stdout could not be written, once it could not; nothing is printed after."""
+        self._on_lost = on_lost
         self._live_shown = False
 
     def emit(self, record: dict[str, Any], text: str) -> None:
         """Print one record: ``record`` as JSON or ``text`` as a line."""
-        self.clear_live()
-        print(json.dumps(record) if self.as_json else text, flush=True)
+        self._write(
+            ("\r\x1b[2K" if self._live_shown else "") + (json.dumps(record) if self.as_json else text) + "\n"
+        )
+        self._live_shown = False
 
     def status(self, text: str) -> None:
         """Redraw the live line (terminals only)."""
         if self.live:
-            sys.stdout.write("\r\x1b[2K" + text)
-            sys.stdout.flush()
-            self._live_shown = True
+            self._live_shown = self._write("\r\x1b[2K" + text)
 
-    def clear_live(self) -> None:
-        if self._live_shown:
-            sys.stdout.write("\r\x1b[2K")
-            self._live_shown = False
+    def _write(self, text: str) -> bool:
+        if self.lost is not None:
+            return False
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return True
+        except OSError as e:  # EPIPE, ENOSPC, EIO (a terminal that hung up): stop printing, not training
+            self.lost = e
+            end_output_quietly()  # what is still buffered goes nowhere, here and at exit
+            if not isinstance(e, BrokenPipeError):
+                warn(f"cannot write the output ({e.strerror or e}); printing stops, the run goes on.")
+            if self._on_lost is not None:
+                self._on_lost(e)
+            return False
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, print, save; 0 when the run finished and was saved as asked, 2 when it diverged, failed or
-    could not be saved where asked, 128 + the signal's number (130, 143) when interrupted."""
+    could not be saved where asked, 128 + the signal's number (130, 143, 129 for SIGHUP) when interrupted."""
     config = config_from_args(args)
     save_to: Path | None = args.save.expanduser() if args.save else None
     if save_to is not None:
@@ -207,8 +243,15 @@ def run(args: argparse.Namespace) -> int:
 
     handle = open_for_command(spec_from_args(args))
     target_state = _check_overwrite(save_to, handle.name, args.overwrite) if save_to is not None else None
-    out = _Printer(args.json)
     cancel = threading.Event()
+    stopped_by: list[int] = []
+    keeps_something = save_to is not None or args.log is not None
+
+    def output_lost(error: OSError) -> None:
+        if not keeps_something:  # nothing of the run would be kept: stop, as when `head` has its lines
+            cancel.set()
+
+    out = _Printer(args.json, on_lost=output_lost)
 
     def on_evaluation(e: Evaluation) -> None:
         record = {
@@ -242,20 +285,18 @@ def run(args: argparse.Namespace) -> int:
         )
 
     if args.log is not None:  # JSON Lines that `dataloupe watch` reads live
-        from dataloupe.core.runlogs import JsonlLog
-
-        on_report, on_evaluation = JsonlLog(args.log).follow(on_report, on_evaluation)
+        on_report, on_evaluation = _logged(args.log, on_report, on_evaluation)
     training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, on_evaluation=on_evaluation)
-    stopped_by: list[int] = []
 
-    def stop(signum, frame) -> None:  # the first Ctrl-C or SIGTERM stops at the next step; a second at once
+    # the first Ctrl-C, SIGTERM or SIGHUP stops at the next step; a second one at once
+    def stop(signum, frame) -> None:
         stopped_by.append(signum)
         cancel.set()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
     # from here on a signal stops the run (before its first step, while preparing) with a summary
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         setup = training.prepare()
     except BaseException:
@@ -314,14 +355,46 @@ def run(args: argparse.Namespace) -> int:
     out.emit(record, final.summary() + (f"\n{save_note}" if save_note else ""))
     if final.state in ("diverged", "failed"):
         if not args.json:
-            print(f"dataloupe: {final.message}", file=sys.stderr)
+            warn(final.message)
         return 2
     if save_failed:
-        print(f"dataloupe: {save_note}", file=sys.stderr)
+        warn(save_note)
         return 2
     if final.state == "stopped":
+        if not stopped_by and out.lost is not None:
+            return (
+                0  # the reader of stdout left (`| head`) and nothing was to be kept: as before, not an error
+            )
         return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     return 0
+
+
+def _logged(path: Path, on_report, on_evaluation):
+    """The run's callbacks, also appending to the JSON Lines file ``path``. A log that cannot be
+    written (a full disk) stops the logging with one warning, never the training."""
+    from dataloupe.core.runlogs import JsonlLog
+
+    log = JsonlLog(path)
+    log_report, log_evaluation = log.follow(None, None)
+    failed: list[OSError] = []
+
+    def guarded(write, then):
+        def call(value) -> None:
+            if not failed:
+                try:
+                    write(value)
+                except OSError as e:
+                    failed.append(e)
+                    with contextlib.suppress(OSError):
+                        log.close()  # what is buffered cannot be written either; nothing more is tried
+                    warn(
+                        f"--log {path}: cannot be written ({e.strerror or e}); logging stops, training goes on."
+                    )
+            then(value)
+
+        return call
+
+    return guarded(log_report, on_report), guarded(log_evaluation, on_evaluation)
 
 
 def _check_overwrite(save_to: Path, dataset: str, overwrite: bool):
@@ -354,46 +427,38 @@ def _save_model(
 ) -> tuple[Any, str, bool]:
     """Save the trained model as asked: (path written or None, a line for the user, whether a save failed).
 
-    A finished run goes to ``--save``. When that fails, the model is not lost: it is written to
-    ``NAME.rescued.pt`` in the current folder (or the system's temporary folder) and the line says
-    so. An interrupted run is saved only with ``--save-on-stop``, to ``NAME.interrupted.pt`` beside
-    the target, never over it.
+    A finished run goes to ``--save``. When that fails (whatever the write raised: a full disk is
+    said as such), the model is not lost: it is written to ``NAME.rescued.pt`` in the first of the
+    current folder, the home folder and the system's temporary folder that takes it, and the line
+    names it. An interrupted run is saved only with ``--save-on-stop``, to ``NAME.interrupted.pt``
+    beside the target (rescued the same way), never over it.
     """
-    import tempfile
-
-    from dataloupe.core.errors import CheckpointError
     from dataloupe.core.training.checkpoint import save_checkpoint
-    from dataloupe.core.training.safe_save import rescue_path
+    from dataloupe.core.training.safe_save import rescue_path, save_or_rescue
 
     if save_to is None:
         return None, "", False
 
     trained = training.trained()
 
-    def save(path: Path, **kw) -> Path:
-        return save_checkpoint(path, trained, **kw)
+    def save(path: Path) -> Path:  # only the target is checked for another run's write meanwhile
+        return save_checkpoint(path, trained, unchanged_since=target_state if path == save_to else False)
 
     if state != "finished":
         if state == "stopped" and args.save_on_stop:
-            try:
-                kept = save(rescue_path(save_to, "interrupted"))
-            except CheckpointError as e:
-                return None, f"not saved to {save_to}: the run stopped before the end, and {e}", True
+            kept, reason = save_or_rescue(save, rescue_path(save_to, "interrupted"), save_to, "interrupted")
+            if kept is None:
+                return None, f"not saved to {save_to}: the run stopped before the end, and {reason}", True
             return (
                 kept,
-                f"not saved to {save_to}: the run stopped before the end; saved what it learned to {kept}",
-                False,
+                f"not saved to {save_to}: the run stopped before the end; saved what it learned to {kept}"
+                + (f" ({reason})" if reason else ""),
+                bool(reason),
             )
         return None, f"not saved to {save_to}: the run {state} before the end", False
-    try:
-        written = save(save_to, unchanged_since=target_state)
+    written, reason = save_or_rescue(save, save_to, save_to, "rescued")
+    if not reason:
         return written, f"saved to {written}", False
-    except CheckpointError as e:
-        reason = str(e)
-    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
-        try:
-            rescued = save(rescue_path(save_to, "rescued", folder))
-        except CheckpointError:
-            continue
-        return rescued, f"{reason} The model was saved to {rescued} instead.", True
+    if written is not None:
+        return written, f"{reason} The model was saved to {written} instead.", True
     return None, f"{reason} The model could not be saved anywhere else either.", True
