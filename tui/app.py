@@ -73,6 +73,10 @@ class AppOptions:
     """Log file or folder of runs to watch on start (``dataloupe watch PATH``)."""
     stall_after: float | None = None
     """Seconds without a new point before a watched run is stalled (None: the default, 10 minutes)."""
+    model: str | None = None
+    """The user's own model (``file.py:NAME``) for the training pane to load and evaluate (``--model``)."""
+    weights: str | None = None
+    """Its weights file (``--weights``)."""
 
 
 def _underline_at_once(tabs: Tabs) -> None:

@@ -77,6 +77,17 @@ def app_parser() -> argparse.ArgumentParser:
     )
     add_dataset_arguments(parser)
     parser.add_argument(
+        "--model",
+        metavar="FILE.py:NAME",
+        help="your own model (an nn.Module, its class, or a function returning one): the training pane "
+        "loads it and shows its per-class results and worst mistakes on the dataset",
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="its weights: a state_dict, a Lightning checkpoint or a saved module",
+    )
+    parser.add_argument(
         "--ascii",
         action="store_true",
         help="draw the whole screen with 7-bit ASCII characters (the default when the locale is not UTF-8)",
@@ -88,6 +99,17 @@ def fail(message: str) -> int:
     """Print a message for the user on stderr and return exit code 2."""
     warn(message)
     return 2
+
+
+def check_model_options(model: str | None, weights: str | None) -> None:
+    """Refuse ``--weights`` without ``--model``, and a ``--model`` that names no code, before the app starts."""
+    from dataloupe.core.data.sources import code_source
+    from dataloupe.core.errors import SettingsError
+
+    if weights and not model:
+        raise SettingsError("--weights needs --model: name your model as path/to/file.py:NAME.")
+    if model and code_source(model) is None:
+        raise SettingsError(f"--model {model}: expected path/to/file.py:NAME or package.module:NAME.")
 
 
 def terminal_problem(environ=None) -> str | None:
@@ -175,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = spec_from_args(args)
         spec.reader()  # a path that does not exist fails here, before the app starts
+        check_model_options(args.model, args.weights)
     except DataloupeError as e:
         return fail(str(e))
     problem = terminal_problem()
@@ -187,8 +210,15 @@ def main(argv: list[str] | None = None) -> int:
     set_threads()  # once, before the app's workers start (the training pane's among them)
 
     ascii_only = args.ascii or not locale_is_utf8()
-    app = build_app(AppOptions(spec=spec, split=args.split, ascii=ascii_only))
-    return run_app(app)
+    options = AppOptions(
+        spec=spec,
+        split=args.split,
+        ascii=ascii_only,
+        model=args.model,
+        weights=args.weights,
+        start_pane="training" if args.model else "preview",
+    )
+    return run_app(build_app(options))
 
 
 def run_app(app) -> int:

@@ -101,6 +101,9 @@ class ModelActions:
             return
         assert self.current is not None and self.handle is not None
         device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
+        if self.current.kind == "user":  # the user's own module is scored by its own path
+            self.evaluate_user_model(self.current, device)
+            return
         worker = start_evaluate(self, self.current, self.handle, device)
         self._start_job("evaluating", worker, f"evaluating on {self.handle.name}… (x stops it)")
 

@@ -36,13 +36,16 @@ from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.panes.base import Pane, show_fraction
 from dataloupe.tui.panes.model_actions import ModelActions
 from dataloupe.tui.panes.training_jobs import start_training
+from dataloupe.tui.panes.training_user_model import MISTAKES_VIEW, UserModelPart
 from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.confusion_view import ConfusionView
 from dataloupe.tui.widgets.curve_view import LearningCurveView
 from dataloupe.tui.widgets.loss_chart import LossChart
+from dataloupe.tui.widgets.mistakes_view import MistakesView
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 from dataloupe.tui.widgets.system_strip import SystemStrip
 from dataloupe.tui.widgets.train_settings import TrainSettings
+from dataloupe.tui.widgets.user_model_form import UserModelForm
 from dataloupe.tui.workers import ended_unheard, stop_job
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("view-settings", "settings"),
     ("view-curves", "curves"),
     ("view-classes", "classes"),
+    MISTAKES_VIEW,
     ("view-data-size", "data size"),
 )
 """(id, title) of the pane's views, in the order ``v`` visits them."""
@@ -75,7 +79,7 @@ LESSON_CLASSES = (
 )
 
 
-class TrainingPane(ModelActions, Pane):
+class TrainingPane(UserModelPart, ModelActions, Pane):
     """Train a small model in the background and watch loss, accuracy and per-class accuracy stream in."""
 
     BINDINGS = [
@@ -85,6 +89,9 @@ class TrainingPane(ModelActions, Pane):
         Binding("s", "save", "save"),
         Binding("l", "load", "load"),
         Binding("e", "evaluate", "eval"),
+        Binding(
+            "u", "user_model", "your model", show=False
+        ),  # the footer is full at 80 columns: the form names u
         Binding("v", "next_view", "view"),
         Binding("c", "curve", "curve"),
     ]
@@ -194,6 +201,7 @@ class TrainingPane(ModelActions, Pane):
         with ContentSwitcher(initial=VIEWS[0][0], id="train-switcher"):
             with Vertical(id="view-settings"):
                 yield TrainSettings(id="train-settings")
+                yield UserModelForm(id="user-model-form")
                 yield Static(
                     f"{LESSON_TEST}\n{LESSON_PARTING}\n{LESSON_CLASSES}", id="lessons", classes="lesson"
                 )
@@ -207,6 +215,8 @@ class TrainingPane(ModelActions, Pane):
                     yield PerClassChart(id="per-class-chart")
                     yield ConfusionView(id="confusion")
                 yield Static(LESSON_CLASSES, classes="lesson")
+            with Vertical(id=MISTAKES_VIEW[0]):
+                yield MistakesView(id="mistakes")
             yield LearningCurveView(id="view-data-size")
 
     def on_mount(self) -> None:
@@ -232,6 +242,7 @@ class TrainingPane(ModelActions, Pane):
             return
         if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
             self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
+        self.start_model_from_command_line()
         earlier = self.run_dataset
         if earlier is None or earlier is handle:
             if not self.running and self.snapshot is None:
@@ -283,6 +294,7 @@ class TrainingPane(ModelActions, Pane):
         self.query_one(ContentSwitcher).current = VIEWS[self.view][0]
         self.query_one("#train-views", Static).update(self._view_tabs())
         self._charts_dirty = self.snapshot is not None
+        self.focus_for_view(VIEWS[self.view])
 
     def action_next_view(self) -> None:
         self.show_view(self.view + 1)
