@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from support.inprocess import run_main
 from support.pilot import settle, wait_for
 
 PROJECT = {
@@ -52,14 +53,7 @@ def test_dataloupe_imports_nothing_named_core_or_tui():
 
 
 def test_the_users_own_core_package_opens_headless(project):
-    assert subprocess.run([sys.executable, "-c", "import mydata"], cwd=project).returncode == 0
-    done = subprocess.run(
-        [sys.executable, "-m", "dataloupe.tui", "check", "mydata.py:ds", "--json"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_main("check", "mydata.py:ds", "--json", cwd=project)
     assert "No module named" not in done.stderr, done.stderr
     assert '"train"' in done.stdout and done.returncode in (0, 1), done.stderr
 
