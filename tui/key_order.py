@@ -4,7 +4,10 @@ Textual hands a key to the focused widget by putting it in that widget's queue, 
 the next key at once. Keys that arrive in one write (typed ahead over SSH, pasted into tmux,
 sent by ``tmux send-keys 2 Right``) are therefore all handed to the widget that had the focus
 when the first one arrived: "2" switches to the preview, but the Right behind it has already gone
-to the dataset pane's field. Here the app holds each key until the one before it has been through
+to the dataset pane's field. And a widget's bindings run only when the key has bubbled up to the
+app, while a text field inserts a character as soon as the key reaches it: Backspace ×4 then
+"m0.pt", typed at once into a field holding "ab", inserted "m0.pt" first and then deleted four
+characters of it ("abm"). Here the app holds each key until the one before it has been through
 every widget it bubbles through (its bindings run, its actions done, the focus they set in place),
 then hands it to whatever has the focus by then. A lone key, the usual case, goes at once.
 
