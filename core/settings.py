@@ -1,7 +1,9 @@
-"""Training settings in one place: :class:`TrainConfig`, its defaults, its choices and their limits.
+"""Settings in one place: :class:`TrainConfig`, the loader's defaults, their choices and their limits.
 
-The training form, the ``dataloupe train`` options, the trainer, the models, checkpoints
-and the readers that hold out a test split all read them from here. This module imports
+The training form, the loader form, the ``dataloupe train`` and ``batches`` options, the trainer,
+the batch stepper, the models, checkpoints and the readers that hold out a test split all read
+them from here, and every whole-number option typed in a form or on the command line is read by
+:func:`parse_whole`. This module imports
 no torch, so the form can draw its defaults before torch has loaded (a test checks it).
 
     python -c "from dataloupe.core.settings import TrainConfig; print(TrainConfig().to_dict())"
@@ -39,6 +41,41 @@ TEST_FRACTION = 0.2
 """Share of a dataset held out for testing when it has no test split of its own."""
 HOLDOUT_SEED = 0
 """Seed of the test split held out by the readers (digits, tables): the same split every run."""
+TRAIN_BATCH_SIZE = 64
+"""Samples per training step: the tutorials' batch size."""
+PREVIEW_BATCH_SIZE = 10
+"""Samples per batch in the batches pane and ``dataloupe batches``. Smaller than training's on purpose:
+the point there is to look at every sample of a batch, and ten fit on one screen. Training uses
+:data:`TRAIN_BATCH_SIZE`; a user's own DataLoader keeps its own."""
+MAX_SEED = 2**63 - 1
+"""Largest seed ``torch.Generator.manual_seed`` takes as a signed 64-bit number."""
+
+
+def parse_whole(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` (text from a form or the command line, or an int) as a whole number ≥ ``minimum``.
+
+    The one reader of whole-number options: the forms, argparse (through
+    ``dataloupe.tui.cli.common.whole``) and the settings' own checks. Raises :class:`SettingsError`
+    naming the setting: "--batch-size must be a whole number ≥ 1, got 0".
+    """
+    bound = (
+        f"a whole number ≥ {minimum}" if maximum is None else f"a whole number from {minimum} to {maximum:,}"
+    )
+    if isinstance(value, bool):
+        raise SettingsError(f"{name} must be {bound}, got {value!r}.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        text = str(value).strip().replace(",", "").replace("_", "")
+        try:
+            number = int(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be {bound}, got {str(value)!r}.") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        raise SettingsError(f"{name} must be {bound}, got {number:,}.")
+    return number
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -95,7 +132,7 @@ class TrainConfig:
     lr: float = DEFAULT_LR["adam"]  # 1e-3 suits Adam; SGD wants about 0.01..0.1
     momentum: float = 0.9  # SGD only: the tutorials' usual value
     epochs: int = 5  # passes over the training split
-    batch_size: int = 64  # the tutorials' batch size
+    batch_size: int = TRAIN_BATCH_SIZE  # the tutorials' batch size
     sampler: str = "random"  # "balanced" draws every class equally often, with replacement
     device: str = "auto"  # auto takes CUDA when it is there; cuda without a GPU falls back to the CPU
     seed: int = 0  # one seed fixes the initial weights, the sample order and a held-out test split

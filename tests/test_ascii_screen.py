@@ -14,7 +14,7 @@ from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from support.makers import training_snapshot as snapshot
-from support.pilot import screen_text, settle, wait_for
+from support.pilot import screen_lines, screen_text, settle, wait_for
 
 
 def non_ascii(app) -> str:
@@ -52,7 +52,7 @@ async def test_every_pane_is_7_bit_ascii_under_ascii():
         pane.show_view(1)
         await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
         await look("6 training curves")
-        lines = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        lines = "\n".join(screen_lines(app))
         assert re.search(r"#+-+ +28%", lines)  # done and left differ by glyph, not colour only
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         pane.show_view(2)

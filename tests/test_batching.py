@@ -15,12 +15,12 @@ from dataloupe.core.batching import (
     BatchStepper,
     LoaderSettings,
     check_batch_count,
-    parse_whole,
 )
 from dataloupe.core.batching.samplers import SAMPLERS, make_sampler
 from dataloupe.core.data.datasets import from_datasets
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import parse_whole
 from dataloupe.core.stats.classes import class_counts
 
 
@@ -345,3 +345,12 @@ def test_summary_text_and_json(digits):
     text = s.text()
     assert "torch.Size([10, 1, 8, 8])" in text and "epoch 1 · batch 0 of 144" in text
     assert "\x1b" not in text
+
+
+def test_the_loader_and_training_defaults_come_from_one_place():
+    """The batches pane's batch size differs from training's on purpose, and both are named in core.settings."""
+    from dataloupe.core.settings import PREVIEW_BATCH_SIZE, TRAIN_BATCH_SIZE, TrainConfig
+
+    assert LoaderSettings().batch_size == PREVIEW_BATCH_SIZE == 10
+    assert TrainConfig().batch_size == TRAIN_BATCH_SIZE == 64
+    assert LoaderSettings.parse().batch_size == PREVIEW_BATCH_SIZE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import torch
@@ -17,6 +16,7 @@ from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.messages import DatasetOpened
 from dataloupe.tui.panes.checklist_pane import ChecklistPane
 
+from support.clock import FakeClock
 from support.pilot import screen_text, settle, wait_for
 
 SIZE = (80, 24)
@@ -203,15 +203,17 @@ async def test_a_stage_reported_done_while_the_checks_go_on_shows_no_full_bar(mo
     from textual.widgets import ProgressBar
 
     import dataloupe.core.checks
+    import dataloupe.core.progress
     from dataloupe.core.progress import PROGRESS_INTERVAL, Progress
 
     real_checklist = dataloupe.core.checks.run_checklist
     gate = threading.Event()
+    clock = FakeClock.install(monkeypatch, dataloupe.core.progress)
 
     def held_checklist(handle, *, progress=None, cancel=None, **options):
         progress(Progress("reading test samples", 359, 359))  # one stage done; the checks go on
         gate.wait(10)
-        time.sleep(PROGRESS_INTERVAL)  # reports closer than this are thinned out (the app may see the
+        clock.advance(PROGRESS_INTERVAL)  # reports closer than this are thinned out (the app may see the
         progress(Progress("checking values", 1, 2))  # first one within that time now)
         gate.clear()
         gate.wait(10)

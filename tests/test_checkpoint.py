@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,12 @@ from dataloupe.core.errors import CheckpointError
 from dataloupe.core.threads import set_threads
 from dataloupe.core.training import safe_save
 from dataloupe.core.training.checkpoint import (
-    evaluate_checkpoint,
     load_checkpoint,
     pipeline_from_dict,
     pipeline_to_dict,
     save_checkpoint,
 )
+from dataloupe.core.training.evaluation import evaluate_on_test
 from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.run import TrainConfig, TrainingRun
 
@@ -43,9 +44,7 @@ def trained(digits):
 @pytest.fixture
 def saved(trained, digits, tmp_path) -> Path:
     run, _ = trained
-    return save_checkpoint(
-        tmp_path / "digits.pt", run.model, run.spec, digits.classes, run.pipeline, run.metrics(), digits.name
-    )
+    return save_checkpoint(tmp_path / "digits.pt", run.trained())
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -74,7 +73,7 @@ def test_save_then_load_gives_the_same_model_and_the_same_test_accuracy(trained,
     assert checkpoint.metrics["test_accuracy"] == final.latest.test.accuracy
     model = checkpoint.build_model()
     assert same_weights(model, run.model)
-    result, notes = evaluate_checkpoint(checkpoint, digits, device="cpu")
+    result, notes = evaluate_on_test(checkpoint, digits, device="cpu")
     assert result.accuracy == final.latest.test.accuracy
     assert result.confusion == final.latest.test.confusion
     assert notes == []
@@ -105,7 +104,7 @@ def test_a_crash_while_saving_keeps_the_earlier_checkpoint_and_leaves_no_temp_fi
 
     monkeypatch.setattr(checkpoint_module.torch, "save", crash)
     with pytest.raises(CheckpointError, match="No space left"):
-        save_checkpoint(saved, run.model, run.spec, digits.classes, run.pipeline)
+        save_checkpoint(saved, run.trained())
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]
 
@@ -115,7 +114,7 @@ def test_a_crash_while_saving_keeps_the_earlier_checkpoint_and_leaves_no_temp_fi
 
     monkeypatch.setattr(checkpoint_module.torch, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(saved, run.model, run.spec, digits.classes, run.pipeline)
+        save_checkpoint(saved, run.trained())
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]
     load_checkpoint(saved)  # still a good checkpoint
@@ -124,7 +123,7 @@ def test_a_crash_while_saving_keeps_the_earlier_checkpoint_and_leaves_no_temp_fi
 def test_saving_to_a_missing_folder_says_so(trained, digits, tmp_path):
     run, _ = trained
     with pytest.raises(CheckpointError, match="does not exist"):
-        save_checkpoint(tmp_path / "nowhere" / "m.pt", run.model, run.spec, digits.classes, run.pipeline)
+        save_checkpoint(tmp_path / "nowhere" / "m.pt", run.trained())
 
 
 # ---------------------------------------------------------------------- refusals
@@ -192,14 +191,14 @@ def test_a_checkpoint_for_another_architecture_shape_or_class_count_is_refused_n
 def test_evaluating_on_a_dataset_of_another_shape_is_refused(saved, mnist_test):
     checkpoint = load_checkpoint(saved)
     with pytest.raises(CheckpointError, match="samples are 1×28×28, the model takes 1×8×8"):
-        evaluate_checkpoint(checkpoint, mnist_test, device="cpu")
+        evaluate_on_test(checkpoint, mnist_test, device="cpu")
 
 
 def test_weights_that_do_not_fit_their_own_spec_are_refused(trained, digits, tmp_path):
     run, _ = trained
     lying = tmp_path / "lying.pt"
     wrong_spec = ModelSpec("mlp", (32,), run.spec.input_shape, 10)
-    save_checkpoint(lying, run.model, wrong_spec, digits.classes, run.pipeline)
+    save_checkpoint(lying, replace(run.trained(), spec=wrong_spec))
     with pytest.raises(CheckpointError, match="do not fit"):  # refused on load now, before building anything
         load_checkpoint(lying).build_model()
 
@@ -255,7 +254,7 @@ def test_a_model_with_non_finite_weights_is_refused(trained, digits, tmp_path):
     broken = copy.deepcopy(run.model)
     with torch.no_grad():
         next(broken.parameters())[0, 0] = float("nan")
-    path = save_checkpoint(tmp_path / "nan.pt", broken, run.spec, digits.classes, run.pipeline)
+    path = save_checkpoint(tmp_path / "nan.pt", replace(run.trained(), weights=broken.state_dict()))
     assert "NaN or Inf" in refused(path)
 
 
@@ -271,7 +270,7 @@ def test_the_next_save_removes_temp_files_left_by_a_killed_save(trained, saved, 
     monkeypatch.setattr(
         safe_save.os, "replace", lambda a, b: names.append(Path(a).name) or real_replace(a, b)
     )
-    save_checkpoint(saved, run.model, run.spec, digits.classes, run.pipeline)
+    save_checkpoint(saved, run.trained())
     assert not orphan.exists() and someone_elses.exists()
     assert names and names[0].startswith(f".{saved.name}.dataloupe-")  # recognisably ours
 
@@ -281,9 +280,11 @@ def test_a_target_written_by_another_run_meanwhile_is_not_overwritten(trained, d
     target = tmp_path / "shared.pt"
     before = safe_save.file_state(target)  # taken when "this" run started: no file yet
     other = ModelSpec("mlp", (8,), run.spec.input_shape, 10)
-    save_checkpoint(target, other.build(), other, digits.classes, run.pipeline)  # the other run, meanwhile
+    save_checkpoint(
+        target, replace(run.trained(), spec=other, weights=other.build().state_dict())
+    )  # the other run, meanwhile
     with pytest.raises(CheckpointError, match="written by someone else"):
-        save_checkpoint(target, run.model, run.spec, digits.classes, run.pipeline, unchanged_since=before)
+        save_checkpoint(target, run.trained(), unchanged_since=before)
     assert load_checkpoint(target).spec == other
 
 

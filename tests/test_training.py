@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -27,6 +27,8 @@ from dataloupe.core.threads import set_threads
 from dataloupe.core.training import device as device_module
 from dataloupe.core.training.evaluation import evaluate_model, evaluate_on_test, train_test_splits
 from dataloupe.core.training.run import DIVERGED_LOSS, TrainingRun
+
+from support.clock import FakeClock
 
 set_threads(1)
 
@@ -160,16 +162,12 @@ def test_evaluating_a_trained_model_holds_out_the_test_split_its_run_held_out():
     handle = unbalanced_handle(with_test=False)
     run = TrainingRun(handle, TrainConfig(epochs=1, seed=3, test_fraction=0.3, **FAST))
     final = run.run()
-    result, notes = evaluate_on_test(
-        run.model, run.spec, run.pipeline, handle, "cpu", classes=("big", "small"), metrics=run.metrics()
-    )
+    result, notes = evaluate_on_test(replace(run.trained(), classes=("big", "small")), handle, "cpu")
     assert result.samples == final.latest.test.samples == 99  # 30% of 330, not the default 20%
     assert result.confusion == final.latest.test.confusion
     assert any("30% held out" in n and "seed 3" in n for n in notes)
     assert any("class names differ" in n for n in notes)
-    _, same_names = evaluate_on_test(
-        run.model, run.spec, run.pipeline, handle, "cpu", classes=handle.classes, metrics=run.metrics()
-    )
+    _, same_names = evaluate_on_test(run.trained(), handle, "cpu")
     assert not any("class names differ" in n for n in same_names)
 
 
@@ -194,36 +192,41 @@ def test_cancel_stops_mid_epoch_within_one_step(digits):
     assert next(run.model.parameters()).device.type == "cpu"
 
 
-def test_pause_waits_between_steps_and_resumes(digits):
+def test_pause_waits_between_steps_and_resumes(digits, monkeypatch):
     pause = threading.Event()
     states = []
+
+    clock = FakeClock.install(monkeypatch, training_module)
 
     def on_report(s):
         states.append(s.state)
         if s.step >= 3 and not pause.is_set() and "paused" not in states:
             pause.set()
-            threading.Timer(0.3, pause.clear).start()
+        elif s.state == "paused":
+            clock.advance(1000.0)  # a pause of 1,000 s, as the run's clock sees it
+            pause.clear()
 
-    t0 = time.perf_counter()
     run = TrainingRun(digits, TrainConfig(epochs=1, report_interval=0.0, **FAST), on_report, pause=pause)
     final = run.run()
-    wall = time.perf_counter() - t0
     assert final.state == "finished"
     assert "paused" in states and states.index("paused") < len(states) - 1
-    assert final.elapsed < wall - 0.25  # the pause is not counted as training time
+    assert final.elapsed < 1000.0  # the pause is not counted as training time
 
 
-def test_reports_are_sampled_and_the_loss_history_stays_bounded(digits):
+def test_reports_are_sampled_and_the_loss_history_stays_bounded(digits, monkeypatch):
+    import dataloupe.core.progress
+
+    FakeClock.install(monkeypatch, dataloupe.core.progress, frozen=True)  # no interval ever passes
     reports = []
-    t0 = time.perf_counter()
     final = TrainingRun(
         digits,
         TrainConfig(epochs=6, report_interval=0.05, history_points=40, **{**FAST, "batch_size": 4}),
         reports.append,
     ).run()
-    wall = time.perf_counter() - t0
     assert final.step == 6 * 360
-    assert len(reports) <= wall / 0.05 + 5  # a throttled trickle, not one per step
+    # a throttled trickle, not one per step: the first report, then only the forced ones (state
+    # changes, evaluations: two an epoch at most)
+    assert len(reports) <= 1 + 6 * 2 + 4
     assert len(final.loss_steps) <= 41
     steps = np.diff(final.loss_steps[:-1])
     assert len(set(steps.tolist())) == 1  # evenly spaced after decimation

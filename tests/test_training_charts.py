@@ -21,14 +21,14 @@ from dataloupe.tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from support.makers import training_snapshot as snapshot
-from support.pilot import settle, wait_for
+from support.pilot import screen_lines, settle, wait_for
 
 BRAILLE = re.compile("[\u2801-\u28ff]")
 CLASSES = tuple(str(k) for k in range(10))
 
 
 def lines(app) -> list[str]:
-    return [strip.text for strip in app.screen._compositor.render_strips()]
+    return screen_lines(app)
 
 
 def flat(text: str) -> str:

@@ -17,13 +17,13 @@ from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.loss_chart import LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
-from support.pilot import settle, wait_for
+from support.pilot import screen_lines, settle, wait_for
 
 set_threads(1)  # once, as `dataloupe` does at start-up (one thread on these shared 2-core machines)
 
 
 def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return "\n".join(screen_lines(app))
 
 
 async def open_training(app, pilot, **form: str) -> TrainingPane:
@@ -48,12 +48,10 @@ async def start_long_run(app, pilot, steps: int) -> TrainingPane:
 
 
 async def stop_run(pilot, pane: TrainingPane) -> None:
-    """Press x and wait for the run to end: within 10 s, generous for a loaded machine (what the
-    run did before it stopped is what the tests check)."""
-    pressed = time.monotonic()
+    """Press x and wait for the run to end (how soon it ends is measured by tests/bench/bench_stops.py;
+    what the run did before it stopped is what the tests check)."""
     await pilot.press("x")
-    await wait_for(pilot, lambda: not pane.running)
-    assert time.monotonic() - pressed < 10.0
+    await wait_for(pilot, lambda: not pane.running, timeout=60, what="the run to stop")
 
 
 async def test_the_charts_update_from_the_worker_while_it_trains():
@@ -264,9 +262,9 @@ async def test_one_model_job_at_a_time_and_a_stopped_evaluation_shows_nothing(mo
     gate = threading.Event()
 
     def slow_evaluate(*args, **kwargs):
-        cancel = args[5]
-        while not (gate.is_set() or cancel.is_set()):
-            time.sleep(0.01)
+        cancel = args[3]  # evaluate_on_test(trained, handle, device, cancel)
+        while not (gate.wait(0.01) or cancel.is_set()):
+            pass
         return real_evaluate(*args, **kwargs)  # a cancel set: cut short after the first batch
 
     app = build_app(AppOptions())

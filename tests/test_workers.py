@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from textual.app import App
 from textual.message import Message
@@ -12,6 +11,7 @@ from dataloupe.core.errors import Cancelled, DatasetError
 from dataloupe.core.progress import Progress
 from dataloupe.tui.workers import run_job, stop_job, throttled
 
+from support.clock import FakeClock
 from support.pilot import wait_for
 
 
@@ -101,13 +101,16 @@ async def test_a_result_that_comes_after_a_stop_is_replaced_by_the_stop():
     assert app.said == [("Evaluation was cancelled.", False)]
 
 
-def test_throttled_lets_one_report_through_per_interval_and_always_the_last():
+def test_throttled_lets_one_report_through_per_interval_and_always_the_last(monkeypatch):
+    import dataloupe.core.progress
+
+    clock = FakeClock.install(monkeypatch, dataloupe.core.progress)
     sent: list[float | None] = []
     report = throttled(lambda p: sent.append(p.fraction))
     for done in range(1, 10):
         report(Progress("reading", done, 10))
     report(Progress("reading", 10, 10))
     assert sent[0] == 0.1 and sent[-1] == 1.0 and len(sent) == 2
-    time.sleep(0.12)
+    clock.advance(0.12)
     report(Progress("reading", 5, 10))
     assert sent[-1] == 0.5

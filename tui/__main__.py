@@ -1,4 +1,4 @@
-"""``python -m tui`` does what the ``dataloupe`` command does."""
+"""``python -m dataloupe.tui`` does what the ``dataloupe`` command does."""
 
 import sys
 

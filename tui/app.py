@@ -3,7 +3,7 @@
 ``build_app`` is the one factory: the command line calls it and so do the tests.
 torch is imported by the first worker, so the first screen appears at once.
 
-    python -m tui digits
+    python -m dataloupe.tui digits
 """
 
 from __future__ import annotations

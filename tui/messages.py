@@ -35,70 +35,56 @@ class DatasetFacts:
         return cls(handle.describe(), tuple(int(s) for s in handle.sample_shape))
 
 
+@dataclass
 class TorchReady(Message):
     """torch and torchvision have finished importing in the background."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        """How long the import took."""
+    seconds: float
+    """How long the import took."""
 
 
+@dataclass
 class DatasetProgress(Message):
     """How far opening (or downloading) a dataset has come."""
 
-    def __init__(self, what: str, fraction: float | None, request: int | None = None) -> None:
-        super().__init__()
-        self.request = request
-        """Which open this is about (a superseded open's reports are dropped); None: always shown."""
-        self.what = what
-        """What is being done: "downloading t10k-images-idx3-ubyte.gz"."""
-        self.fraction = fraction
-        """0..1, or None when the total is unknown."""
+    what: str
+    """What is being done: "downloading t10k-images-idx3-ubyte.gz"."""
+    fraction: float | None
+    """0..1, or None when the total is unknown."""
+    request: int | None = None
+    """Which open this is about (a superseded open's reports are dropped); None: always shown."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, DatasetProgress)
 
 
+@dataclass
 class DatasetOpened(Message):
     """A dataset has been opened; every pane should show it."""
 
-    def __init__(
-        self,
-        handle: DatasetHandle,
-        spec: DatasetSpec,
-        split: str,
-        seconds: float,
-        facts: DatasetFacts | None = None,
-        request: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.request = request
-        """Which open this answers (a superseded open's result is dropped); None: always shown."""
-        self.handle = handle
-        """The opened dataset."""
-        self.spec = spec
-        """What was asked for."""
-        self.split = split
-        """The split to show first."""
-        self.seconds = seconds
-        """How long opening took."""
-        self.facts = facts
-        """Its description and sample shape, read in the worker (None: the panes show less)."""
+    handle: DatasetHandle
+    """The opened dataset."""
+    spec: DatasetSpec
+    """What was asked for."""
+    split: str
+    """The split to show first."""
+    seconds: float
+    """How long opening took."""
+    facts: DatasetFacts | None = None
+    """Its description and sample shape, read in the worker (None: the panes show less)."""
+    request: int | None = None
+    """Which open this answers (a superseded open's result is dropped); None: always shown."""
 
 
+@dataclass
 class DatasetFailed(Message):
     """Opening a dataset failed; ``text`` says why and what to do."""
 
-    def __init__(
-        self, spec: DatasetSpec, text: str, cancelled: bool = False, request: int | None = None
-    ) -> None:
-        super().__init__()
-        self.request = request
-        """Which open this answers (a superseded open's failure is dropped); None: always shown."""
-        self.cancelled = cancelled
-        """The user cancelled it: not an error."""
-        self.spec = spec
-        """What was asked for."""
-        self.text = text
-        """The message for the user."""
+    spec: DatasetSpec
+    """What was asked for."""
+    text: str
+    """The message for the user."""
+    cancelled: bool = False
+    """The user cancelled it: not an error."""
+    request: int | None = None
+    """Which open this answers (a superseded open's failure is dropped); None: always shown."""

@@ -19,24 +19,21 @@ torch is imported when a stepper is built, not when this module is: the app read
 settings and their messages before torch has finished loading.
 
 Modules:
-- ``settings``: ``LoaderSettings``, ``parse_whole``, ``check_batch_count`` (torch-free).
+- ``settings``: ``LoaderSettings``, ``check_batch_count`` (torch-free; defaults from :mod:`dataloupe.core.settings`).
 - ``summary``: ``Batch`` and ``BatchSummary`` (torch-free).
 - ``stepper``: ``BatchStepper``.
 """
 
 from dataloupe.core.batching.settings import (
-    MAX_SEED,
     SAMPLER_NAMES,
     WORKERS_REASON,
     LoaderSettings,
     check_batch_count,
-    parse_whole,
 )
 from dataloupe.core.batching.stepper import BatchStepper
 from dataloupe.core.batching.summary import Batch, BatchSummary
 
 __all__ = [
-    "MAX_SEED",
     "SAMPLER_NAMES",
     "WORKERS_REASON",
     "Batch",
@@ -44,5 +41,4 @@ __all__ = [
     "BatchSummary",
     "LoaderSettings",
     "check_batch_count",
-    "parse_whole",
 ]

@@ -11,11 +11,10 @@ from typing import Any
 
 from dataloupe.core.batching.samplers import SAMPLERS
 from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import MAX_SEED, PREVIEW_BATCH_SIZE, parse_whole
 
 SAMPLER_NAMES: tuple[str, ...] = SAMPLERS
 """The samplers :func:`dataloupe.core.batching.samplers.make_sampler` builds (``dataloupe.core.batching.samplers`` imports torch lazily)."""
-MAX_SEED = 2**63 - 1
-"""Largest seed ``torch.Generator.manual_seed`` takes as a signed 64-bit number."""
 WORKERS_REASON = (
     "Batches are built in the main process (num_workers=0): in the app they are built in a thread "
     "that can be stopped at once, while worker processes would each import torch and copy the "
@@ -26,37 +25,12 @@ WORKERS_REASON = (
 """Why ``num_workers`` is fixed at 0, for the help text and the error message."""
 
 
-def parse_whole(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
-    """``value`` (text from a form or the command line, or an int) as a whole number ≥ ``minimum``.
-
-    Raises :class:`SettingsError` naming the setting: "--batch-size must be a whole number ≥ 1, got 0".
-    """
-    bound = (
-        f"a whole number ≥ {minimum}" if maximum is None else f"a whole number from {minimum} to {maximum:,}"
-    )
-    if isinstance(value, bool):
-        raise SettingsError(f"{name} must be {bound}, got {value!r}.")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    else:
-        text = str(value).strip().replace(",", "").replace("_", "")
-        try:
-            number = int(text)
-        except ValueError:
-            raise SettingsError(f"{name} must be {bound}, got {str(value)!r}.") from None
-    if number < minimum or (maximum is not None and number > maximum):
-        raise SettingsError(f"{name} must be {bound}, got {number:,}.")
-    return number
-
-
 @dataclass(frozen=True)
 class LoaderSettings:
     """What a training loop hands to ``DataLoader``; checked when made, so a bad value never reaches torch."""
 
-    batch_size: int = 10
-    """Samples per batch; 10 as in the tutorials, small enough to see every sample of a batch."""
+    batch_size: int = PREVIEW_BATCH_SIZE
+    """Samples per batch; :data:`~dataloupe.core.settings.PREVIEW_BATCH_SIZE` (every sample of a batch fits on screen)."""
     shuffle: bool = True
     """Draw a new random order every epoch, as training should (only the sequential sampler reads it)."""
     seed: int = 0
@@ -82,7 +56,7 @@ class LoaderSettings:
     @classmethod
     def parse(
         cls,
-        batch_size: Any = 10,
+        batch_size: Any = PREVIEW_BATCH_SIZE,
         seed: Any = 0,
         *,
         shuffle: bool = True,

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dataloupe.core.batching.settings import LoaderSettings, parse_whole
+from dataloupe.core.batching.settings import LoaderSettings
 from dataloupe.core.batching.summary import Batch, BatchSummary
 from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import parse_whole
 
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import Split

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dataloupe.core.batching.loader_workers import release_all
-from dataloupe.core.batching.settings import parse_whole
 from dataloupe.core.batching.stepper import BatchStepper, _Epoch
 from dataloupe.core.batching.summary import Batch
 from dataloupe.core.errors import SettingsError, UserCodeError
+from dataloupe.core.settings import parse_whole
 
 if TYPE_CHECKING:
     from dataloupe.core.batching.settings import LoaderSettings
@@ -202,7 +202,7 @@ class LoaderStepper(BatchStepper):
         """Nothing: your DataLoader's own transform and collate_fn make its batches."""
 
     def _go(self, index: int) -> Batch:
-        from dataloupe.core.readers.user_code import run_user
+        from dataloupe.core.user_calls import run_user
 
         if self._iterator is None:
             self._box.append(run_user("starting your DataLoader (iter)", iter, self.loader))

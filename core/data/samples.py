@@ -182,3 +182,28 @@ class SampleReader:
         if not isinstance(y, torch.Tensor) or y.is_floating_point():
             raise DatasetError(f"a batch's labels are {describe(y)}: expected a tensor of class numbers.")
         return x, y.reshape(-1).to(torch.int64)
+
+
+def feature_class_names(dataset: Any, keys: tuple[str, str] | None = None) -> list[str] | None:
+    """Class names declared in a Hugging Face ``Dataset``'s ``features``: the label's ``ClassLabel`` names.
+
+    The label is ``keys[1]`` when given, else the first of :data:`LABEL_KEYS` that is a ``ClassLabel``,
+    else the only ``ClassLabel``. A wrapper's (a ``Subset``'s) parent is asked too. Read by duck
+    typing (``features[name].names``): ``datasets`` is not imported.
+    """
+    for ds in (dataset, getattr(dataset, "dataset", None)):
+        features = getattr(ds, "features", None)
+        if not isinstance(features, dict):
+            continue
+        labelled = {
+            k: f.names for k, f in features.items() if isinstance(getattr(f, "names", None), list | tuple)
+        }
+        if keys is not None:
+            names = labelled.get(keys[1])
+        else:
+            names = next((labelled[k] for k in LABEL_KEYS if k in labelled), None)
+            if names is None and len(labelled) == 1:
+                names = next(iter(labelled.values()))
+        if names:
+            return [str(n) for n in names]
+    return None

@@ -55,9 +55,24 @@ BUILTINS: dict[str, BuiltinInfo] = {
     )
 }
 
-Reader = Literal["builtin", "digits", "folder", "idx", "csv", "parquet", "custom", "code"]
+Reader = Literal[
+    "builtin",
+    "digits",
+    "folder",
+    "idx",
+    "csv",
+    "parquet",
+    "custom",
+    "code",
+    "arrow",
+    "parquet-shards",
+    "webdataset",
+    "remote",
+]
 """Which reader opens a source (``custom``: torch datasets wrapped by ``dataloupe.core.data.datasets.from_datasets``;
-``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``)."""
+``code``: a Dataset or DataLoader named in the user's own code, ``file.py:NAME``; ``arrow``: a folder written
+by ``datasets``' ``save_to_disk``; ``parquet-shards``: Hub-style Parquet shards; ``webdataset``: tar shards;
+``remote``: a URL, whose layout is learned by listing it when it is opened)."""
 
 STREAM_LIMIT = 10_000
 """Samples taken from the start of a stream (an ``IterableDataset``) to describe and check it."""
@@ -143,22 +158,28 @@ class DatasetSpec:
         """
         if self.is_builtin:
             return "digits" if self.source.lower() == BUNDLED else "builtin"
+        if "://" in self.source:
+            return "remote"
         path = Path(self.source).expanduser()
         if not path.exists() and code_source(self.source) is not None:
             return "code"
+        if not path.exists() and _BRACES.search(self.source) and self.source.lower().endswith(".tar"):
+            return "webdataset"  # a brace pattern of shards: train-{00000..00003}.tar
         if not path.exists():
             names = ", ".join(BUILTINS)
             raise DatasetError(
                 f"{self.source}: no such file or folder, and not a built-in dataset name.\n"
                 f"Give a built-in name ({names}), a folder of images in class sub-folders, "
-                "a folder of IDX files, a .csv file, or a Dataset in your code as file.py:NAME "
-                "or package.module:NAME."
+                "a folder of IDX files, a .csv file, a save_to_disk folder, Parquet or .tar shards (or "
+                "shards/train-{00000..00003}.tar), or a Dataset in your code as file.py:NAME or package.module:NAME."
             )
         if path.is_file():
             if path.suffix.lower() in (".csv", ".txt", ".tsv") or path.name.lower().endswith(".csv.gz"):
                 return "csv"
             if path.suffix.lower() in (".parquet", ".pq"):
                 return "parquet"
+            if path.suffix.lower() == ".tar":
+                return "webdataset"
             if path.suffix.lower() == ".py":
                 raise DatasetError(
                     f"{path}: a Python file, but which of its names is the data? Add it after a colon: "
@@ -166,12 +187,42 @@ class DatasetSpec:
                     "a dict with train and test keys, or a function that returns one."
                 )
             raise DatasetError(
-                f"{path}: a file, but not a .csv table or a .parquet file. Pass a table, or the folder that "
-                "holds IDX files or image class sub-folders."
+                f"{path}: a file, but not a .csv table, a .parquet file or a .tar shard. Pass a table, a shard, "
+                "or the folder that holds IDX files, image class sub-folders or shards."
             )
         if looks_like_idx_folder(path):
             return "idx"
-        return "folder"
+        return shard_layout(path) or "folder"
+
+
+_BRACES = re.compile(r"\{[^{}]*\}")
+SHARD_SUFFIXES = {".parquet": "parquet-shards", ".pq": "parquet-shards", ".tar": "webdataset"}
+"""File suffixes of shard sets, and the reader of each."""
+
+
+def shard_layout(folder: Path) -> Reader | None:
+    """Which shard reader a local folder needs (``arrow``, ``parquet-shards``, ``webdataset``), or None.
+
+    Looks at file names only: ``dataset_dict.json`` or ``state.json`` beside ``dataset_info.json``
+    (``save_to_disk``), then ``.parquet`` files in ``data/`` or the folder itself, then ``.tar`` files.
+    """
+    if (folder / "dataset_dict.json").is_file() or (
+        (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file()
+    ):
+        return "arrow"
+    for where in (folder / "data", folder):
+        if not where.is_dir():
+            continue
+        with os.scandir(where) as entries:
+            suffixes = {os.path.splitext(e.name)[1].lower() for e in entries if e.is_file()}
+        for suffix, reader in SHARD_SUFFIXES.items():
+            if suffix in suffixes:
+                return reader  # type: ignore[return-value]
+        if where.name == "data" and any(
+            p.suffix.lower() in (".parquet", ".pq") for p in where.glob("*/*.parquet")
+        ):
+            return "parquet-shards"
+    return None
 
 
 IDX_NAMES = {

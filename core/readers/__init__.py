@@ -7,6 +7,11 @@
 - ``table``, ``arrow_table``: a CSV or Parquet table with a label column (read with pyarrow).
 - ``image_folder``: a folder of images in class sub-folders.
 - ``user_code``: a Dataset or DataLoader from the user's own code (``file.py:NAME``).
+- ``hf_disk``: a folder written by Hugging Face ``datasets``' ``save_to_disk`` (Arrow files, memory-mapped).
+- ``parquet_shards``: Hub-style Parquet shards (``data/train-00000-of-00004.parquet``).
+- ``webdataset``: WebDataset tar shards (a folder, one ``.tar``, or ``train-{00000..00003}.tar``).
+- ``shard_files`` (local or remote files through pyarrow's filesystems), ``shard_images`` (samples in
+  shards decoded on demand), ``arrow_rows``, ``tar_index`` and ``shard_tables``: what those three share.
 
 Each reader builds a :class:`dataloupe.core.data.datasets.DatasetHandle` with ``dataloupe.core.data.datasets.build_handle``;
 imports go one way, from here to the readers to ``dataloupe.core.data.datasets``, never back.
@@ -50,10 +55,30 @@ def open_dataset(
         from dataloupe.core.readers.table import open_csv
 
         return open_csv(spec, progress=progress, cancel=cancel)
-    if reader == "parquet":
-        from dataloupe.core.readers.table import open_parquet
+    if reader == "remote":
+        from dataloupe.core.readers.shard_files import remote_layout
 
-        return open_parquet(spec, progress=progress, cancel=cancel)
+        reader = remote_layout(spec.source)
+    if reader == "parquet":
+        from dataloupe.core.readers.parquet_shards import has_image_column
+
+        if not has_image_column(spec):
+            from dataloupe.core.readers.table import open_parquet
+
+            return open_parquet(spec, progress=progress, cancel=cancel)
+        reader = "parquet-shards"
+    if reader == "arrow":
+        from dataloupe.core.readers.hf_disk import open_saved_dataset
+
+        return open_saved_dataset(spec, progress=progress, cancel=cancel)
+    if reader == "parquet-shards":
+        from dataloupe.core.readers.parquet_shards import open_parquet_shards
+
+        return open_parquet_shards(spec, progress=progress, cancel=cancel)
+    if reader == "webdataset":
+        from dataloupe.core.readers.webdataset import open_webdataset
+
+        return open_webdataset(spec, progress=progress, cancel=cancel)
     if reader == "idx":
         from dataloupe.core.readers.idx import open_idx_folder
 

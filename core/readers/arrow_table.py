@@ -21,6 +21,7 @@ import numpy as np
 
 from dataloupe.core.errors import DatasetError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.readers.thresholds import threshold_classes
 
 MAX_FLOAT_CLASSES = 20
 """More distinct non-integer label values than this looks like a regression target."""
@@ -137,12 +138,7 @@ def arrow_labels(cols: ArrowColumns, threshold: float | None) -> tuple[np.ndarra
     if threshold is not None:
         if not numeric:
             return None
-        from dataloupe.core.readers.table import format_threshold
-
-        t = format_threshold(threshold)
-        values = column.to_numpy().astype(np.float64, copy=False)
-        targets = (values > threshold).astype(np.int64)
-        return targets, [f"low (≤ {t})", f"high (> {t})"], f" split at {t} into low (≤ {t}) and high (> {t})"
+        return threshold_classes(column.to_numpy().astype(np.float64, copy=False), threshold)
     if numeric:
         if pt.is_integer(column.type):  # arrow's hash table: no sorted copies of a million labels
             uniq = np.sort(pc.unique(column).to_numpy())

@@ -33,6 +33,7 @@ from dataloupe.core.readers.arrow_table import (
     read_parquet_table,
 )
 from dataloupe.core.readers.files import read_bytes
+from dataloupe.core.readers.thresholds import threshold_classes
 from dataloupe.core.settings import HOLDOUT_SEED, TEST_FRACTION
 from dataloupe.core.wording import plural
 
@@ -50,11 +51,6 @@ def _read_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
-
-
-def format_threshold(t: float) -> str:
-    """4.5 → "4.5", 5.0 → "5"."""
-    return f"{t:g}"
 
 
 def _read_csv_lines(
@@ -287,9 +283,7 @@ def _labels(
                     f"{path}, line {body[r][0]}, column {column!r}: {cell!r} is not a number, so --threshold "
                     "cannot split it. Drop --threshold to use the labels as class names."
                 ) from None
-        t = format_threshold(threshold)
-        targets = (values > threshold).astype(np.int64)
-        return targets, [f"low (≤ {t})", f"high (> {t})"], f" split at {t} into low (≤ {t}) and high (> {t})"
+        return threshold_classes(values, threshold)
     if any(not c for c in cells):
         r = next(i for i, c in enumerate(cells) if not c)
         raise DatasetError(

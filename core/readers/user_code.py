@@ -15,18 +15,10 @@ print(open_dataset(DatasetSpec('mydata.py:train_set')).describe())"
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import importlib.util
 import inspect
-import os
-import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,13 +26,12 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from dataloupe.core.data.datasets import DatasetHandle, SplitData, build_handle
 from dataloupe.core.data.pipeline import OWN_TRANSFORM, Pipeline
-from dataloupe.core.data.samples import SampleReader, describe
+from dataloupe.core.data.samples import SampleReader, describe, feature_class_names
 from dataloupe.core.data.sources import DatasetSpec, code_source
-from dataloupe.core.errors import Cancelled, DataloupeError, DatasetError, UserCodeError
+from dataloupe.core.errors import DatasetError, UserCodeError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.user_calls import import_module, run_user
 from dataloupe.core.wording import duration, plural
-
-T = TypeVar("T")
 
 TEST_KEYS = ("test", "val", "valid", "validation")
 """Keys of a dict that name its held-out split, tried in this order."""
@@ -51,107 +42,6 @@ EXPECTED = (
 """What NAME should be, for messages."""
 LABEL_REPORT_EVERY = 64
 """Samples read between two progress reports (and cancel checks) when labels are read one by one."""
-_OURS = tuple(str(Path(__file__).resolve().parents[2] / d) + os.sep for d in ("core", "tui"))
-_PLUMBING = (
-    os.sep + os.path.join("torch", "utils", "data") + os.sep,
-    os.sep + os.path.join("torch", "_utils.py"),
-    "<frozen ",
-)
-
-
-# ---------------------------------------------------------------------- running the user's code
-def user_traceback(error: BaseException) -> str:
-    """The traceback of ``error`` with only the user's frames (not dataloupe's, importlib's or DataLoader's)."""
-    frames = [
-        f
-        for f in traceback.extract_tb(error.__traceback__)
-        if not f.filename.startswith(_OURS) and not any(p in f.filename for p in _PLUMBING)
-    ]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
-    lines += traceback.format_exception_only(type(error), error)
-    return _without_plumbing("".join(lines).rstrip())
-
-
-def _without_plumbing(text: str) -> str:
-    """``text`` without the frames of DataLoader's own code, which a worker process writes into its message."""
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines():
-        if line.startswith("  File "):
-            skipping = any(p in line for p in _PLUMBING)
-        elif not line.startswith("    "):
-            skipping = False
-        if not skipping:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-def run_user(what: str, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)``, the user's code; anything it raises becomes :class:`UserCodeError` with their traceback.
-
-    ``what`` says what dataloupe was doing, for the first line: "calling make_data()". What the code
-    prints goes to stderr.
-    """
-    try:
-        # What the user's code prints goes to stderr: a command's stdout (--json, a pipe) stays its own.
-        # In the app both streams are captured and shown in the dataset pane.
-        with contextlib.redirect_stdout(sys.stderr):
-            return fn(*args)
-    except (Cancelled, KeyboardInterrupt):
-        raise
-    except DataloupeError:
-        raise
-    except BaseException as e:  # noqa: BLE001 - SystemExit from a script is the user's error too
-        raise UserCodeError(
-            f"your code raised {type(e).__name__} while {what}:\n{user_traceback(e)}\n"
-            "Fix it in your code, then open it again."
-        ) from e
-
-
-def _add_to_path(folder: str, position: int) -> None:
-    if folder not in sys.path:
-        sys.path.insert(position, folder)
-
-
-def import_module(target: str) -> tuple[Any, str]:
-    """The module ``target`` names (a .py file or a dotted module), imported afresh, and where it is."""
-    cwd = os.getcwd()
-    if target.endswith(".py"):
-        path = Path(target).expanduser()
-        path = path if path.is_absolute() else Path(cwd) / path
-        if not path.is_file():
-            raise DatasetError(f"{target}: no such Python file (looked in {path.parent}).")
-        _add_to_path(str(path.parent.resolve()), 0)  # as `python file.py` has it
-        _add_to_path(cwd, 1)
-        name = path.stem if path.stem.isidentifier() else "user_data"
-        known = sys.modules.get(name)
-        if known is not None and getattr(known, "__file__", None) != str(path):
-            name = f"dataloupe_user_{name}"  # never hide an installed module of the same name
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses, pickling and DataLoader workers look modules up here
-        try:
-            run_user(f"importing {path.name}", spec.loader.exec_module, module)
-        except DataloupeError:
-            sys.modules.pop(name, None)
-            raise
-        return module, str(path)
-    _add_to_path(cwd, 0)
-    try:
-        if target in sys.modules:  # opened again: read the code as it is now
-            module = run_user(f"importing {target}", importlib.reload, sys.modules[target])
-        else:
-            module = run_user(f"importing {target}", importlib.import_module, target)
-    except UserCodeError as e:
-        missing = e.__cause__
-        if isinstance(missing, ModuleNotFoundError) and missing.name and target.startswith(missing.name):
-            raise DatasetError(
-                f"{target}: no module named {missing.name}. Run dataloupe from the folder that holds it, "
-                "or give the file as path/to/file.py:NAME."
-            ) from None
-        raise
-    return module, str(getattr(module, "__file__", target))
 
 
 def _is_dataset(obj: Any) -> bool:
@@ -416,7 +306,7 @@ def open_user_code(
     if not non_empty:
         raise DatasetError(f"{spec.source}: every split is empty.")
     first = non_empty[0].read(0)[0]
-    classes = class_names_of(datasets["train"])
+    classes = class_names_of(datasets["train"]) or feature_class_names(datasets["train"], spec.keys)
     if classes is None:
         seen = [int(s.targets.max()) for s in splits.values() if s.targets is not None and s.length]
         classes = [str(k) for k in range(max(seen, default=0) + 1)]

@@ -12,7 +12,7 @@ The data side (readers, batching, checks, statistics) sits below this package an
 
     python -c "from dataloupe.core.training import TrainingRun; from dataloupe.core.readers import open_dataset; \\
 from dataloupe.core.data.sources import DatasetSpec; from dataloupe.core.settings import TrainConfig; \\
-print(TrainingRun(open_dataset(DatasetSpec('digits')), TrainConfig(epochs=1)).run().describe())"
+r = TrainingRun(open_dataset(DatasetSpec('digits')), TrainConfig(epochs=1)); r.run(); print(r.trained().describe())"
 
 Exports are loaded on first use, so importing one torch-free module of the package (snapshots,
 safe_save) does not load torch:
@@ -21,7 +21,7 @@ safe_save) does not load torch:
 - ``ModelSpec``, ``parameter_count`` (:mod:`.models`).
 - ``choose_device``, ``DeviceChoice`` (:mod:`.device`).
 - ``evaluate_model``, ``evaluate_on_test`` (:mod:`.evaluation`).
-- ``save_checkpoint``, ``load_checkpoint``, ``evaluate_checkpoint`` (:mod:`.checkpoint`).
+- ``save_checkpoint``, ``load_checkpoint`` (:mod:`.checkpoint`).
 - ``TrainingSnapshot``, ``Evaluation``, ``EvalResult`` (:mod:`.snapshots`).
 """
 
@@ -32,6 +32,7 @@ from typing import Any
 
 _EXPORTS = {
     "TrainingRun": "run",
+    "TrainedModel": "trained",
     "ModelSpec": "models",
     "parameter_count": "models",
     "choose_device": "device",
@@ -40,7 +41,6 @@ _EXPORTS = {
     "evaluate_on_test": "evaluation",
     "save_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
-    "evaluate_checkpoint": "checkpoint",
     "TrainingSnapshot": "snapshots",
     "Evaluation": "snapshots",
     "EvalResult": "snapshots",

@@ -17,26 +17,21 @@ import hashlib
 import json
 import os
 import pickle
-import threading
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
-from torch import nn
 
 from dataloupe.core.data.pipeline import Pipeline
 from dataloupe.core.errors import CheckpointError, DataloupeError
 from dataloupe.core.settings import format_hidden
 from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.safe_save import FileState, atomic_write
+from dataloupe.core.training.trained import TrainedModel
 from dataloupe.core.wording import format_shape
-
-if TYPE_CHECKING:
-    from dataloupe.core.data.datasets import DatasetHandle
-    from dataloupe.core.training.snapshots import EvalResult
 
 FORMAT = "dataloupe-checkpoint"
 """Marks a file as ours."""
@@ -44,51 +39,6 @@ VERSION = 1
 """Bumped when the layout changes; older readers refuse newer files."""
 SUFFIX = ".pt"
 """The usual file ending."""
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A checkpoint as read from disk: how to rebuild the model, its weights, and what it had learned."""
-
-    path: Path
-    """Where it was read from."""
-    spec: ModelSpec
-    """The network to rebuild."""
-    classes: tuple[str, ...]
-    """Class names; output ``k`` is ``classes[k]``."""
-    pipeline: Pipeline
-    """The transform the model was trained through; evaluation must use the same."""
-    metrics: dict[str, Any]
-    """What the run reached when saved (test accuracy, epochs, the training settings)."""
-    dataset: str
-    """Name of the dataset it was trained on."""
-    saved_at: str
-    """ISO time of saving."""
-    state_dict: dict[str, torch.Tensor]
-    """The weights."""
-
-    def build_model(self) -> nn.Module:
-        """The network with these weights, on the CPU, in eval mode."""
-        model = self.spec.build()
-        try:
-            model.load_state_dict(self.state_dict, strict=True)
-        except RuntimeError as e:
-            first = str(e).strip().splitlines()
-            detail = first[1].strip() if len(first) > 1 else first[0] if first else "weights do not match"
-            raise CheckpointError(
-                f"{self.path.name}: its weights do not fit the {self.spec.describe()} it describes ({detail}). "
-                "The file is damaged or was not written by dataloupe."
-            ) from None
-        model.eval()
-        return model
-
-    def describe(self) -> str:
-        """One line for the screen: what it holds and how good it was."""
-        text = f"{self.path.name}: {self.spec.describe()} trained on {self.dataset or 'an unnamed dataset'}"
-        acc = self.metrics.get("test_accuracy")
-        if isinstance(acc, float):
-            text += f", test accuracy {acc:.1%} when saved"
-        return text
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
@@ -119,28 +69,28 @@ def pipeline_from_dict(d: dict[str, Any]) -> Pipeline:
 # ---------------------------------------------------------------------- saving
 def save_checkpoint(
     path: str | os.PathLike[str],
-    model: nn.Module,
-    spec: ModelSpec,
-    classes: list[str] | tuple[str, ...],
-    pipeline: Pipeline,
-    metrics: dict[str, Any] | None = None,
-    dataset: str = "",
+    trained: TrainedModel,
     *,
     unchanged_since: FileState | bool = False,
 ) -> Path:
-    """Write ``model`` and what rebuilding it needs to ``path``, atomically; return the path written.
+    """Write ``trained`` to ``path``, atomically; return the path written.
 
     The metadata holds a SHA-256 of the weights, which loading verifies. With ``unchanged_since``
     (a :func:`dataloupe.core.training.safe_save.file_state` taken before training), a target that another run
     wrote meanwhile is refused rather than overwritten.
     """
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if trained.spec is None:
+        raise CheckpointError(
+            "a checkpoint holds dataloupe's own networks; save your own model with your own code "
+            "(torch.save(model.state_dict(), path))."
+        )
+    state = {k: v.detach().to("cpu").contiguous() for k, v in trained.weights.items()}
     meta = {
-        "model": spec.to_dict(),
-        "classes": list(classes),
-        "pipeline": pipeline_to_dict(pipeline),
-        "metrics": metrics or {},
-        "dataset": dataset,
+        "model": trained.spec.to_dict(),
+        "classes": list(trained.classes),
+        "pipeline": pipeline_to_dict(trained.pipeline),
+        "metrics": trained.metrics,
+        "dataset": trained.dataset,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "weights_sha256": weights_digest(state),
@@ -165,7 +115,7 @@ def load_checkpoint(
     expect: ModelSpec | None = None,
     *,
     check_architecture: bool = True,
-) -> Checkpoint:
+) -> TrainedModel:
     """Read a checkpoint, refusing anything that is not a complete, plain dataloupe checkpoint.
 
     With ``expect``, a checkpoint whose architecture (when ``check_architecture``), hidden
@@ -239,7 +189,7 @@ def _first_line(error: BaseException) -> str:
     return (lines[0] if lines else "no detail")[:160]
 
 
-def _parse(source: Path, payload: Any) -> Checkpoint:
+def _parse(source: Path, payload: Any) -> TrainedModel:
     name = source.name
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(
@@ -270,15 +220,15 @@ def _parse(source: Path, payload: Any) -> Checkpoint:
     if len(classes) != spec.num_classes:
         raise CheckpointError(f"{name}: it lists {len(classes)} class names for {spec.num_classes} outputs.")
     _check_weights(name, spec, state, meta.get("weights_sha256"))
-    return Checkpoint(
-        path=source,
+    return TrainedModel(
         spec=spec,
+        weights=state,
         classes=classes,
         pipeline=pipeline,
         metrics=metrics,
         dataset=str(meta.get("dataset", "")),
+        source=str(source),
         saved_at=str(meta.get("saved_at", "")),
-        state_dict=state,
     )
 
 
@@ -332,43 +282,12 @@ def mismatches(found: ModelSpec, expected: ModelSpec, *, check_architecture: boo
     return out
 
 
-def check_fits(checkpoint: Checkpoint, expect: ModelSpec, *, check_architecture: bool = True) -> None:
+def check_fits(checkpoint: TrainedModel, expect: ModelSpec, *, check_architecture: bool = True) -> None:
     """Raise :class:`CheckpointError` naming every way ``checkpoint`` differs from ``expect``."""
+    assert checkpoint.spec is not None  # a checkpoint always describes its network
     found = mismatches(checkpoint.spec, expect, check_architecture=check_architecture)
     if found:
         raise CheckpointError(
-            f"{checkpoint.path.name} does not fit: it holds {checkpoint.spec.describe()}, but "
+            f"{Path(checkpoint.source).name} does not fit: it holds {checkpoint.spec.describe()}, but "
             f"{expect.describe()} is wanted here ({'; '.join(found)}). Nothing was loaded."
         )
-
-
-# ---------------------------------------------------------------------- evaluating a loaded model
-def evaluate_checkpoint(
-    checkpoint: Checkpoint,
-    handle: DatasetHandle,
-    device: str = "auto",
-    cancel: threading.Event | None = None,
-    model: nn.Module | None = None,
-) -> tuple[EvalResult, list[str]]:
-    """:func:`dataloupe.core.training.evaluation.evaluate_on_test` for a checkpoint's model, naming the file in any refusal.
-
-    Returns the result and notes for the user (device fallback, a held-out test split,
-    class names that differ). A dataset whose input shape or class count does not fit is
-    refused with a :class:`CheckpointError`.
-    """
-    from dataloupe.core.training.evaluation import evaluate_on_test
-
-    net = model if model is not None else checkpoint.build_model()
-    try:
-        return evaluate_on_test(
-            net,
-            checkpoint.spec,
-            checkpoint.pipeline,
-            handle,
-            device,
-            cancel,
-            classes=checkpoint.classes,
-            metrics=checkpoint.metrics,
-        )
-    except DataloupeError as e:
-        raise CheckpointError(f"{checkpoint.path.name}: {e}") from None

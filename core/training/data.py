@@ -13,6 +13,7 @@ print(h.describe(), h.batch(torch.tensor([7, 0]))[0].flatten().tolist())"
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,11 @@ class TrainBatches:
     """Samples per batch."""
     workers: int = 0
     """DataLoader worker processes."""
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches in one epoch (the last one may be smaller): what :meth:`epoch` yields."""
+        return math.ceil(len(self.split) / self.batch_size)
 
     def epoch(self, order: torch.Tensor, indices: bool = False) -> Iterator[Any]:
         """Batches ``(X, y)`` on the device, in the sample order ``order``.

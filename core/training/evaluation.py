@@ -14,8 +14,8 @@ print(train_test_splits(h, h.pipeline)[2] or 'own test split')"
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,12 +23,12 @@ from torch import nn
 
 from dataloupe.core.data.datasets import Split, SplitData, collate_samples, in_memory_split, stratified_split
 from dataloupe.core.data.pipeline import Pipeline
-from dataloupe.core.errors import SettingsError
+from dataloupe.core.errors import CheckpointError, DataloupeError, SettingsError
 from dataloupe.core.settings import TEST_FRACTION, holdout_of
 from dataloupe.core.training.data import HeldSplit, hold
 from dataloupe.core.training.device import choose_device, free_memory
-from dataloupe.core.training.models import ModelSpec
 from dataloupe.core.training.snapshots import EvalResult
+from dataloupe.core.training.trained import TRAINED_HERE, TrainedModel
 from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -130,31 +130,46 @@ def evaluate_model(
 
 
 def evaluate_on_test(
-    model: nn.Module,
-    spec: ModelSpec,
-    pipeline: Pipeline,
+    trained: TrainedModel,
     handle: DatasetHandle,
     device: str = "auto",
     cancel: threading.Event | None = None,
     *,
-    classes: Sequence[str] | None = None,
-    metrics: dict[str, Any] | None = None,
+    model: nn.Module | None = None,
 ) -> tuple[EvalResult, list[str]]:
     """A trained model's accuracy on ``handle``'s test split: the one path for the app and ``dataloupe eval``.
 
-    The samples go through ``pipeline``, the transform the model was trained with. A dataset
+    The samples go through the model's own pipeline, the transform it was trained with. A dataset
     without a test split has one held out as the model's run held it out: the seed and test
-    fraction stored in ``metrics`` (its ``config``). The dataset must give ``spec``'s input
-    shape and class count, or :class:`SettingsError` says which differs. Returns the result
-    and notes for the user (a held-out split, a device fallback, ``classes`` of the model that
-    differ from the dataset's). The model is left on the CPU.
+    fraction stored in its metrics (their ``config``). The dataset must give the model's input
+    shape and class count, or :class:`SettingsError` says which differs (naming the file for a model
+    read from one). ``model`` is the network already built from ``trained``, when the caller has it.
+    Returns the result and notes for the user (a held-out split, a device fallback, class names of
+    the model that differ from the dataset's). The model is left on the CPU.
     """
+    try:
+        return _evaluate_on_test(trained, handle, device, cancel, model)
+    except DataloupeError as e:
+        if trained.source == TRAINED_HERE:
+            raise
+        raise CheckpointError(f"{Path(trained.source).name}: {e}") from None
+
+
+def _evaluate_on_test(
+    trained: TrainedModel,
+    handle: DatasetHandle,
+    device: str,
+    cancel: threading.Event | None,
+    model: nn.Module | None,
+) -> tuple[EvalResult, list[str]]:
+    spec, pipeline, classes = trained.spec, trained.pipeline, trained.classes
+    assert spec is not None  # the user's own module is evaluated by its own path
     notes: list[str] = []
     if pipeline.sample_type != handle.pipeline.sample_type:
         raise SettingsError(
             f"the model was trained on {pipeline.sample_type} data; {handle.name} is {handle.pipeline.sample_type} data."
         )
-    seed, test_fraction = holdout_of(metrics)
+    seed, test_fraction = holdout_of(trained.metrics)
     _, test, held_out = train_test_splits(handle, pipeline, seed, test_fraction)
     if held_out:
         notes.append(held_out)
@@ -171,6 +186,7 @@ def evaluate_on_test(
     choice = choose_device(device)
     if choice.notice:
         notes.append(choice.notice)
+    model = model if model is not None else trained.build_model()
     model.to(choice.device)
     held = None
     try:
@@ -182,7 +198,7 @@ def evaluate_on_test(
         held = None
         model.to("cpu")
         free_memory(choice.device)
-    if classes is not None and tuple(classes) != tuple(handle.classes):
+    if tuple(classes) != tuple(handle.classes):
         notes.append(
             f"class names differ: the model has {', '.join(tuple(classes)[:5])}…, "
             f"{handle.name} has {', '.join(handle.classes[:5])}…; compared by position"

@@ -44,6 +44,7 @@ from dataloupe.core.training.snapshots import (
     RunState,
     TrainingSnapshot,
 )
+from dataloupe.core.training.trained import TrainedModel
 
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
@@ -143,7 +144,7 @@ class TrainingRun:
         self.pipeline = setup.pipeline
         self.loss_sync_steps = 1 if setup.choice.device.type == "cpu" else CUDA_SYNC_STEPS
         self._prepared = setup
-        self._steps_per_epoch = math.ceil(len(setup.train) / self.config.batch_size)
+        self._steps_per_epoch = setup.batches.steps_per_epoch
         return setup
 
     def epoch_order(self, generator: torch.Generator, length: int) -> torch.Tensor:
@@ -441,6 +442,23 @@ class TrainingRun:
         )
 
     # ------------------------------------------------------------------ results
+    def trained(self) -> TrainedModel | None:
+        """The model this run leaves, as one value; None before :meth:`prepare` built one.
+
+        Call it once :meth:`run` has returned: its weights are the run's own final tensors, on the CPU.
+        """
+        if self.model is None or self.spec is None or self.pipeline is None:
+            return None
+        weights = {k: v.detach() for k, v in self.model.state_dict().items()}
+        return TrainedModel(
+            spec=self.spec,
+            weights=weights,
+            classes=self._classes,
+            pipeline=self.pipeline,
+            metrics=self.metrics(),
+            dataset=self.handle.name,
+        )
+
     def metrics(self) -> dict[str, Any]:
         """What the run reached, as plain values (stored in checkpoints)."""
         snap = self.snapshot

@@ -54,3 +54,27 @@ def screen_text(app) -> str:
 
     svg = app.export_screenshot()
     return html.unescape(" ".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as lines of text, one per terminal row, each as wide as the screen.
+
+    Read from the same SVG export as :func:`screen_text` (Textual's public screenshot), with every
+    piece of text put back at its column, so that tests can check what stands where.
+    """
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    width, height = app.size.width, app.size.height
+    line = re.search(r'<clipPath id="[^"]*-line-0">\s*<rect x="0" y="[\d.]+" width="([\d.]+)"', svg)
+    assert line is not None, "the screenshot's layout changed: support.pilot.screen_lines must follow it"
+    cell = float(line.group(1)) / width
+    rows = [[" "] * width for _ in range(height)]
+    pieces = r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" clip-path="url\(#[^"]*-line-(\d+)\)">(.*?)</text>'
+    for piece in re.finditer(pieces, svg):
+        column, row = round(float(piece.group(1)) / cell), int(piece.group(2))
+        for i, char in enumerate(html.unescape(piece.group(3)).replace("\xa0", " ")):
+            if row < height and column + i < width:
+                rows[row][column + i] = char
+    return ["".join(r) for r in rows]

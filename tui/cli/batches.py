@@ -14,7 +14,8 @@ import json
 import os
 import sys
 
-from dataloupe.core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count, parse_whole
+from dataloupe.core.batching import SAMPLER_NAMES, LoaderSettings, check_batch_count
+from dataloupe.core.settings import parse_whole
 from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
 
 

@@ -26,6 +26,7 @@ from dataloupe.tui.cli.common import (
     end_output_quietly,
     open_for_command,
     spec_from_args,
+    whole,
 )
 from dataloupe.tui.terminal import no_color
 
@@ -54,14 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sample-limit",
-        type=int,
+        type=whole(),
         default=SAMPLE_LIMIT,
         metavar="N",
         help=f"samples read from a split not held in memory (default {SAMPLE_LIMIT:,})",
     )
     parser.add_argument(
         "--min-class-samples",
-        type=int,
+        type=whole(),
         default=MIN_CLASS_SAMPLES,
         metavar="N",
         help=f"warn about classes with fewer training samples (default {MIN_CLASS_SAMPLES})",

@@ -11,6 +11,21 @@ from pathlib import Path
 
 from dataloupe.core.data.sources import BUILTINS, BUNDLED, STREAM_LIMIT, DatasetSpec
 from dataloupe.core.errors import SettingsError
+from dataloupe.core.settings import parse_whole
+
+
+def whole(minimum: int = 1):
+    """An argparse ``type`` for a whole-number option, read by :func:`dataloupe.core.settings.parse_whole`,
+    as the forms read theirs: ``--epochs x`` says "argument --epochs: must be a whole number ≥ 1, got 'x'"."""
+
+    def parse(text: str) -> int:
+        try:
+            return parse_whole(text, "", minimum=minimum)
+        except SettingsError as e:
+            raise argparse.ArgumentTypeError(str(e).strip()) from None
+
+    parse.__name__ = "whole number"  # argparse names the type in some messages
+    return parse
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: bool = True) -> None:
@@ -57,7 +72,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
     )
     parser.add_argument(
         "--max-pixels",
-        type=int,
+        type=whole(),
         metavar="N",
         help="image folders: skip (and count) images with more pixels than N, without decoding them "
         "(default: Pillow's limit, 89,478,485)",
@@ -65,8 +80,9 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, dataset_optional: 
     parser.add_argument(
         "--keys",
         metavar="INPUT,LABEL",
-        help="your code's dict samples: the keys of the input and the label (default: guessed from "
-        "image, img, pixel_values, input, … and label, labels, target, …)",
+        help="your code's dict samples, or the columns of Parquet/Arrow shards, or the member extensions of "
+        "tar shards (jpg,cls): the input and the label (default: guessed from image, img, pixel_values, "
+        "input, … and label, labels, target, …)",
     )
     parser.add_argument(
         "--limit",
@@ -89,7 +105,6 @@ def parse_keys(text: str | None) -> tuple[str, str] | None:
 
 def spec_from_args(args: argparse.Namespace) -> DatasetSpec:
     """The :class:`DatasetSpec` the dataset options describe; raises :class:`SettingsError` for a bad one."""
-    from dataloupe.core.batching.settings import parse_whole
 
     return DatasetSpec(
         source=args.dataset,

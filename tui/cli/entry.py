@@ -79,7 +79,7 @@ def fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``dataloupe`` console script and of ``python -m tui``."""
+    """Entry point of the ``dataloupe`` console script and of ``python -m dataloupe.tui``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = _available_commands()
     if argv and argv[0] in commands:

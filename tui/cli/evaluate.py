@@ -33,16 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate, print; CheckpointError and DatasetError become exit code 2 in the caller."""
-    from dataloupe.core.training.checkpoint import evaluate_checkpoint, load_checkpoint
+    from dataloupe.core.training.checkpoint import load_checkpoint
+    from dataloupe.core.training.evaluation import evaluate_on_test
 
     checkpoint = load_checkpoint(args.checkpoint)
     handle = open_for_command(spec_from_args(args))
-    result, notes = evaluate_checkpoint(checkpoint, handle, device=args.device)
+    result, notes = evaluate_on_test(checkpoint, handle, device=args.device)
     names = list(handle.classes)
     if args.json:
         record: dict[str, Any] = {
-            "checkpoint": str(checkpoint.path),
-            "model": checkpoint.spec.describe(),
+            "checkpoint": checkpoint.source,
+            "model": checkpoint.name,
             "dataset": handle.name,
             "test_accuracy": result.accuracy,
             "test_loss": result.loss,

@@ -37,7 +37,7 @@ from dataloupe.core.settings import (
     parse_hidden,
 )
 from dataloupe.core.threads import MAX_DEFAULT_THREADS
-from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args
+from dataloupe.tui.cli.common import add_dataset_arguments, open_for_command, spec_from_args, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,14 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--epochs",
-        type=int,
+        type=whole(0),  # 0 and below: TrainConfig.validate says what to use
         default=d.epochs,
         metavar="N",
         help=f"passes over the training split (default {d.epochs})",
     )
     group.add_argument(
         "--batch-size",
-        type=int,
+        type=whole(0),
         default=d.batch_size,
         metavar="B",
         help=f"samples per step (default {d.batch_size})",
@@ -84,14 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--device", choices=DEVICES, default=d.device, help=f"default: {d.device}")
     group.add_argument(
         "--seed",
-        type=int,
+        type=whole(0),
         default=d.seed,
         metavar="S",
         help=f"fixes initial weights and sample order (default {d.seed})",
     )
     group.add_argument(
         "--eval-every",
-        type=int,
+        type=whole(0),
         default=d.eval_every,
         metavar="STEPS",
         help="steps between evaluations (default: mid-epoch)",
@@ -105,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--threads",
-        type=int,
+        type=whole(0),
         default=0,
         metavar="N",
         help=f"CPU threads for torch, set once at start-up (default: half the cores, at most {MAX_DEFAULT_THREADS})",
@@ -357,17 +357,10 @@ def _save_model(
     if save_to is None:
         return None, "", False
 
+    trained = training.trained()
+
     def save(path: Path, **kw) -> Path:
-        return save_checkpoint(
-            path,
-            training.model,
-            training.spec,
-            handle.classes,
-            training.pipeline,
-            training.metrics(),
-            handle.name,
-            **kw,
-        )
+        return save_checkpoint(path, trained, **kw)
 
     if state != "finished":
         if state == "stopped" and args.save_on_stop:

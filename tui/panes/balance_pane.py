@@ -9,6 +9,7 @@ and ``c`` cancels it.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,17 +53,16 @@ class BalancePane(Pane):
         Binding("r", "recount", "recount"),
     ]
 
+    @dataclass
     class Counting(Message):
         """Labels counted so far in one split; a newer report replaces an older one."""
 
-        def __init__(self, handle: DatasetHandle, split: str, partial: PartialCounts) -> None:
-            super().__init__()
-            self.handle = handle
-            """The dataset being counted."""
-            self.split = split
-            """The split being counted."""
-            self.partial = partial
-            """Counts so far, samples read, samples in all."""
+        handle: DatasetHandle
+        """The dataset being counted."""
+        split: str
+        """The split being counted."""
+        partial: PartialCounts
+        """Counts so far, samples read, samples in all."""
 
         def can_replace(self, message: Message) -> bool:
             return (
@@ -71,29 +71,27 @@ class BalancePane(Pane):
                 and message.split == self.split
             )
 
+    @dataclass
     class Counted(Message):
         """A split has been counted to the end."""
 
-        def __init__(self, handle: DatasetHandle, split: str, counts: tuple[int, ...]) -> None:
-            super().__init__()
-            self.handle = handle
-            """The dataset counted."""
-            self.split = split
-            """The split counted."""
-            self.counts = counts
-            """Samples per class."""
+        handle: DatasetHandle
+        """The dataset counted."""
+        split: str
+        """The split counted."""
+        counts: tuple[int, ...]
+        """Samples per class."""
 
+    @dataclass
     class Stopped(Message):
         """Counting stopped early: cancelled, or the labels could not be read."""
 
-        def __init__(self, handle: DatasetHandle, text: str, error: bool) -> None:
-            super().__init__()
-            self.handle = handle
-            """The dataset that was being counted."""
-            self.text = text
-            """What happened, for the user."""
-            self.error = error
-            """True for a failure, False for a cancel."""
+        handle: DatasetHandle
+        """The dataset that was being counted."""
+        text: str
+        """What happened, for the user."""
+        error: bool
+        """True for a failure, False for a cancel."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

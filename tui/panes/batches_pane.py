@@ -15,6 +15,7 @@ the latest batch, never a backlog of stale ones.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -64,43 +65,34 @@ class BatchesPane(Pane):
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
+    @dataclass
     class Built(Message):
         """A worker built and drew a batch."""
 
-        def __init__(
-            self,
-            generation: int,
-            stepper: BatchStepper,
-            summary: BatchSummary,
-            strips: list[Strip],
-            info: Text,
-        ) -> None:
-            super().__init__()
-            self.generation = generation
-            """The job's generation."""
-            self.stepper = stepper
-            """The stepper, moved to this batch (handed back to the UI thread for the next job)."""
-            self.summary = summary
-            """What is shown about the batch."""
-            self.strips = strips
-            """The sample grid (or table rows), row by row."""
-            self.info = info
-            """Epoch, position, shapes, statistics, labels and class table."""
+        generation: int
+        """The job's generation."""
+        stepper: BatchStepper
+        """The stepper, moved to this batch (handed back to the UI thread for the next job)."""
+        summary: BatchSummary
+        """What is shown about the batch."""
+        strips: list[Strip]
+        """The sample grid (or table rows), row by row."""
+        info: Text
+        """Epoch, position, shapes, statistics, labels and class table."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, BatchesPane.Built)
 
+    @dataclass
     class Failed(Message):
         """A worker could not build a batch; ``text`` says why."""
 
-        def __init__(self, generation: int, stepper: BatchStepper | None, text: str) -> None:
-            super().__init__()
-            self.generation = generation
-            """The job's generation."""
-            self.stepper = stepper
-            """The stepper to continue with (None when it could not be built)."""
-            self.text = text
-            """The message for the user."""
+        generation: int
+        """The job's generation."""
+        stepper: BatchStepper | None
+        """The stepper to continue with (None when it could not be built)."""
+        text: str
+        """The message for the user."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

@@ -7,6 +7,7 @@ values and pass after scaling.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -41,46 +42,43 @@ class ChecklistPane(Pane):
         Binding("c", "cancel", "cancel"),
     ]
 
+    @dataclass
     class Progressed(Message):
         """How far the checklist has come; a newer report replaces an older one."""
 
-        def __init__(self, run: int, what: str, fraction: float | None) -> None:
-            super().__init__()
-            self.run = run
-            """Which run reports (an earlier run's reports are dropped)."""
-            self.what = what
-            """What is being done: "reading train samples"."""
-            self.fraction = fraction
-            """0..1, or None when unknown."""
+        run: int
+        """Which run reports (an earlier run's reports are dropped)."""
+        what: str
+        """What is being done: "reading train samples"."""
+        fraction: float | None
+        """0..1, or None when unknown."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, ChecklistPane.Progressed)
 
+    @dataclass
     class Finished(Message):
         """The checklist has run to the end."""
 
-        def __init__(self, run: int, handle: DatasetHandle, report: ChecklistReport) -> None:
-            super().__init__()
-            self.run = run
-            """Which run finished (an earlier run's result is dropped)."""
-            self.handle = handle
-            """The dataset checked."""
-            self.report = report
-            """What was found."""
+        run: int
+        """Which run finished (an earlier run's result is dropped)."""
+        handle: DatasetHandle
+        """The dataset checked."""
+        report: ChecklistReport
+        """What was found."""
 
+    @dataclass
     class Stopped(Message):
         """The checklist stopped early: cancelled, or the dataset could not be read."""
 
-        def __init__(self, run: int, handle: DatasetHandle, text: str, error: bool) -> None:
-            super().__init__()
-            self.run = run
-            """Which run stopped (an earlier run's stop is dropped)."""
-            self.handle = handle
-            """The dataset that was being checked."""
-            self.text = text
-            """What happened, for the user."""
-            self.error = error
-            """True for a failure, False for a cancel."""
+        run: int
+        """Which run stopped (an earlier run's stop is dropped)."""
+        handle: DatasetHandle
+        """The dataset that was being checked."""
+        text: str
+        """What happened, for the user."""
+        error: bool
+        """True for a failure, False for a cancel."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

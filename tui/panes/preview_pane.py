@@ -61,19 +61,18 @@ class PreviewPane(Pane):
         Binding("end", "move_to(-1)", "last", show=False),
     ]
 
+    @dataclass
     class Rendered(Message):
         """A worker finished drawing a request."""
 
-        def __init__(self, request: PreviewRequest, strips: list[Strip], info: Text, count: int) -> None:
-            super().__init__()
-            self.request = request
-            """What was drawn."""
-            self.strips = strips
-            """The picture, row by row."""
-            self.info = info
-            """Label, shape, dtype and range."""
-            self.count = count
-            """Samples drawn (1, or the grid's size)."""
+        request: PreviewRequest
+        """What was drawn."""
+        strips: list[Strip]
+        """The picture, row by row."""
+        info: Text
+        """Label, shape, dtype and range."""
+        count: int
+        """Samples drawn (1, or the grid's size)."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

@@ -11,41 +11,21 @@ the pane's own messages (``Finished``, ``CheckpointDone``, ``Evaluated``, …) t
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from dataloupe.core.training.trained import TRAINED_HERE
 from dataloupe.tui.workers import Failed, Job, run_job
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
     from dataloupe.core.data.datasets import DatasetHandle
-    from dataloupe.core.data.pipeline import Pipeline
     from dataloupe.core.training.models import ModelSpec
     from dataloupe.core.training.run import TrainConfig, TrainingSnapshot
+    from dataloupe.core.training.trained import TrainedModel
     from dataloupe.tui.panes.training_pane import TrainingPane
-
-
-@dataclass(frozen=True)
-class CurrentModel:
-    """The model the pane holds: trained here or loaded from a checkpoint; saved and evaluated as is."""
-
-    model: Any
-    """The torch module, on the CPU."""
-    spec: ModelSpec
-    """How to rebuild it."""
-    pipeline: Pipeline
-    """The transform it was trained through."""
-    classes: tuple[str, ...]
-    """Class names of its outputs."""
-    metrics: dict[str, Any]
-    """What it reached (stored in checkpoints)."""
-    dataset: str
-    """The dataset it learned from."""
-    source: str
-    """"trained here" or the checkpoint's path."""
 
 
 def _start(pane: TrainingPane, group: str, job: Job, failed: Failed, what: str, keep: bool) -> Worker:
@@ -68,38 +48,19 @@ def start_training(
 
         training = TrainingRun(handle, config, on_report=on_report, cancel=cancel, pause=pause)
         final = training.run()  # a stop ends the run early with its final snapshot, not an error
-        trained = None
-        if training.model is not None and training.spec is not None and training.pipeline is not None:
-            trained = CurrentModel(
-                model=training.model,
-                spec=training.spec,
-                pipeline=training.pipeline,
-                classes=tuple(handle.classes),
-                metrics=training.metrics(),
-                dataset=handle.name,
-                source="trained here",
-            )
-        return pane.Finished(final, trained)
+        return pane.Finished(final, training.trained())
 
     return _start(pane, "training", job, lambda text, _: pane.Failed(text), "Training", keep=True)
 
 
-def start_save(pane: TrainingPane, current: CurrentModel, path: Path) -> Worker:
+def start_save(pane: TrainingPane, current: TrainedModel, path: Path) -> Worker:
     """Write ``current`` to ``path``; ``CheckpointDone`` or ``CheckpointFailed`` follows."""
 
     def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
         from dataloupe.core.training.checkpoint import save_checkpoint
 
-        written = save_checkpoint(
-            path,
-            current.model,
-            current.spec,
-            current.classes,
-            current.pipeline,
-            current.metrics,
-            current.dataset,
-        )
-        return pane.CheckpointDone(f"saved {current.spec.describe()} to {written}")
+        written = save_checkpoint(path, current)
+        return pane.CheckpointDone(f"saved {current.name} to {written}")
 
     return _start(
         pane,
@@ -117,42 +78,25 @@ def start_load(pane: TrainingPane, path: Path, expect: ModelSpec) -> Worker:
     def job(cancel: threading.Event) -> TrainingPane.CheckpointDone:
         from dataloupe.core.training.checkpoint import load_checkpoint
 
-        checkpoint = load_checkpoint(path, expect)
-        loaded = CurrentModel(
-            model=checkpoint.build_model(),
-            spec=checkpoint.spec,
-            pipeline=checkpoint.pipeline,
-            classes=checkpoint.classes,
-            metrics=checkpoint.metrics,
-            dataset=checkpoint.dataset,
-            source=str(checkpoint.path),
-        )
-        return pane.CheckpointDone(f"loaded {checkpoint.describe()} · e evaluates it", loaded)
+        loaded = load_checkpoint(path, expect)
+        loaded.build_model()  # weights that do not fit their network are refused now, not at evaluation
+        return pane.CheckpointDone(f"loaded {loaded.describe()} · e evaluates it", loaded)
 
     failed: Failed = lambda text, _: pane.CheckpointFailed(text)  # noqa: E731
     return _start(pane, "checkpoint", job, failed, f"Loading {path}", keep=True)
 
 
-def start_evaluate(pane: TrainingPane, current: CurrentModel, handle: DatasetHandle, device: str) -> Worker:
+def start_evaluate(pane: TrainingPane, current: TrainedModel, handle: DatasetHandle, device: str) -> Worker:
     """Evaluate ``current`` on ``handle``'s test split; ``Evaluated``, or a stop that shows no accuracy."""
 
     def job(cancel: threading.Event) -> TrainingPane.Evaluated:
         from dataloupe.core.training.evaluation import evaluate_on_test
 
-        result, notes = evaluate_on_test(
-            current.model,
-            current.spec,
-            current.pipeline,
-            handle,
-            device,
-            cancel,
-            classes=current.classes,
-            metrics=current.metrics,
-        )
+        result, notes = evaluate_on_test(current, handle, device, cancel)
         where = (
-            "loaded from " + Path(current.source).name if current.source != "trained here" else current.source
+            "loaded from " + Path(current.source).name if current.source != TRAINED_HERE else current.source
         )
-        what = f"{current.spec.describe()} ({where}) on {handle.name}"
+        what = f"{current.name} ({where}) on {handle.name}"
         return pane.Evaluated(result, notes, tuple(handle.classes), what)
 
     def failed(text: str, error: bool) -> TrainingPane.CheckpointFailed:

@@ -1,6 +1,7 @@
 """The training pane: configure a run, start, pause and stop it, and watch it learn; save, load and evaluate.
 
-The run is a thread worker (:mod:`dataloupe.tui.panes.training_jobs`, with save, load and evaluate) that
+The run is a thread worker (:mod:`dataloupe.tui.panes.training_jobs`; save, load and evaluate are the
+keys of :mod:`dataloupe.tui.panes.model_actions`, mixed in here) that
 calls :class:`dataloupe.core.training.run.TrainingRun` with the worker's cancel event and a pause event. It
 never touches a widget: every snapshot crosses as a
 :class:`TrainingPane.Progress` message (a newer one replaces an older one still queued),
@@ -8,12 +9,13 @@ and the charts are redrawn from the latest snapshot a few times a second at most
 Three views share the space: settings, curves (loss; train vs test accuracy) and
 classes (per-class accuracy; confusion matrix); ``v`` switches between them.
 
-    python -m tui digits      # then 6, r
+    python -m dataloupe.tui digits      # then 6, r
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,13 +32,8 @@ from dataloupe.core.wording import duration, pack_line, size
 from dataloupe.tui.ascii_filter import use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
 from dataloupe.tui.panes.base import Pane, show_fraction
-from dataloupe.tui.panes.training_jobs import (
-    CurrentModel,
-    start_evaluate,
-    start_load,
-    start_save,
-    start_training,
-)
+from dataloupe.tui.panes.model_actions import ModelActions
+from dataloupe.tui.panes.training_jobs import start_training
 from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.confusion_view import ConfusionView
 from dataloupe.tui.widgets.loss_chart import LossChart
@@ -47,6 +44,7 @@ from dataloupe.tui.workers import ended_unheard, stop_job
 if TYPE_CHECKING:
     from dataloupe.core.data.datasets import DatasetHandle
     from dataloupe.core.training.run import EvalResult, TrainConfig, TrainingSnapshot
+    from dataloupe.core.training.trained import TrainedModel
 
 VIEWS: tuple[tuple[str, str], ...] = (
     ("view-settings", "settings"),
@@ -72,7 +70,7 @@ LESSON_CLASSES = (
 )
 
 
-class TrainingPane(Pane):
+class TrainingPane(ModelActions, Pane):
     """Train a small model in the background and watch loss, accuracy and per-class accuracy stream in."""
 
     BINDINGS = [
@@ -86,70 +84,64 @@ class TrainingPane(Pane):
     ]
 
     # ------------------------------------------------------------------ messages
+    @dataclass
     class Progress(Message):
         """A snapshot of the running training; a newer one replaces an older one still queued."""
 
-        def __init__(self, snapshot: TrainingSnapshot) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            """The run at one moment."""
+        snapshot: TrainingSnapshot
+        """The run at one moment."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, TrainingPane.Progress)
 
+    @dataclass
     class Finished(Message):
         """The run ended (finished, stopped, diverged or failed)."""
 
-        def __init__(self, snapshot: TrainingSnapshot, trained: CurrentModel | None) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            """The final snapshot; ``message`` says why a run ended early."""
-            self.trained = trained
-            """The model it trained (None when it failed before training)."""
+        snapshot: TrainingSnapshot
+        """The final snapshot; ``message`` says why a run ended early."""
+        trained: TrainedModel | None
+        """The model it trained (None when it failed before training)."""
 
+    @dataclass
     class Failed(Message):
         """The run could not start or crashed; ``text`` says why."""
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-            """The message for the user."""
+        text: str
+        """The message for the user."""
 
+    @dataclass
     class CheckpointDone(Message):
         """A save or load finished."""
 
-        def __init__(self, text: str, loaded: CurrentModel | None = None) -> None:
-            super().__init__()
-            self.text = text
-            """What happened, for the status line."""
-            self.loaded = loaded
-            """The model read from a checkpoint, for a load."""
+        text: str
+        """What happened, for the status line."""
+        loaded: TrainedModel | None = None
+        """The model read from a checkpoint, for a load."""
 
+    @dataclass
     class CheckpointFailed(Message):
         """A save, load or evaluation was refused or cancelled; the current model is unchanged."""
 
-        def __init__(self, text: str, cancelled: bool = False, ask_path: bool = False) -> None:
-            super().__init__()
-            self.text = text
-            """Why, and what to do."""
-            self.cancelled = cancelled
-            """The user stopped it (x): nothing to report but that."""
-            self.ask_path = ask_path
-            """A save failed: ask for another path (the model is kept)."""
+        text: str
+        """Why, and what to do."""
+        cancelled: bool = False
+        """The user stopped it (x): nothing to report but that."""
+        ask_path: bool = False
+        """A save failed: ask for another path (the model is kept)."""
 
+    @dataclass
     class Evaluated(Message):
         """The current model was evaluated on the test split."""
 
-        def __init__(self, result: EvalResult, notes: list[str], classes: tuple[str, ...], what: str) -> None:
-            super().__init__()
-            self.result = result
-            """Accuracy, per-class accuracy and the confusion matrix."""
-            self.notes = notes
-            """Notes for the user (held-out split, device fallback)."""
-            self.classes = classes
-            """Class names of the evaluated dataset."""
-            self.what = what
-            """Which model on which dataset, for the status line."""
+        result: EvalResult
+        """Accuracy, per-class accuracy and the confusion matrix."""
+        notes: list[str]
+        """Notes for the user (held-out split, device fallback)."""
+        classes: tuple[str, ...]
+        """Class names of the evaluated dataset."""
+        what: str
+        """Which model on which dataset, for the status line."""
 
     # ------------------------------------------------------------------ layout
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
@@ -158,7 +150,7 @@ class TrainingPane(Pane):
         """Checkpoint files this session has written (they may be replaced without asking)."""
         self._confirm_replace: Path | None = None
         """A file that exists and that one more press of s will replace."""
-        self.current: CurrentModel | None = None
+        self.current: TrainedModel | None = None
         """The model to save or evaluate: the last one trained here or loaded."""
         self.snapshot: TrainingSnapshot | None = None
         """The latest snapshot shown."""
@@ -355,6 +347,9 @@ class TrainingPane(Pane):
             job, self.job = self.job, None
             self.query_one("#run-state", Static).update(f"{job or 'the job'} was cancelled before it began")
 
+    def on_train_settings_left(self, message: TrainSettings.Left) -> None:
+        self.focus()
+
     # ------------------------------------------------------------------ messages from the run
     def on_training_pane_progress(self, message: Progress) -> None:
         freeze_long_lived("first training run")  # its optimizer has loaded torch._dynamo
@@ -437,106 +432,3 @@ class TrainingPane(Pane):
         """Per-class accuracy and the confusion matrix of ``result`` (None: clear them)."""
         self.query_one(PerClassChart).show(classes, result.per_class if result else ())
         self.query_one(ConfusionView).show(classes, result.confusion if result else ())
-
-    # ------------------------------------------------------------------ save, load, evaluate
-    def action_save(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before saving.", severity="warning")
-            return
-        if self.current is None:
-            self.app.notify("No model to save yet: r trains one.", severity="warning")
-            return
-        if self._refuse_while_busy("saving"):
-            return
-        path = self.query_one(TrainSettings).checkpoint_path()
-        resolved = path.expanduser().resolve()
-        if resolved.exists() and resolved not in self._written and self._confirm_replace != resolved:
-            # a file this session did not write: never replace it without a second press
-            self._confirm_replace = resolved
-            self.app.notify(
-                f"{path} already exists. Press s again to replace it, or change the checkpoint path.",
-                title="Replace the checkpoint?",
-                severity="warning",
-                timeout=8,
-            )
-            return
-        self._confirm_replace = None
-        self._written.add(resolved)
-        self.query_one("#run-state", Static).update(f"saving to {path}…")
-        self._start_job("saving", start_save(self, self.current, path))
-
-    def _refuse_while_busy(self, wanted: str) -> bool:
-        """True (and says why) when a save, load or evaluation is still running: one job at a time."""
-        if self.job is None:
-            return False
-        noun = {"saving": "the save", "loading": "the load", "evaluating": "the evaluation"}[self.job]
-        hint = " (x stops it)" if self.job == "evaluating" else ""
-        self.app.notify(f"Wait until {noun} ends{hint} before {wanted}.", severity="warning")
-        return True
-
-    def _start_job(self, job: str, worker: Worker) -> None:
-        self.job = job
-        self._job_worker = worker
-
-    def action_load(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before loading.", severity="warning")
-            return
-        if self._refuse_while_busy("loading"):
-            return
-        settings = self.query_one(TrainSettings)
-        try:
-            expect = settings.model_spec()
-        except DataloupeError as e:
-            self.app.notify(str(e), title="Cannot load", severity="error")
-            return
-        path = settings.checkpoint_path()
-        self.query_one("#run-state", Static).update(f"loading {path}…")
-        self._start_job("loading", start_load(self, path, expect))
-
-    def action_evaluate(self) -> None:
-        if self.running:
-            self.app.notify("Wait for the run to end (or x stops it) before evaluating.", severity="warning")
-            return
-        if self.current is None:
-            self.app.notify("No model to evaluate: r trains one, l loads one.", severity="warning")
-            return
-        if self.handle is None:
-            self.app.notify("Open a dataset first (key 1).", severity="error")
-            return
-        if self._refuse_while_busy("evaluating"):
-            return
-        device = str(self.query_one("#train-device").value)  # type: ignore[attr-defined]
-        self.query_one("#run-state", Static).update(f"evaluating on {self.handle.name}… (x stops it)")
-        self._start_job("evaluating", start_evaluate(self, self.current, self.handle, device))
-
-    def on_training_pane_checkpoint_done(self, message: CheckpointDone) -> None:
-        self.job = self._job_worker = None
-        if message.loaded is not None:
-            self.current = message.loaded
-        self.query_one("#run-state", Static).update(message.text)
-        self.app.notify(message.text, timeout=6)
-
-    def on_training_pane_checkpoint_failed(self, message: CheckpointFailed) -> None:
-        self.job = self._job_worker = None
-        if message.cancelled:
-            self.query_one("#run-state", Static).update(message.text)
-            return
-        kept = (
-            f" Kept the current model ({self.current.spec.describe()})." if self.current is not None else ""
-        )
-        self.query_one("#run-state", Static).update(f"✗ {message.text}")
-        if message.ask_path:  # the model is kept: ask where else to put it
-            kept += " Type another path in the Checkpoint field and press s to save it there."
-            self.query_one("#train-checkpoint").focus()
-        self.app.notify(message.text + kept, title="Checkpoint", severity="error", timeout=12)
-
-    def on_training_pane_evaluated(self, message: Evaluated) -> None:
-        self.job = self._job_worker = None
-        result = message.result
-        text = f"test accuracy {result.accuracy:.1%} on {result.samples:,} samples: {message.what}"
-        self.query_one("#run-state", Static).update(text)
-        self._show_classes(message.classes, result)
-        self.show_view(2)
-        for note in message.notes:
-            self.app.notify(note, timeout=6)

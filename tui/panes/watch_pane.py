@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -47,24 +48,22 @@ unless it has its chart to itself."""
 class WatchPane(Vertical):
     """Runs read from log files: a run list, a tag list, and one chart per tag or pair of tags."""
 
+    @dataclass
     class Polled(Message):
         """The runs as last read; a newer snapshot replaces an older one still queued."""
 
-        def __init__(self, snapshot: WatchSnapshot) -> None:
-            super().__init__()
-            self.snapshot = snapshot
-            """Every run at one moment."""
+        snapshot: WatchSnapshot
+        """Every run at one moment."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, WatchPane.Polled)
 
+    @dataclass
     class Failed(Message):
         """Watching stopped on an unexpected error; ``text`` says what happened."""
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-            """The message for the user."""
+        text: str
+        """The message for the user."""
 
     def __init__(self, path: str, stall_after: float | None = None, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)

@@ -6,6 +6,8 @@ messages as ``dataloupe batches``) and reports only settings that changed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,23 +29,21 @@ class LoaderSettingsForm(Horizontal):
         Binding("tab", "app.focus_next", "next field"),
     ]
 
+    @dataclass
     class Changed(Message):
         """The user changed a setting, and the new settings are valid."""
 
-        def __init__(self, settings: LoaderSettings, submitted: bool) -> None:
-            super().__init__()
-            self.settings = settings
-            """The settings the form now shows."""
-            self.submitted = submitted
-            """Enter was pressed in a number field: the user is done editing."""
+        settings: LoaderSettings
+        """The settings the form now shows."""
+        submitted: bool
+        """Enter was pressed in a number field: the user is done editing."""
 
+    @dataclass
     class Invalid(Message):
         """What was typed is not a valid setting; ``text`` says why."""
 
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-            """The message for the user."""
+        text: str
+        """The message for the user."""
 
     class Left(Message):
         """The user left the form (escape): keys go back to the pane."""

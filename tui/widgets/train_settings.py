@@ -8,12 +8,14 @@ draws before torch has loaded. Only the parameter count needs ``dataloupe.core.t
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from dataloupe.core.errors import SettingsError
@@ -27,8 +29,8 @@ from dataloupe.core.settings import (
     TrainConfig,
     format_hidden,
     parse_hidden,
+    parse_whole,
 )
-from dataloupe.tui.panes.base import Pane
 from dataloupe.tui.widgets.choice import Choice
 
 if TYPE_CHECKING:
@@ -134,14 +136,15 @@ class TrainSettings(VerticalScroll):
     def _choice(self, field: str) -> str:
         return str(self.query_one(f"#train-{field}", Select).value)
 
-    def _number(self, field: str, label: str, kind: type, example: str) -> Any:
+    def _number(self, field: str, label: str, example: str) -> float:
         text = self._text(field)
         try:
-            return kind(text)
+            return float(text)
         except ValueError:
-            raise SettingsError(
-                f"{label} {text!r} is not a {'whole ' if kind is int else ''}number; try {example}."
-            ) from None
+            raise SettingsError(f"{label} {text!r} is not a number; try {example}.") from None
+
+    def _whole(self, field: str, label: str, minimum: int = 1) -> int:
+        return parse_whole(self._text(field), label, minimum=minimum)
 
     def hidden(self) -> tuple[int, ...]:
         """The hidden sizes typed; SettingsError when malformed."""
@@ -154,12 +157,12 @@ class TrainSettings(VerticalScroll):
             model=self._choice("model"),
             hidden=self.hidden(),
             optimizer=self._choice("optimizer"),
-            lr=self._number("lr", "Learning rate", float, f"{d.lr:g}"),
-            epochs=self._number("epochs", "Epochs", int, str(d.epochs)),
-            batch_size=self._number("batch", "Batch size", int, str(d.batch_size)),
+            lr=self._number("lr", "Learning rate", f"{d.lr:g}"),
+            epochs=self._whole("epochs", "Epochs"),
+            batch_size=self._whole("batch", "Batch size"),
             sampler=self._choice("sampler"),
             device=self._choice("device"),
-            seed=self._number("seed", "Seed", int, str(d.seed)),
+            seed=self._whole("seed", "Seed", minimum=0),
             **extra,
         )
         config.validate()
@@ -217,11 +220,13 @@ class TrainSettings(VerticalScroll):
             if lr.value.strip() in DEFAULT_LR_TEXT.values():
                 lr.value = DEFAULT_LR_TEXT[str(event.value)]
 
+    @dataclass
+    class Left(Message):
+        """The user is done with the form (Esc or Enter): the pane takes the keys back (r start, v view, …)."""
+
     def action_leave(self) -> None:
-        """Give the keys back to the pane (r start, v view, …)."""
-        pane = next((a for a in self.ancestors if isinstance(a, Pane)), None)
-        if pane is not None:
-            pane.focus()
+        """Give the keys back to the pane: it hears :class:`Left`."""
+        self.post_message(self.Left())
 
 
 def _options(choices: tuple[str, ...]) -> list[tuple[str, str]]:
