@@ -139,6 +139,7 @@ class TrainingRun:
         if self._prepared is not None:
             return self._prepared
         setup, model = prepare_run(self.handle, self.config)
+        self.config = setup.config  # with the settings the user's own code decides
         self.model = model
         self.spec = setup.spec
         self.pipeline = setup.pipeline
