@@ -223,7 +223,9 @@ class TrainingPane(ModelActions, Pane):
         if handle is None or not self.built or not self.children:
             return
         if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
-            self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
+            self.query_one(TrainSettings).set_dataset(
+                self.facts.sample_shape, len(handle.classes), self.facts.sizes_vary
+            )
         earlier = self.run_dataset
         if earlier is None or earlier is handle:
             if not self.running and self.snapshot is None:
