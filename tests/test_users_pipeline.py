@@ -58,3 +58,10 @@ def test_a_batch_size_asked_for_overrides_the_loaders(tmp_path):
     setup, _ = prepare_run(handle, TrainConfig(epochs=1, batch_size=8))
     assert setup.config.batch_size == 8
     assert not any("batch size 4" in note for note in setup.notes)
+
+
+def test_a_dataset_without_a_test_split_says_what_was_held_out(tmp_path):
+    handle = open_users_loader(tmp_path)
+    assert "test" not in handle.splits
+    setup, _ = prepare_run(handle, TrainConfig(epochs=1))
+    assert setup.held_out == f"{len(setup.test)} of 60 samples held out for testing" and len(setup.test) == 12

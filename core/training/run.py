@@ -436,6 +436,7 @@ class TrainingRun:
             eval_seconds=self._eval_seconds,
             gpu_memory=memory_in_use(prep.choice.device),
             data=prep.data,
+            held_out=prep.held_out,
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),

@@ -68,6 +68,8 @@ class RunSetup:
     """The data path in a few words, for the screen ("held on cpu, uint8 55.4 MB" or "DataLoader")."""
     notes: list[str] = field(default_factory=list)
     """Facts for the user: device fallback, held-out split, data path, settings from the user's code."""
+    held_out: str = ""
+    """"49 of 244 samples held out for testing" when the dataset has no test split; else ""."""
     config: TrainConfig = field(default_factory=TrainConfig)
     """The settings the run uses: those asked for, with what the user's code decides."""
 
@@ -197,6 +199,9 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
                 else "DataLoader"
             ),
             notes=notes,
+            held_out=f"{len(test):,} of {len(train) + len(test):,} samples held out for testing"
+            if held_out
+            else "",
             config=cfg,
         ),
         model,

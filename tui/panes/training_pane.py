@@ -386,13 +386,18 @@ class TrainingPane(ModelActions, Pane):
         first = self.snapshot is None
         self.snapshot = s
         bar = self.query_one("#epoch-progress", ProgressBar)
-        # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
-        show_fraction(bar, s.epoch_fraction, finished=s.ended)
+        if s.state == "finished":
+            show_fraction(bar, 1.0, finished=True)
+        elif s.ended:  # stopped, failed or diverged: where in its epoch the run stopped, never a full bar
+            bar.update(total=1.0, progress=min(s.epoch_fraction, 0.99))
+        else:  # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
+            show_fraction(bar, s.epoch_fraction)
         parts = [f"epoch {s.epoch}/{s.epochs}"]
         if s.loss is not None:
             parts.append(f"loss {s.loss:.4f}")
         if s.latest is not None:
-            parts.append(f"test {s.latest.test.accuracy:.1%}")
+            held = f" ({s.held_out})" if s.held_out else ""  # the dataset has no test split of its own
+            parts.append(f"test {s.latest.test.accuracy:.1%}{held}")
         parts.append(duration(s.elapsed))
         if s.eta is not None:
             parts.append(f"ETA {duration(s.eta)}")
