@@ -44,3 +44,11 @@ async def test_a_held_out_test_split_is_named_beside_its_accuracy():
     _, screen = await shown_after(final)
     assert f"test 89.4% ({HELD})" in " ".join(screen.split())
     assert f"test accuracy 89.4% on {HELD}" in final.summary()
+
+
+async def test_a_leaking_split_is_flagged_beside_the_test_accuracy():
+    leak = "6 of 6 test samples (100.0%) are exact copies of training samples"
+    final = snapshot("finished", eta=None, leakage=leak)
+    _, screen = await shown_after(final)
+    assert "test 89.4% ⚠ test samples copy training ones" in " ".join(screen.split())
+    assert f"(inflated: {leak})" in final.summary()

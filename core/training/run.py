@@ -437,6 +437,7 @@ class TrainingRun:
             gpu_memory=memory_in_use(prep.choice.device),
             data=prep.data,
             held_out=prep.held_out,
+            leakage=prep.leakage,
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),

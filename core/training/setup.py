@@ -68,6 +68,8 @@ class RunSetup:
     """The data path in a few words, for the screen ("held on cpu, uint8 55.4 MB" or "DataLoader")."""
     notes: list[str] = field(default_factory=list)
     """Facts for the user: device fallback, held-out split, data path, settings from the user's code."""
+    leakage: str = ""
+    """The split check's finding when test samples are copies of training samples ("" when none are)."""
     held_out: str = ""
     """"49 of 244 samples held out for testing" when the dataset has no test split; else ""."""
     config: TrainConfig = field(default_factory=TrainConfig)
@@ -114,6 +116,14 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
     train, test, held_out = train_test_splits(handle, pipeline, cfg.seed, cfg.test_fraction)
     if held_out:
         notes.append(held_out)
+    from dataloupe.core.checks.labels import split_leakage
+
+    leakage = split_leakage(handle)
+    if leakage:
+        notes.append(
+            f"the split check fails: {leakage}, so the test accuracy rewards memorizing them "
+            "(dataloupe check lists them)"
+        )
     if len(train) == 0 or len(test) == 0:
         raise SettingsError(f"{handle.name}: the train or test split is empty; nothing to train on.")
     check_finite(handle, train, test)
@@ -202,6 +212,7 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
             held_out=f"{len(test):,} of {len(train) + len(test):,} samples held out for testing"
             if held_out
             else "",
+            leakage=leakage,
             config=cfg,
         ),
         model,

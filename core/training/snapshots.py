@@ -115,6 +115,9 @@ class TrainingSnapshot:
     """Class names; class ``k`` is ``classes[k]``."""
     data: str = ""
     """How the data are read, for the screen: "held on cpu, uint8 55.4 MB" or "DataLoader"."""
+    leakage: str = ""
+    """The split check's finding when test samples are copies of training samples: the test accuracy
+    is measured partly on samples trained on ("" when none are)."""
     held_out: str = ""
     """When the dataset has no test split, what the test accuracy is measured on: "49 of 244 samples
     held out for testing"; "" when it has one."""
@@ -149,6 +152,8 @@ class TrainingSnapshot:
         text = f"{what} in {duration(self.elapsed)} on {self.device}"
         if self.latest is not None:
             on = f" on {self.held_out}" if self.held_out else ""
+            if self.leakage:
+                on += f" (inflated: {self.leakage})"
             text += (
                 f": test accuracy {self.latest.test.accuracy:.1%}{on} (train {self.latest.train.accuracy:.1%}"
                 + (f", measured at step {self.latest.step:,}" if self.latest.step != self.step else "")

@@ -397,6 +397,8 @@ class TrainingPane(ModelActions, Pane):
             parts.append(f"loss {s.loss:.4f}")
         if s.latest is not None:
             held = f" ({s.held_out})" if s.held_out else ""  # the dataset has no test split of its own
+            if s.leakage:  # test samples that were trained on: the split check fails
+                held += " ⚠ test samples copy training ones"
             parts.append(f"test {s.latest.test.accuracy:.1%}{held}")
         parts.append(duration(s.elapsed))
         if s.eta is not None:
