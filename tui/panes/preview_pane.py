@@ -244,7 +244,14 @@ class PreviewPane(Pane):
             return to_strips(image), self._info_text(first, split, count), count
         x, label = split[request.index]
         image = render(x.numpy(), request.cols, request.rows, style)
-        return to_strips(image), self._info_text(split.info(request.index, x, label), split, 1), 1
+        info = self._info_text(split.info(request.index, x, label), split, 1)
+        if handle.reader == "code" and not torch_equal(x, split[request.index][0]):
+            # read twice, the user's Dataset gave two different samples: its transform draws at random
+            info.append(
+                "random: your Dataset's transform draws anew at every read; this is one draw\n",
+                style="italic",
+            )
+        return to_strips(image), info, 1
 
     def _info_text(self, info: SampleInfo, split, count: int) -> Text:
         n = len(split)
@@ -310,3 +317,10 @@ def sample_source(data, index: int, full: bool = False) -> str | None:
     if data.rows is not None and 0 <= index < len(data.rows):
         return f"{data.origin or 'the file'} row {int(data.rows[index]) + 1:,} (below the header)"
     return None
+
+
+def torch_equal(a, b) -> bool:
+    """Two reads of one sample are the same tensor (shape and values)."""
+    import torch
+
+    return a.shape == b.shape and bool(torch.equal(a, b))
