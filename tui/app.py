@@ -127,9 +127,6 @@ class DataloupeApp(App):
     imbalance_threshold: reactive[float] = reactive(IMBALANCE_THRESHOLD, init=False)
     """Largest ÷ smallest class count above which a split is unbalanced: the balance pane's + and -
     set it, and the checklist's "balanced" check uses the same value."""
-    loader_shuffles: reactive[bool | None] = reactive(None, init=False)
-    """Whether the loader set up in the batches pane draws in random order; None until the user has
-    looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()

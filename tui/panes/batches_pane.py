@@ -150,8 +150,6 @@ class BatchesPane(Pane):
 
     def pane_activated(self) -> None:
         self.focus()
-        # from now on the checklist knows how this loader orders the samples
-        self.app.loader_shuffles = self.settings.effective_sampler != "sequential"
         if self._stale:
             # on the first visit the grid has no size until the pane is laid out: build after that
             self.call_after_refresh(self._reset_if_stale)
@@ -202,8 +200,6 @@ class BatchesPane(Pane):
     def on_loader_settings_form_changed(self, message: LoaderSettingsForm.Changed) -> None:
         if message.settings != self.settings:
             self.settings = message.settings
-            # the checklist's "shuffled" asks whether the training loader shuffles
-            self.app.loader_shuffles = message.settings.effective_sampler != "sequential"
             self._request_reset()
         if message.submitted:
             self.focus()
