@@ -165,6 +165,8 @@ class TrainingPane(ModelActions, Pane):
         One at a time: two jobs never use one model at once."""
         self.run_dataset: DatasetHandle | None = None
         """The dataset of the run shown (running or ended), or None when none is shown."""
+        self._line_rows: dict[str | None, int] = {}
+        """Rows each status line took when last updated (a change of rows is a layout pass)."""
         self._charts_dirty = False
         self._run_worker: Worker | None = None
         self._job_worker: Worker | None = None
@@ -408,12 +410,13 @@ class TrainingPane(ModelActions, Pane):
         if s.data:
             parts.append(f"data {s.data}")  # the data path and its memory (issue 8)
         stats = self.query_one("#run-stats", Static)
-        stats.update(pack_line(parts, stats.content_region.width or 60))
+        self._show_line(stats, pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
-            self.query_one("#run-state", Static).update(
+            self._show_line(
+                self.query_one("#run-state", Static),
                 f"{state}{self._earlier()} · step {s.step:,}/{s.total_steps:,} · "
-                f"{s.samples_per_second:,.0f} samples/s"
+                f"{s.samples_per_second:,.0f} samples/s",
             )
         if first:
             for note in s.notes:
@@ -421,6 +424,15 @@ class TrainingPane(ModelActions, Pane):
                     self._notes_shown.add(note)  # once a session, not after every run
                     self.app.notify(note, timeout=6)
         self._charts_dirty = True
+
+    def _show_line(self, line: Static, text: str) -> None:
+        """Update a status line that changes with every snapshot, laying the screen out again only
+        when its number of rows changes: a layout pass reflows the whole screen on the UI thread, and
+        at ten snapshots a second it was most of the UI thread's time while a model trained."""
+        width = max(1, line.content_region.width)
+        rows = sum(max(1, -(-len(row) // width)) for row in text.split("\n"))
+        line.update(text, layout=rows != self._line_rows.get(line.id))
+        self._line_rows[line.id] = rows
 
     def _redraw_charts(self) -> None:
         """Push the latest snapshot to the charts (called a few times a second, and at the end of a run)."""
