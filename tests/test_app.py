@@ -223,30 +223,38 @@ async def test_pane_keys_work_while_a_drop_down_list_is_open():
         await wait_for(pilot, lambda: app.query_one("#tabs").active == "balance", what="key 3")
 
 
-async def test_the_checklist_knows_whether_the_batches_loader_shuffles():
+async def test_the_shuffled_verdict_does_not_depend_on_the_batches_panes_loader(tmp_path):
+    """The batches pane previews batches and trains nothing: looking at it, or unticking its shuffle,
+    leaves the checklist's "shuffled" as the command line gives it, with or without a resize."""
     from textual.widgets import Checkbox
 
+    from dataloupe.core.checks import run_checklist
+    from dataloupe.core.readers import open_dataset
     from dataloupe.tui.panes.checklist_pane import ChecklistPane
 
-    def shuffled_evidence() -> str:
-        report = app.query_one(ChecklistPane).report
-        if report is None:
-            return ""
-        return next(r.evidence for r in report.results if r.name == "shuffled")
+    from support.makers import write_image_folder
 
-    app = build_app(AppOptions())
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("4")
-        await wait_for(pilot, lambda: "order looks random" in shuffled_evidence())
-        assert "loader" not in shuffled_evidence()  # no loader looked at yet: nothing said about it
-        await pilot.press("5")
-        await settle(app, pilot)
-        assert app.loader_shuffles is True  # the batches pane's default loader shuffles
-        app.query_one("#shuffle", Checkbox).value = False  # the loader setting, as the form's checkbox
-        await wait_for(pilot, lambda: app.loader_shuffles is False)
-        await pilot.press("4")
-        await wait_for(pilot, lambda: "training loader does not shuffle" in shuffled_evidence())
+    root = write_image_folder(tmp_path / "sorted" / "train", {"a": 12, "b": 12}).parent
+
+    def shuffled(report) -> tuple[str, str]:
+        result = next(r for r in report.results if r.name == "shuffled")
+        return result.verdict, result.evidence
+
+    for resize in (None, "8"):
+        spec = DatasetSpec(str(root), resize=resize)
+        command_line = shuffled(run_checklist(open_dataset(spec)))
+        assert command_line[0] == "warn" and "sorted by label" in command_line[1]
+        app = build_app(AppOptions(spec=spec))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            pane = app.query_one(ChecklistPane)
+            await pilot.press("5")
+            await settle(app, pilot)
+            app.query_one("#shuffle", Checkbox).value = False
+            await settle(app, pilot)
+            await pilot.press("4")
+            await wait_for(pilot, lambda p=pane: p.report is not None and not p.running, what="the checklist")
+            assert shuffled(pane.report) == command_line
 
 
 # ---------------------------------------------------------------------- issue 9: keys, focus, superseded work

@@ -56,7 +56,9 @@ def test_non_images_and_truncated_images_are_skipped_and_counted(image_folder_fa
     (folder / "dog" / "fake.jpg").write_text("plain text with an image's name")
     handle = open_dataset(DatasetSpec(str(folder)))
     assert len(handle.split("train")) == 10  # listed, not decoded
-    assert "skipped 1 non-image file (e.g. cat/notes.txt)" in " ".join(handle.notes)
+    assert "skipped 1 non-image file, as torchvision's ImageFolder would (e.g. cat/notes.txt)" in " ".join(
+        handle.notes
+    )
     split = handle.split("train")
     broken = split.data.files.paths.index(str(folder / "dog" / "broken.png"))
     x, y = split[broken]  # skipped: the next readable dog stands in

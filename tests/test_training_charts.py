@@ -109,7 +109,23 @@ async def test_at_60x20_the_class_view_names_the_size_it_needs_instead_of_droppi
         await pilot.pause(0.3)
         assert confusion.fits and chart.too_small() is None
         rendered = chart.render().plain
-        assert all(f"{k}┤" in rendered for k in CLASSES)  # all ten bars
+        assert all(re.search(rf"^ *{k} █+ *\d+\.\d%$", rendered, re.M) for k in CLASSES)  # all ten bars
+
+
+async def test_at_80x24_the_class_view_shows_a_bar_for_each_of_ten_classes():
+    app = build_app(AppOptions())
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await training_pane(app, pilot)
+        pane.show_view(2)
+        final = snapshot("finished", eta=None)
+        pane.post_message(TrainingPane.Finished(final, None))
+        await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10, what="the bars")
+        await pilot.pause()
+        chart = app.query_one(PerClassChart)
+        assert chart.too_small() is None and app.query_one(ConfusionView).fits
+        screen = "\n".join(lines(app))
+        for k, accuracy in zip(CLASSES, final.latest.test.per_class, strict=True):
+            assert re.search(rf"^ *{k} █+ *{100 * accuracy:.1f}%", screen, re.M), (k, screen)
 
 
 async def test_without_colour_train_and_test_differ_by_marker(monkeypatch):

@@ -11,7 +11,7 @@ from dataloupe.tui.panes.batches_pane import BatchesPane
 from dataloupe.tui.panes.dataset_pane import DatasetPane
 from dataloupe.tui.widgets.loader_settings import LoaderSettingsForm
 
-from support.pilot import settle, wait_for
+from support.pilot import screen_text, settle, wait_for
 
 SIZE = (100, 30)
 CODE = """
@@ -98,8 +98,14 @@ async def test_batches_pane_iterates_the_users_dataloader(tmp_path):
         await pilot.press("n")
         await wait_for(pilot, lambda: pane.summary.index == 1, what="the next batch")
         assert pane.summary.labels == (1, 0, 1, 0, 1, 0, 1, 0, 1)
-        # the form's batch size, seed and sampler would change nothing: dimmed, and b says why
-        assert app.query_one(LoaderSettingsForm).disabled
+        # the form's batch size, seed and sampler would change nothing: the loader's own, read-only, instead
+        assert app.query_one(LoaderSettingsForm).disabled and not app.query_one(LoaderSettingsForm).display
+        row = str(app.query_one("#own-loader-settings", Static).render())
+        assert (
+            "your DataLoader (set in your code, read-only): batch 9 · does not shuffle (SequentialSampler)"
+            in row
+        )
+        assert "batch 10" not in screen_text(app) and "seed 0" not in screen_text(app)
         await pilot.press("b")
         await pilot.pause()
         assert not isinstance(app.focused, Input)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -28,6 +28,7 @@ from dataloupe.core.user_calls import in_user_code, running_calls
 from dataloupe.tui import hangup
 from dataloupe.tui.ascii_filter import AsciiFilter, use_ascii_bars
 from dataloupe.tui.heap import freeze_long_lived
+from dataloupe.tui.key_order import KeysInOrder
 from dataloupe.tui.messages import DatasetFacts, DatasetFailed, DatasetOpened, DatasetProgress, TorchReady
 from dataloupe.tui.panes.balance_pane import BalancePane
 from dataloupe.tui.panes.base import Pane
@@ -37,6 +38,7 @@ from dataloupe.tui.panes.dataset_pane import DatasetPane
 from dataloupe.tui.panes.preview_pane import PreviewPane
 from dataloupe.tui.panes.training_pane import TrainingPane
 from dataloupe.tui.widgets.key_bar import KeyBar
+from dataloupe.tui.widgets.pane_tabs import PaneTabs
 from dataloupe.tui.workers import LeavingExecutor, ended_unheard, run_job, stop_job, throttled
 
 CANCELLED_OPEN = "Opening was cancelled; ctrl+o opens it again."
@@ -135,9 +137,6 @@ class DataloupeApp(App):
     imbalance_threshold: reactive[float] = reactive(IMBALANCE_THRESHOLD, init=False)
     """Largest ÷ smallest class count above which a split is unbalanced: the balance pane's + and -
     set it, and the checklist's "balanced" check uses the same value."""
-    loader_shuffles: reactive[bool | None] = reactive(None, init=False)
-    """Whether the loader set up in the batches pane draws in random order; None until the user has
-    looked at one. The batches pane sets it; the checklist reports it under "shuffled"."""
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
@@ -177,6 +176,15 @@ class DataloupeApp(App):
         """SIGHUP or SIGTERM came: the app is stopping a run, keeping its model and quitting."""
         self.previous_handlers: dict = {}
         """The signal handlers the app replaced while it runs (see :mod:`dataloupe.tui.hangup`)."""
+        self._keys = KeysInOrder(self, super().on_event)
+        """Hands the terminal's keys on one at a time, each once the one before has had its effect."""
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through :class:`KeysInOrder`; everything else as Textual does."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._keys.arrived(event)
+        else:
+            await super().on_event(event)
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""
@@ -186,7 +194,7 @@ class DataloupeApp(App):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static(id="status-line")
-        with TabbedContent(initial="dataset", id="tabs"):
+        with PaneTabs(initial="dataset", id="tabs"):
             for key, pid, title, cls in PANES:
                 with TabPane(f"{key} {title}", id=pid):
                     yield cls(id=f"{pid}-pane")

@@ -28,11 +28,18 @@ class DatasetFacts:
     """A few lines about the dataset (``DatasetHandle.describe()``)."""
     sample_shape: tuple[int, ...]
     """Shape of one sample as the pipeline returns it."""
+    sizes_vary: bool = False
+    """The training split's images come in more than one size (no resize): a model's input size is unknown."""
 
     @classmethod
     def read(cls, handle: DatasetHandle) -> DatasetFacts:
         """Decode the first sample of ``handle`` (in a worker) and describe the dataset."""
-        return cls(handle.describe(), tuple(int(s) for s in handle.sample_shape))
+        from dataloupe.core.data.pipeline import sizes_vary
+
+        split = handle.splits[handle.default_split()]
+        return cls(
+            handle.describe(), tuple(int(s) for s in handle.sample_shape), sizes_vary(split, handle.pipeline)
+        )
 
 
 @dataclass

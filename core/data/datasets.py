@@ -299,15 +299,14 @@ def build_handle(
     """Finish a handle: measure the training split's mean and std for ``Normalize``."""
     notes = list(notes or [])
     base = splits.get("train") or next(iter(splits.values()))
-    mean, std, note = scaled_moments(
-        base, pipeline, cancel, moment_samples, moment_values
-    )  # stored images, before resize
-    if note:
-        notes.append(note)
     if spec is not None and spec.resize is not None:
         if pipeline.sample_type != "image":
             raise DatasetError(f"{name}: --resize applies to images, and this is a table. Leave it out.")
         pipeline = pipeline.with_(resize=spec.resize)
+    # measured as training will see the samples: after the resize, which smooths them
+    mean, std, note = scaled_moments(base, pipeline, cancel, moment_samples, moment_values)
+    if note:
+        notes.append(note)
     return DatasetHandle(
         name=name,
         reader=reader,  # type: ignore[arg-type]

@@ -24,9 +24,16 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:  # torch is imported where it is used, so the app can import this module early
     import torch
 
+    from dataloupe.core.data.datasets import SplitData
+
 Mode = Literal["raw", "scaled", "normalized"]
 MODES: tuple[Mode, ...] = ("raw", "scaled", "normalized")
 
+
+SIZE_PROBE_FILES = 64
+"""Image files whose headers are read to tell whether a split's images differ in size."""
+SIZE_PROBE_SAMPLES = 8
+"""Samples decoded for that when there are no files to read headers from."""
 
 OWN_TRANSFORM = "your Dataset's own transform"
 """The scaling step's name for samples a user's Dataset returns ready: nothing is measured or scaled."""
@@ -181,6 +188,43 @@ class Pipeline:
         import torch
 
         return stored if self.mode == "raw" else torch.float32
+
+
+def sizes_vary(data: SplitData, pipeline: Pipeline) -> bool:
+    """Whether the images of ``data`` come out of ``pipeline`` in more than one size: a model's input
+    size (and so its parameter count) is then unknown, and batching needs a resize.
+
+    Image files are judged by their headers (nothing decoded, :data:`SIZE_PROBE_FILES` spread over the
+    split); other splits read :data:`SIZE_PROBE_SAMPLES` samples; one tensor in memory has one size.
+    """
+    if (
+        pipeline.sample_type != "image"
+        or pipeline.resize is not None
+        or data.array is not None
+        or data.length < 2
+    ):
+        return False
+    step = max(1, data.length // SIZE_PROBE_FILES)
+    if data.files is not None:
+        from PIL import Image
+
+        sizes = set()
+        for path in data.files.paths[::step][:SIZE_PROBE_FILES]:
+            try:
+                with Image.open(path) as img:
+                    sizes.add(img.size)
+            except Exception:  # noqa: BLE001 - an unreadable file is the checklist's to report
+                continue
+        return len(sizes) > 1
+    from dataloupe.core.errors import DataloupeError
+
+    shapes = set()
+    for i in range(0, data.length, max(1, data.length // SIZE_PROBE_SAMPLES))[:SIZE_PROBE_SAMPLES]:
+        try:
+            shapes.add(tuple(data.read(i)[0].shape[-2:]))
+        except DataloupeError:
+            continue
+    return len(shapes) > 1
 
 
 @functools.lru_cache(maxsize=64)

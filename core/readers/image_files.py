@@ -28,7 +28,10 @@ from dataloupe.core.errors import DatasetError
 from dataloupe.core.memory import return_large_blocks_to_the_system
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+"""torchvision's ``ImageFolder`` list (``torchvision.datasets.folder.IMG_EXTENSIONS``): a folder counts the
+samples the user's ImageFolder will train on. Other files (a ``.gif`` placeholder among the photos)
+are skipped and counted as other files."""
 MAX_PIXELS = 89_478_485
 """Pillow's own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``): larger images are skipped."""
 CACHE_BYTES = 128 * 2**20

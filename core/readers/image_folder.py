@@ -139,7 +139,8 @@ def open_image_folder(
     if other:
         examples = [p for listing in listings.values() for p in listing.other_examples]
         notes.append(
-            f"skipped {plural(other, 'non-image file')} (e.g. {os.path.relpath(examples[0], folder)})"
+            f"skipped {plural(other, 'non-image file')}, as torchvision's ImageFolder would "
+            f"(e.g. {os.path.relpath(examples[0], folder)})"
         )
     links = sum(listing.links_skipped for listing in listings.values())
     if links:

@@ -144,6 +144,7 @@ class TrainingRun:
         if self._prepared is not None:
             return self._prepared
         setup, model = prepare_run(self.handle, self.config)
+        self.config = setup.config  # with the settings the user's own code decides
         self.model = model
         self.spec = setup.spec
         self.pipeline = setup.pipeline
@@ -441,6 +442,8 @@ class TrainingRun:
             gpu_memory=memory_in_use(prep.choice.device),
             data=prep.data,
             data_wait=self.data_wait.share(),
+            held_out=prep.held_out,
+            leakage=prep.leakage,
             device=prep.choice.name,
             message=message,
             notes=tuple(prep.notes),

@@ -13,7 +13,7 @@ setup, model = prepare_run(open_dataset(DatasetSpec('digits')), TrainConfig()); 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +24,7 @@ from torch.utils.data import Subset
 from dataloupe.core.data.datasets import Split
 from dataloupe.core.data.pipeline import Pipeline
 from dataloupe.core.errors import SettingsError
-from dataloupe.core.settings import TrainConfig
+from dataloupe.core.settings import TRAIN_BATCH_SIZE, TrainConfig
 from dataloupe.core.training.data import HeldSplit, TrainBatches, held_bytes, hold
 from dataloupe.core.training.device import DeviceChoice, choose_device, free_memory, is_out_of_memory
 from dataloupe.core.training.evaluation import train_test_splits
@@ -67,20 +67,63 @@ class RunSetup:
     data: str = ""
     """The data path in a few words, for the screen ("held on cpu, uint8 55.4 MB" or "DataLoader")."""
     notes: list[str] = field(default_factory=list)
-    """Facts for the user: device fallback, held-out split, data path."""
+    """Facts for the user: device fallback, held-out split, data path, settings from the user's code."""
+    leakage: str = ""
+    """The split check's finding when test samples are copies of training samples ("" when none are)."""
+    held_out: str = ""
+    """"49 of 244 samples held out for testing" when the dataset has no test split; else ""."""
+    config: TrainConfig = field(default_factory=TrainConfig)
+    """The settings the run uses: those asked for, with what the user's code decides."""
+
+
+def users_settings(handle: DatasetHandle, config: TrainConfig) -> tuple[TrainConfig, list[str]]:
+    """``config`` with what the user's own code decides, and a note for each setting taken from it.
+
+    A Dataset that returns its samples ready (its own transform, normalisation included) is trained
+    on as it returns them: no second Normalize. A user's DataLoader gives its batch size, unless the
+    run asks for another than the default (``--batch-size``, the form's batch field).
+    """
+    notes: list[str] = []
+    if handle.pipeline.own_transform and config.transform != "raw":
+        config = replace(config, transform="raw")
+        notes.append(
+            "from your code: samples as your Dataset returns them (its own transform; no Normalize added)"
+        )
+    if handle.loader is not None and config.batch_size == TRAIN_BATCH_SIZE:
+        from dataloupe.core.batching.user_loader import LoaderFacts
+
+        batch_size = LoaderFacts.read(handle.loader).batch_size
+        if batch_size:
+            config = replace(config, batch_size=batch_size)
+            notes.append(
+                f"from your code: batch size {batch_size:,}, your DataLoader's (a batch size set here overrides it)"
+            )
+    return config, notes
 
 
 def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, nn.Module]:
-    """The run's setup and its model, on the device; :class:`SettingsError` for settings that cannot work."""
-    cfg = config
-    cfg.validate()
+    """The run's setup and its model, on the device; :class:`SettingsError` for settings that cannot work.
+
+    The settings used are ``config`` with what the user's code decides (:func:`users_settings`):
+    ``RunSetup.config``."""
+    config.validate()
+    cfg, notes = users_settings(handle, config)
     choice = choose_device(cfg.device)
     device = choice.device
-    notes = [choice.notice] if choice.notice else []
+    if choice.notice:
+        notes.insert(0, choice.notice)
     pipeline = handle.pipeline.with_(mode=cfg.transform, augment=False)
     train, test, held_out = train_test_splits(handle, pipeline, cfg.seed, cfg.test_fraction)
     if held_out:
         notes.append(held_out)
+    from dataloupe.core.checks.labels import split_leakage
+
+    leakage = split_leakage(handle)
+    if leakage:
+        notes.append(
+            f"the split check fails: {leakage}, so the test accuracy rewards memorizing them "
+            "(dataloupe check lists them)"
+        )
     if len(train) == 0 or len(test) == 0:
         raise SettingsError(f"{handle.name}: the train or test split is empty; nothing to train on.")
     check_finite(handle, train, test)
@@ -166,6 +209,11 @@ def prepare_run(handle: DatasetHandle, config: TrainConfig) -> tuple[RunSetup, n
                 else "DataLoader"
             ),
             notes=notes,
+            held_out=f"{len(test):,} of {len(train) + len(test):,} samples held out for testing"
+            if held_out
+            else "",
+            leakage=leakage,
+            config=cfg,
         ),
         model,
     )

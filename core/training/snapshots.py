@@ -117,6 +117,12 @@ class TrainingSnapshot:
     """How the data are read, for the screen: "held on cpu, uint8 55.4 MB" or "DataLoader"."""
     data_wait: float | None = None
     """Share of the recent steps' time spent waiting for the loader, 0..1 (None for the first few steps)."""
+    leakage: str = ""
+    """The split check's finding when test samples are copies of training samples: the test accuracy
+    is measured partly on samples trained on ("" when none are)."""
+    held_out: str = ""
+    """When the dataset has no test split, what the test accuracy is measured on: "49 of 244 samples
+    held out for testing"; "" when it has one."""
 
     def class_name(self, k: int) -> str:
         """Name of class ``k``."""
@@ -147,8 +153,11 @@ class TrainingSnapshot:
         }.get(self.state, f"{self.state} at step {self.step:,}")
         text = f"{what} in {duration(self.elapsed)} on {self.device}"
         if self.latest is not None:
+            on = f" on {self.held_out}" if self.held_out else ""
+            if self.leakage:
+                on += f" (inflated: {self.leakage})"
             text += (
-                f": test accuracy {self.latest.test.accuracy:.1%} (train {self.latest.train.accuracy:.1%}"
+                f": test accuracy {self.latest.test.accuracy:.1%}{on} (train {self.latest.train.accuracy:.1%}"
                 + (f", measured at step {self.latest.step:,}" if self.latest.step != self.step else "")
                 + ")"
             )

@@ -1,8 +1,8 @@
 """Any order of keys while a model trains, in a real terminal (tmux, 80×24); and key-to-screen latency.
 
-    python tests/bench/bench_keys.py                      # 5 seeds of 200 keys, then 100 presses of v
+    python tests/bench/bench_keys.py                      # 5 seeds of 200 keys, bursts, then 100 presses of v
     python tests/bench/bench_keys.py --seeds 7 --keys 500 # one seed, more keys
-    python tests/bench/bench_keys.py --skip-latency
+    python tests/bench/bench_keys.py --seeds --skip-latency --burst-seeds 0 1 2
 
 (a) For each seed: start ``dataloupe`` on the bundled digits, start a long training run, then
 send ``--keys`` keys drawn at random from the footers of all six panes (``q`` and ctrl+c
@@ -12,9 +12,19 @@ a field or a dialog has the keys, at most 3), then ``1``–``6`` must each switc
 terminal restored (tmux reports the alternate screen off and the cursor shown). A failing seed
 prints the keys that led to it; rerun that seed to reproduce it.
 
-(b) Key to screen while training: ``v`` pressed 100 times on the training pane; each press is
+(b) Keys in bursts, as they arrive over SSH: for each seed, 200 random footer keys sent in bursts
+of 1 to 10 keys, each burst in one ``tmux send-keys`` (one write), while a model trains. The keys
+are those that leave the keys with a pane (not Tab, Enter, Escape, g, b, l or ctrl+o, which hand
+them to a field or a dialog, where digits are typed as text; an Escape read together with the
+next key is alt+that key). After each burst, once the app is idle, the pane shown must be the one
+the burst's last pane key asked for (or the one before, with no pane key in it): a burst that ends
+elsewhere lost a key. Figures: bursts, keys sent, pane keys lost.
+
+(c) Key to screen while training: ``v`` pressed 100 times on the training pane; each press is
 timed from ``tmux send-keys`` to the first capture that shows the next view. The time includes
-tmux's own capture (a few ms); it is what a user sees.
+tmux's own capture (a few ms); it is what a user sees. The floor beside it, measured the same way
+in the same run: a bare Textual app (``--bare-app``: one line of text that ``v`` changes) with an
+MLP training at full speed in a thread of the same process.
 
 Prints figures and a verdict per seed; it is a benchmark, not a test (its exit code is 1 when a
 seed fails).
@@ -34,10 +44,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: terminal.py
 
+from support.keys import PANES, active_pane  # noqa: E402
 from support.terminal import EXIT_MARK, TRAINING_FORM, Terminal  # noqa: E402
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
-PANES = ("Dataset", "Preview", "Balance", "Checklist", "Batches", "Training")
 FOOTER_KEYS = {
     # tmux key names for what each pane's footer lists (their BINDINGS); q and ctrl+c end the program
     "every pane": ["1", "2", "3", "4", "5", "6"],
@@ -49,45 +59,14 @@ FOOTER_KEYS = {
     "Training": ["r", "p", "x", "s", "l", "e", "v", "Tab"],
 }
 KEYS = sorted({key for keys in FOOTER_KEYS.values() for key in keys})
+TO_A_FIELD = {"Tab", "Enter", "Escape", "g", "b", "l", "C-o"}
+"""Footer keys that hand the keys to a field or a dialog (or, Escape, merge with the next key)."""
+BURST_KEYS = sorted(set(KEYS) - TO_A_FIELD)
+"""The keys a burst is drawn from."""
 PANE_KEYS = "1-6 pane"
 """In the footer when the keys are with a pane (not a text field or a dialog)."""
 BROKEN = ("Traceback", "This is a bug", EXIT_MARK)
 """On screen, each means the program failed: a traceback, an unexpected error, or it ended."""
-
-
-FOOTERS = {
-    "Dataset": "^o Open",
-    "Preview": "←→ sample",
-    "Balance": "s split b train|test",
-    "Checklist": "r re-check",
-    "Batches": "n next e epoch",
-    "Training": "r start p pause",
-}
-"""How each pane's footer begins when the keys are with it."""
-
-
-def active_pane(screen: str) -> str | None:
-    """The pane whose tab the underline (row 3) highlights, once it has settled under one tab; when a
-    notification covers the underline, the pane whose keys the footer lists."""
-    rows = screen.splitlines()
-    if len(rows) < 3:
-        return None
-    if "▌" in rows[2] or "▌" in rows[1]:  # a toast over the tab bar
-        return next((name for name, start in FOOTERS.items() if rows[-1].startswith(start)), None)
-    tabs, underline = rows[1], rows[2]
-    left = underline.find("╸")
-    right = underline.find("╺", left + 1)
-    start = left + 1 if left >= 0 else 0
-    end = right if right >= 0 else len(underline)
-    if end <= start:
-        return None
-    for name in PANES:
-        at = tabs.find(name)
-        if at >= 0:
-            label_start, label_end = at - 2, at + len(name)  # "1 Dataset"
-            if abs(label_start - start) <= 2 and abs(label_end - end) <= 2:
-                return name
-    return None
 
 
 def start_training(term: Terminal, epochs: str = "300") -> None:
@@ -213,18 +192,62 @@ def view_of(screen: str) -> str | None:
     return None
 
 
-def latency(presses: int, workdir: Path) -> list[float]:
-    """Seconds from pressing v to the screen showing another view, ``presses`` times, while training."""
+def bursts(seed: int, count: int, workdir: Path) -> tuple[int, int, int, list[str]]:
+    """Send ``count`` keys in bursts of 1-10 while training; (bursts, bursts with a pane key, pane keys
+    lost, what went wrong in each burst that lost one)."""
+    rng = random.Random(seed)
     term = Terminal(workdir / "root")
     term.start([str(DATALOUPE)], cwd=workdir)
+    checked = lost = sent = 0
+    wrong: list[str] = []
     try:
         start_training(term)
+        settle(term, quiet=0.5)
+        pane = active_pane(term.screen())
+        while sent < count:
+            keys = [rng.choice(BURST_KEYS) for _ in range(min(count - sent, rng.randint(1, 10)))]
+            sent += len(keys)
+            term.keys(*keys)  # one send-keys: one write to the program
+            digits = [k for k in keys if k in "123456"]
+            want = PANES[int(digits[-1]) - 1] if digits else pane
+            settle(term, quiet=0.5)
+            screen = term.screen()
+            if PANE_KEYS not in screen.splitlines()[-1]:  # a field or dialog has the keys after all
+                term.keys("Escape")
+                settle(term, quiet=0.5)
+                pane = active_pane(term.screen())
+                continue
+            pane = active_pane(screen)
+            if digits:
+                checked += 1
+                if pane != want:
+                    lost += 1
+                    wrong.append(f"{' '.join(keys)} → {pane}, not {want}")
+        term.keys("q")
+        term.exit_code(timeout=10)
+        return checked, lost, sent, wrong
+    finally:
+        term.close()
+
+
+def latency(presses: int, workdir: Path, command: list[str] | None = None) -> list[float]:
+    """Seconds from pressing v to the screen showing another view, ``presses`` times, while training
+    (``command``: the bare app instead of dataloupe)."""
+    term = Terminal(workdir / "root")
+    term.start(command or [str(DATALOUPE)], cwd=workdir)
+    try:
+        if command is None:
+            start_training(term)
+            view = view_of
+        else:
+            term.wait_for("steps", timeout=60)
+            view = bare_view_of
         times = []
         for _ in range(presses):
-            before = view_of(term.screen())
+            before = view(term.screen())
             t0 = time.perf_counter()
             term.keys("v")
-            term.wait_until(lambda s, b=before: view_of(s) not in (b, None), timeout=10, what="the next view")
+            term.wait_until(lambda s, b=before: view(s) not in (b, None), timeout=10, what="the next view")
             times.append(time.perf_counter() - t0)
         term.keys("q")
         term.exit_code(timeout=10)
@@ -233,20 +256,89 @@ def latency(presses: int, workdir: Path) -> list[float]:
         term.close()
 
 
+def bare_view_of(screen: str) -> str | None:
+    """The bare app's view: the word after "view"."""
+    words = screen.split()
+    return next((words[i + 1] for i, w in enumerate(words[:-1]) if w == "view"), None)
+
+
+def bare_app() -> None:
+    """A bare Textual app (one line, which ``v`` changes) beside an MLP training in a thread: the floor
+    of key-to-screen latency for a Textual app while a model trains in the same process."""
+    import threading
+
+    import torch
+    from textual.app import App
+    from textual.widgets import Static
+
+    steps = [0]
+    stop = threading.Event()
+
+    def train() -> None:
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        x, y = torch.randn(1438, 64), torch.randint(0, 10, (1438,))
+        while not stop.is_set():
+            for i in range(0, len(x), 64):
+                loss = torch.nn.functional.cross_entropy(model(x[i : i + 64]), y[i : i + 64])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                steps[0] += 1
+
+    class Bare(App):
+        BINDINGS = [("v", "view", "view"), ("q", "quit", "quit")]
+
+        def compose(self):
+            self.view = 0
+            yield Static(id="line")
+
+        def on_mount(self) -> None:
+            threading.Thread(target=train, daemon=True).start()
+            self.set_interval(0.25, self.show)
+
+        def show(self) -> None:
+            self.query_one(Static).update(
+                f"view {('settings', 'curves', 'classes')[self.view]} · {steps[0]:,} steps"
+            )
+
+        def action_view(self) -> None:
+            self.view = (self.view + 1) % 3
+            self.show()
+
+    Bare().run()
+    stop.set()
+
+
+def percentiles(times: list[float]) -> str:
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
+    return f"p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--burst-seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--bare-app", action="store_true", help="run the bare app (the latency floor) and exit"
+    )
     args = parser.parse_args()
+    if args.bare_app:
+        bare_app()
+        return 0
     if shutil.which("tmux") is None:
         print("tmux is not installed; this bench drives the app in it (apt-get install tmux)")
         return 2
     failed = []
-    print(f"{args.keys} random keys from {len(KEYS)} footer keys, 80×24, while training on digits")
+    if args.seeds:
+        print(f"{args.keys} random keys from {len(KEYS)} footer keys, 80×24, while training on digits")
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
             t0 = time.perf_counter()
@@ -258,17 +350,29 @@ def main() -> int:
         if not ok:
             failed.append(seed)
             print(f"  keys sent ({len(sent)}): {' '.join(sent)}")
+    total_lost = 0
+    for seed in args.burst_seeds:
+        with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
+            checked, lost, sent, wrong = bursts(seed, args.keys, Path(tmp))
+        total_lost += lost
+        print(
+            f"bursts seed {seed}: {sent} keys from {len(BURST_KEYS)} footer keys in bursts of 1-10 per write "
+            f"while training: pane keys lost in {lost} of {checked} bursts with one"
+        )
+        for line in wrong:
+            print(f"  lost: {line}")
     if not args.skip_latency:
         with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
-            times = sorted(latency(args.presses, Path(tmp)))
-        p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
+            times = latency(args.presses, Path(tmp))
+        with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
+            floor = latency(args.presses, Path(tmp), [sys.executable, __file__, "--bare-app"])
         print(
             f"key to screen while training ({len(times)} presses of v, tmux send-keys → capture showing the "
-            f"next view): p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-            f"max {times[-1] * 1000:.0f} ms"
+            f"next view): {percentiles(times)}; a bare Textual app with an MLP training in a thread: "
+            f"{percentiles(floor)} (load {os.getloadavg()[0]:.1f})"
         )
-    print(f"seeds failed: {failed or 'none'}")
-    return 1 if failed else 0
+    print(f"seeds failed: {failed or 'none'}; pane keys lost in bursts: {total_lost}")
+    return 1 if failed or total_lost else 0
 
 
 if __name__ == "__main__":

@@ -95,6 +95,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="when stopped early (Ctrl-C, SIGTERM, SIGHUP), save the model to NAME.interrupted.pt beside --save",
     )
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to train when the split check fails (test samples that are copies of training samples)",
+    )
     group.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
     group.add_argument(
         "--log",
@@ -303,6 +308,14 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise
+    if setup.leakage and getattr(args, "strict", False):
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise SettingsError(
+            f"{handle.name}: the split check fails: {setup.leakage}. --strict refuses to train on it: "
+            "remove the copies from the test split (dataloupe check lists them), or leave out --strict."
+        )
+    config = setup.config  # with what the user's own code decides (its DataLoader's batch size)
     assert training.spec is not None and training.model is not None
     from dataloupe.core.training.models import parameter_count
 

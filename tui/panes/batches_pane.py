@@ -51,6 +51,19 @@ HELP = (
 """What the help key shows."""
 
 
+def own_loader_row(loader) -> str:
+    """The settings row for the user's own DataLoader: what it does, read from it (``LoaderFacts``)."""
+    from dataloupe.core.batching.user_loader import LoaderFacts
+
+    facts = LoaderFacts.read(loader)
+    size = f"batch {facts.batch_size:,}" if facts.batch_size else "custom batch sampler"
+    last = "drop_last on" if facts.drop_last else "drop_last off"
+    return (
+        f"your DataLoader (set in your code, read-only): {size} · {facts.shuffle_text()} · {last} · "
+        f"{facts.num_workers} workers"
+    )
+
+
 class BatchesPane(Pane):
     """Step through DataLoader batches; building and drawing run in one worker at a time, latest request wins."""
 
@@ -123,6 +136,7 @@ class BatchesPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield LoaderSettingsForm(self.settings, id="loader-settings")
+        yield Static("", id="own-loader-settings")
         with Horizontal(id="batches-body"):
             with VerticalScroll(id="batch-info-scroll"):
                 yield Static(HELP, id="batches-help")
@@ -136,8 +150,6 @@ class BatchesPane(Pane):
 
     def pane_activated(self) -> None:
         self.focus()
-        # from now on the checklist knows how this loader orders the samples
-        self.app.loader_shuffles = self.settings.effective_sampler != "sequential"
         if self._stale:
             # on the first visit the grid has no size until the pane is laid out: build after that
             self.call_after_refresh(self._reset_if_stale)
@@ -169,8 +181,15 @@ class BatchesPane(Pane):
     def _request_reset(self) -> None:
         if self.handle is None or self.split_name not in self.handle.splits:
             return
-        # dimmed and out of the focus chain: batch size, seed and sampler are the user's loader's own
-        self.query_one(LoaderSettingsForm).disabled = self.own_loader
+        # the user's loader's own settings, read-only, in place of a form that would change nothing
+        own = self.own_loader
+        form = self.query_one(LoaderSettingsForm)
+        form.disabled = own
+        form.display = not own
+        row = self.query_one("#own-loader-settings", Static)
+        row.display = own
+        if own:
+            row.update(own_loader_row(self.handle.loader))
         self._stale = False
         self._generation += 1
         self._reset = True
@@ -181,8 +200,6 @@ class BatchesPane(Pane):
     def on_loader_settings_form_changed(self, message: LoaderSettingsForm.Changed) -> None:
         if message.settings != self.settings:
             self.settings = message.settings
-            # the checklist's "shuffled" asks whether the training loader shuffles
-            self.app.loader_shuffles = message.settings.effective_sampler != "sequential"
             self._request_reset()
         if message.submitted:
             self.focus()

@@ -145,9 +145,11 @@ class ChecklistPane(Pane):
 
     # ------------------------------------------------------------------ running
     def _key(self) -> tuple:
-        """What a result depends on: the dataset, the transform, whether the loader shuffles, the
-        imbalance threshold (the balance pane's + and - set it for both)."""
-        return (self.handle, self.mode, self.app.loader_shuffles, self.app.imbalance_threshold)
+        """What a result depends on: the dataset, the transform and the imbalance threshold (the balance
+        pane's + and - set it for both). Not the batches pane's loader: it previews batches and trains
+        nothing, and a verdict that changed with the panes visited first would contradict itself; the
+        training loader the "shuffled" check reads is the user's own DataLoader, when there is one."""
+        return (self.handle, self.mode, self.app.imbalance_threshold)
 
     def run_checklist(self) -> None:
         """Run every check on the open dataset in a worker (a running one is cancelled)."""
@@ -158,9 +160,7 @@ class ChecklistPane(Pane):
         self._set_running(True)
         self._draw_header()
         self.query_one("#checklist-progress-label", Static).update("starting…")
-        self._worker = self._check_worker(
-            self._run, handle, self.mode, self.app.loader_shuffles, self.app.imbalance_threshold
-        )
+        self._worker = self._check_worker(self._run, handle, self.mode, self.app.imbalance_threshold)
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
     def _check_worker(
@@ -168,7 +168,6 @@ class ChecklistPane(Pane):
         run: int,
         handle: DatasetHandle,
         mode: str | None,
-        loader_shuffles: bool | None,
         threshold: float,
     ) -> None:
         def job(cancel: threading.Event) -> ChecklistPane.Finished:
@@ -178,7 +177,6 @@ class ChecklistPane(Pane):
             progress = throttled(lambda p: self.post_message(self.Progressed(run, p.what, p.fraction)))
             report = run_checklist(
                 handle,
-                loader_shuffles=loader_shuffles,
                 pipeline=pipeline,
                 threshold=threshold,
                 progress=progress,

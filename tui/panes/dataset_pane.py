@@ -25,6 +25,12 @@ CODE_OUTPUT_LINES = 500
 """Lines of the user's prints kept in the dataset pane."""
 
 
+PATH_CHOSEN = "-path-"
+"""The Built-in field's value while the dataset open (or about to open) is the path field's."""
+PATH_CHOSEN_LABEL = "none: the path below"
+"""How the Built-in field shows it."""
+
+
 class DatasetPane(Pane):
     """The form that opens datasets, with progress, the last outcome and what the user's code printed."""
 
@@ -43,12 +49,13 @@ class DatasetPane(Pane):
         spec = self.app.options.spec if hasattr(self.app, "options") else DatasetSpec()
         is_name = spec.is_builtin
         options = [(f"{b.title}: {b.about}", b.name) for b in BUILTINS.values()]
+        options.append((PATH_CHOSEN_LABEL, PATH_CHOSEN))
         with VerticalScroll(id="dataset-form"):
             with Horizontal(classes="row"):
                 yield Label("Built-in", classes="field-label")
                 yield Choice(
                     options,
-                    value=spec.source.lower() if is_name else BUNDLED,
+                    value=spec.source.lower() if is_name else PATH_CHOSEN,
                     allow_blank=False,
                     id="builtin",
                     compact=True,
@@ -59,7 +66,7 @@ class DatasetPane(Pane):
                     value="" if is_name else spec.source,
                     id="path",
                     compact=True,
-                    placeholder="class folders, IDX folder, .csv, or your code: file.py:NAME (takes precedence)",
+                    placeholder="folder, IDX, .csv or file.py:NAME (over Built-in)",
                 )
             with Horizontal(classes="row"):
                 yield Label("Root", classes="field-label")
@@ -127,7 +134,8 @@ class DatasetPane(Pane):
     def current_spec(self) -> DatasetSpec:
         """The spec the form describes; raises ``ValueError`` with a message for a bad threshold."""
         path = self.query_one("#path", Input).value.strip()
-        source = path or str(self.query_one("#builtin", Select).value)
+        chosen = str(self.query_one("#builtin", Select).value)
+        source = path or (BUNDLED if chosen == PATH_CHOSEN else chosen)
         root = self.query_one("#root", Input).value.strip()
         label = self.query_one("#label", Input).value.strip() or None
         threshold_text = self.query_one("#threshold", Input).value.strip()
@@ -200,6 +208,10 @@ class DatasetPane(Pane):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_open()
 
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "builtin" and event.value != PATH_CHOSEN:
+            self.query_one("#path", Input).value = ""  # a built-in chosen: the path would take precedence
+
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         split = "test" if event.pressed.id == "split-test" else "train"
         if self.handle is not None and split in self.handle.splits:
@@ -226,6 +238,13 @@ class DatasetPane(Pane):
         self.set_class(True, "-failed")
 
     def loading_done(self, handle: DatasetHandle, seconds: float) -> None:
+        # the Built-in field names what is open: a built-in, or "a path" when the path field's dataset is
+        chooser = self.query_one("#builtin", Select)
+        spec = handle.spec
+        name = spec.source.lower() if spec is not None and spec.is_builtin else PATH_CHOSEN
+        if name in BUILTINS or name == PATH_CHOSEN:
+            with self.prevent(Select.Changed):
+                chooser.value = name
         self.query_one("#open-progress").display = False
         self.query_one("#cancel", Button).disabled = True
         self.set_class(False, "-failed")

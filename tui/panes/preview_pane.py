@@ -57,6 +57,7 @@ class PreviewPane(Pane):
         Binding("a", "ascii", "ascii"),
         Binding("t", "transform", "scale"),
         Binding("s", "split", "split"),
+        Binding("c", "copy_source", "copy path", show=False),  # the info says so beside the path
         Binding("home", "move_to(0)", "first", show=False),
         Binding("end", "move_to(-1)", "last", show=False),
     ]
@@ -84,6 +85,8 @@ class PreviewPane(Pane):
         """Pipeline mode shown: raw, scaled or normalized."""
         self.per_page = 1
         """Samples the last grid held (a page)."""
+        self.copied: str | None = None
+        """What ``c`` last copied to the clipboard."""
         self.last_info: Text = Text("")
         """The info text last shown (for tests)."""
         self._serial = 0
@@ -139,6 +142,18 @@ class PreviewPane(Pane):
 
     def action_split(self) -> None:
         self.app.next_split()
+
+    def action_copy_source(self) -> None:
+        """Copy the shown sample's file path (or table row) to the clipboard, by OSC 52 (works over SSH)."""
+        if self.handle is None or self.split_name not in self.handle.splits:
+            return
+        source = sample_source(self.handle.splits[self.split_name], self.index, full=True)
+        if source is None:
+            self.app.notify(f"sample {self.index:,} has no file or table row of its own to copy.")
+            return
+        self.app.copy_to_clipboard(source)
+        self.copied = source
+        self.app.notify(f"copied: {source}", timeout=4)
 
     def action_jump(self) -> None:
         n = self._length()
@@ -229,7 +244,14 @@ class PreviewPane(Pane):
             return to_strips(image), self._info_text(first, split, count), count
         x, label = split[request.index]
         image = render(x.numpy(), request.cols, request.rows, style)
-        return to_strips(image), self._info_text(split.info(request.index, x, label), split, 1), 1
+        info = self._info_text(split.info(request.index, x, label), split, 1)
+        if handle.reader == "code" and not torch_equal(x, split[request.index][0]):
+            # read twice, the user's Dataset gave two different samples: its transform draws at random
+            info.append(
+                "random: your Dataset's transform draws anew at every read; this is one draw\n",
+                style="italic",
+            )
+        return to_strips(image), info, 1
 
     def _info_text(self, info: SampleInfo, split, count: int) -> Text:
         n = len(split)
@@ -253,6 +275,10 @@ class PreviewPane(Pane):
         lines.append(f"{info.min:.4g} .. {info.max:.4g}\n")
         lines.append("split ", style="dim")
         lines.append(f"{split.name}\n")
+        source = sample_source(split.data, info.index)
+        if source is not None:  # which file to open or delete: c copies it
+            lines.append("file " if split.data.files is not None else "from ", style="dim")
+            lines.append(f"{source} (c copies)\n")
         lines.append("transform ", style="dim")
         lines.append(split.pipeline.describe() + "\n")
         if info.min < 0 and split.pipeline.sample_type == "image":
@@ -275,3 +301,26 @@ def samples_range(first: int, count: int, n: int) -> str:
     if last < n:
         return f"samples {first:,}–{last:,}"
     return f"samples {first:,}–{n - 1:,} and 0–{last % n:,}"
+
+
+def sample_source(data, index: int, full: bool = False) -> str | None:
+    """Where sample ``index`` of a split (``SplitData``) comes from: its image file (relative to the
+    folder, or ``full``), or its table's row counted below the header; None when it has neither."""
+    import os
+
+    files = data.files
+    if files is not None and 0 <= index < len(files.paths):
+        path = files.paths[index]
+        if full or not files.root:
+            return os.path.abspath(path)
+        return os.path.relpath(path, files.root)
+    if data.rows is not None and 0 <= index < len(data.rows):
+        return f"{data.origin or 'the file'} row {int(data.rows[index]) + 1:,} (below the header)"
+    return None
+
+
+def torch_equal(a, b) -> bool:
+    """Two reads of one sample are the same tensor (shape and values)."""
+    import torch
+
+    return a.shape == b.shape and bool(torch.equal(a, b))

@@ -178,6 +178,8 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         One at a time: two jobs never use one model at once."""
         self.run_dataset: DatasetHandle | None = None
         """The dataset of the run shown (running or ended), or None when none is shown."""
+        self._line_rows: dict[str | None, int] = {}
+        """Rows each status line took when last updated (a change of rows is a layout pass)."""
         self._charts_dirty = False
         self._run_worker: Worker | None = None
         self._job_worker: Worker | None = None
@@ -241,7 +243,9 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         if handle is None or not self.built or not self.children:
             return
         if self.facts is not None:  # the shape takes decoding a sample: the opening worker read it
-            self.query_one(TrainSettings).set_dataset(self.facts.sample_shape, len(handle.classes))
+            self.query_one(TrainSettings).set_dataset(
+                self.facts.sample_shape, len(handle.classes), self.facts.sizes_vary
+            )
         self.start_model_from_command_line()
         earlier = self.run_dataset
         if earlier is None or earlier is handle:
@@ -414,13 +418,20 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         first = self.snapshot is None
         self.snapshot = s
         bar = self.query_one("#epoch-progress", ProgressBar)
-        # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
-        show_fraction(bar, s.epoch_fraction, finished=s.ended)
+        if s.state == "finished":
+            show_fraction(bar, 1.0, finished=True)
+        elif s.ended:  # stopped, failed or diverged: where in its epoch the run stopped, never a full bar
+            bar.update(total=1.0, progress=min(s.epoch_fraction, 0.99))
+        else:  # a full epoch still has its evaluation to run: the bar says so instead of resting at 100%
+            show_fraction(bar, s.epoch_fraction)
         parts = [f"epoch {s.epoch}/{s.epochs}"]
         if s.loss is not None:
             parts.append(f"loss {s.loss:.4f}")
         if s.latest is not None:
-            parts.append(f"test {s.latest.test.accuracy:.1%}")
+            held = f" ({s.held_out})" if s.held_out else ""  # the dataset has no test split of its own
+            if s.leakage:  # test samples that were trained on: the split check fails
+                held += " ⚠ test samples copy training ones"
+            parts.append(f"test {s.latest.test.accuracy:.1%}{held}")
         parts.append(duration(s.elapsed))
         if s.eta is not None:
             parts.append(f"ETA {duration(s.eta)}")
@@ -431,13 +442,14 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         if s.data_wait is not None:
             parts.append(split_words(s.data_wait))
         stats = self.query_one("#run-stats", Static)
-        stats.update(pack_line(parts, stats.content_region.width or 60))
+        self._show_line(stats, pack_line(parts, stats.content_region.width or 60))
         if not s.ended:
             state = "paused (p resumes, x stops)" if s.state == "paused" else f"{s.state} on {s.device}"
             starved = data_wait_warning(s.data_wait, s.device)
-            self.query_one("#run-state", Static).update(
+            self._show_line(
+                self.query_one("#run-state", Static),
                 f"{state}{self._earlier()} · step {s.step:,}/{s.total_steps:,} · "
-                f"{s.samples_per_second:,.0f} samples/s" + (f"\n⚠ {starved}" if starved else "")
+                f"{s.samples_per_second:,.0f} samples/s" + (f"\n⚠ {starved}" if starved else ""),
             )
         if first:
             for note in s.notes:
@@ -445,6 +457,15 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
                     self._notes_shown.add(note)  # once a session, not after every run
                     self.app.notify(note, timeout=6)
         self._charts_dirty = True
+
+    def _show_line(self, line: Static, text: str) -> None:
+        """Update a status line that changes with every snapshot, laying the screen out again only
+        when its number of rows changes: a layout pass reflows the whole screen on the UI thread, and
+        at ten snapshots a second it was most of the UI thread's time while a model trained."""
+        width = max(1, line.content_region.width)
+        rows = sum(max(1, -(-len(row) // width)) for row in text.split("\n"))
+        line.update(text, layout=rows != self._line_rows.get(line.id))
+        self._line_rows[line.id] = rows
 
     def _redraw_charts(self) -> None:
         """Push the latest snapshot to the charts (called a few times a second, and at the end of a run)."""

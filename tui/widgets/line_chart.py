@@ -96,6 +96,17 @@ class LineChart(PlotextPlot):
         """The x tick labels a watch chart last drew."""
         self.data: ChartData | None = None
         """What a watch chart last drew (its title and traces)."""
+        self._figure: tuple[tuple, object] | None = None
+        """(what it was built for, the figure) of the last build."""
+
+    def render(self):
+        """The figure, built again only when its data, size or theme changed: plotext builds the whole
+        figure on the UI thread, and a chart shown again (``v`` back to the curves) or laid out again
+        with the same data would otherwise rebuild the figure it already has."""
+        key = (self.updates, self.size, self.app.theme)
+        if self._figure is None or self._figure[0] != key:
+            self._figure = (key, super().render())
+        return self._figure[1]
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -68,6 +68,8 @@ class TrainSettings(VerticalScroll):
         """Sample shape of the open dataset (for the parameter count)."""
         self.num_classes = 0
         """Classes of the open dataset."""
+        self.sizes_vary = False
+        """The dataset's images differ in size: no parameter count until a resize gives them one size."""
 
     def compose(self) -> ComposeResult:
         d = TrainConfig()
@@ -181,10 +183,11 @@ class TrainSettings(VerticalScroll):
         return Path(self._text("checkpoint") or DEFAULT_CHECKPOINT).expanduser()
 
     # ------------------------------------------------------------------ keeping it consistent
-    def set_dataset(self, input_shape: tuple[int, ...], num_classes: int) -> None:
-        """The open dataset changed: recount the parameters."""
+    def set_dataset(self, input_shape: tuple[int, ...], num_classes: int, sizes_vary: bool = False) -> None:
+        """The open dataset changed: recount the parameters (none when its images differ in size)."""
         self.input_shape = input_shape
         self.num_classes = num_classes
+        self.sizes_vary = sizes_vary
         self.update_parameter_count()
 
     def update_parameter_count(self) -> None:
@@ -194,6 +197,9 @@ class TrainSettings(VerticalScroll):
             label.update(
                 "params: open a dataset"
             )  # counting needs dataloupe.core.training.models, which imports torch
+            return
+        if self.sizes_vary:  # sample 0's size is not the model's: there is no one input size to count from
+            label.update("no count: images differ in size; needs --resize")
             return
         try:
             spec = self.model_spec()
