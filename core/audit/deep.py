@@ -55,10 +55,11 @@ def run_deep(
     ``scorer`` gives the out-of-sample probabilities (default: :func:`crossfit_scorer` with ``folds``).
     Raises :class:`~dataloupe.core.errors.Cancelled` when ``cancel`` is set.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     samples = gather_samples(handle, progress, cancel)
-    timings["reading"] = time.perf_counter() - t0
+    timings["reading"], cpu["reading"] = time.perf_counter() - t0, time.process_time() - c0
 
     def score(x, labels, num_classes, progress, cancel):
         if scorer is not None:
@@ -73,9 +74,9 @@ def run_deep(
     )
     for name, step in steps:
         check_cancel(cancel)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result, found = step()
-        timings[name] = time.perf_counter() - start
+        timings[name], cpu[name] = time.perf_counter() - start, time.process_time() - start_cpu
         results.append(result)
         findings.extend(found)
-    return DeepReport(tuple(results), tuple(findings), time.perf_counter() - t0, timings)
+    return DeepReport(tuple(results), tuple(findings), time.perf_counter() - t0, timings, cpu)

@@ -91,7 +91,9 @@ class DeepReport:
     seconds: float = 0.0
     """How long the deep checks took."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds per step: reading, quality, near duplicates, labels."""
+    """Wall seconds per step: reading, label noise, near copies, quality."""
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of the process per step (on a shared machine, what the step cost)."""
 
     def of(self, check: str) -> list[Finding]:
         """The findings of one check."""
@@ -103,6 +105,7 @@ class DeepReport:
             "findings": [f.to_json() for f in self.findings],
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "cpu": {k: round(v, 3) for k, v in self.cpu.items()},
         }
 
     def to_csv(self) -> str:

@@ -47,7 +47,7 @@ class CrossFitSettings:
     """Samples per step."""
     lr: float = 2e-3
     """Adam's learning rate."""
-    steps: int = 1_500
+    steps: int = 750
     """Optimizer steps per fold model, spread over whole epochs (at least 2, at most 30 epochs)."""
     shift: int = 2
     """Images: each batch is shifted by up to this many pixels (wrapping round), so that the model
