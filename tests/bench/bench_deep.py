@@ -38,8 +38,10 @@ BLANKS = 12
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
     root = Path(os.environ["DATALOUPE_TEST_DATA"]) / "mnist"
-    x = np.frombuffer(gzip.open(root / "t10k-images-idx3-ubyte.gz").read()[16:], np.uint8).reshape(-1, 28, 28)
-    y = np.frombuffer(gzip.open(root / "t10k-labels-idx1-ubyte.gz").read()[8:], np.uint8).astype(np.int64)
+    with gzip.open(root / "t10k-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read()[16:], np.uint8).reshape(-1, 28, 28)
+    with gzip.open(root / "t10k-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read()[8:], np.uint8).astype(np.int64)
     return x, y
 
 
