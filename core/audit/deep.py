@@ -22,6 +22,7 @@ from dataloupe.core.progress import ProgressCallback, check_cancel
 if TYPE_CHECKING:
     import torch
 
+    from dataloupe.core.checks import ChecklistReport
     from dataloupe.core.data.datasets import DatasetHandle
 
 FOLDS = 5
@@ -80,3 +81,28 @@ def run_deep(
         results.append(result)
         findings.extend(found)
     return DeepReport(tuple(results), tuple(findings), time.perf_counter() - t0, timings, cpu)
+
+
+def run_checklist_deep(
+    handle: DatasetHandle,
+    *,
+    scorer: Scorer | None = None,
+    folds: int = FOLDS,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    **checklist,
+) -> tuple[ChecklistReport, DeepReport]:
+    """The checklist with every sample read (so exact copies are looked for among all of them), then
+    the deep checks; the checklist report ends with the deep checks' results. ``checklist`` holds
+    :func:`~dataloupe.core.checks.run_checklist`'s options. The app's checklist pane and
+    ``dataloupe check --deep`` both call this."""
+    from dataclasses import replace
+
+    from dataloupe.core.checks import run_checklist
+
+    every = max((d.length for d in handle.splits.values()), default=1)
+    checklist["sample_limit"] = max(checklist.get("sample_limit") or 1, every)
+    report = run_checklist(handle, progress=progress, cancel=cancel, **checklist)
+    deep = run_deep(handle, scorer=scorer, folds=folds, progress=progress, cancel=cancel)
+    combined = replace(report, results=report.results + deep.results, seconds=report.seconds + deep.seconds)
+    return combined, deep

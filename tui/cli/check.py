@@ -111,25 +111,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         handle = open_for_command(spec_from_args(args), progress)
         pipeline = handle.pipeline.with_(mode=args.transform) if args.transform else None
-        every = max(d.length for d in handle.splits.values())  # --deep: exact copies among every sample
-        report = run_checklist(
-            handle,
+        options = dict(
             loader_shuffles={"yes": True, "no": False}.get(args.loader_shuffles or ""),
             pipeline=pipeline,
-            sample_limit=max(args.sample_limit, every) if deep else args.sample_limit,
+            sample_limit=args.sample_limit,
             threshold=args.imbalance_threshold,
             min_class_samples=args.min_class_samples,
             progress=progress,
         )
         if deep:
-            from dataclasses import replace
+            from dataloupe.core.audit import run_checklist_deep
 
-            from dataloupe.core.audit import run_deep
-
-            found = run_deep(handle, progress=progress)
-            report = replace(
-                report, results=report.results + found.results, seconds=report.seconds + found.seconds
-            )
+            report, found = run_checklist_deep(handle, **options)
+        else:
+            report = run_checklist(handle, **options)
     finally:
         progress.done()
     if found is not None and args.export is not None:
