@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 from torch.utils.data import Dataset
 
@@ -15,7 +16,9 @@ from dataloupe.tui.panes.checklist_pane import ChecklistPane
 from dataloupe.tui.screens.findings_screen import FindingsScreen
 
 from support.pilot import screen_text, settle, wait_for
-from support.planted import COPIES, FLIPS, planted
+from support.planted import COPIES, FLIPS, one_thread, planted
+
+one_thread = pytest.fixture(autouse=True)(one_thread)
 
 SIZE = (100, 30)
 

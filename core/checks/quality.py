@@ -251,8 +251,9 @@ def check_table_quality(samples: DeepSamples) -> tuple[CheckResult, list[Finding
         )
     parts = []
     if len(constant):
+        verb = "never changes" if len(constant) == 1 else "never change"
         parts.append(
-            f"{plural(len(constant), 'column')} never change (feature {', '.join(str(c) for c in constant[:8])})"
+            f"{plural(len(constant), 'column')} {verb} (feature {', '.join(str(c) for c in constant[:8])})"
         )
     if findings:
         named = "; ".join(f"{f.place} {f.found}" for f in findings[:NAMED])

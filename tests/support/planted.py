@@ -70,6 +70,16 @@ def planted(seed: int = 0) -> Planted:
     return Planted(x, y)
 
 
+def one_thread():
+    """torch on one thread while a test trains fold models, as ``dataloupe`` itself runs on a 2-core
+    machine (``dataloupe.core.threads``): two threads on a busy machine made the tests 4× slower.
+    Used as an autouse fixture by the deep tests."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 def write_planted_folder(root: Path, data: Planted) -> dict[tuple[str, int], str]:
     """The planted images as PNG files, ``root/split/class/NNN.png``; returns each sample's path
     relative to ``root``."""
