@@ -166,7 +166,8 @@ def finding_text(f: Finding, position: int, total: int) -> Text:
     out.append(f"{f.check}: {position + 1:,} of {total:,}\n\n", style="bold")
     out.append(f"{f.split} {f.index:,}", style="bold")
     out.append(f"\n{f.where}\n" if f.where else "\n", style="dim")
-    out.append(f"label {f.label}\n")
+    if f.check != "label noise":  # a label suspect's headline names its label
+        out.append(f"label {f.label}\n")
     out.append(f.headline(), style="bold yellow")
     out.append("\n")
     if f.other_index is not None:
