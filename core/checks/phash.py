@@ -128,7 +128,7 @@ def _same_key_pairs(key: np.ndarray, cancel: threading.Event | None = None):
 def best_shift_correlation(a: torch.Tensor, b: torch.Tensor, shift: int = 1, chunk: int = 8192) -> np.ndarray:
     """For pairs of grey images ``a[k]``, ``b[k]`` (K×H×W), the highest Pearson correlation over circular
     shifts of ``b`` by up to ``shift`` pixels: near 1 for a shifted, brighter or darker copy, lower for
-    two different pictures of one thing (two different MNIST digits reach 0.985 at most)."""
+    two different pictures of one thing (two different MNIST test digits reach 0.986 at most)."""
     out = np.zeros(len(a))
     for start in range(0, len(a), chunk):
         pa = _standard(a[start : start + chunk])
@@ -149,21 +149,31 @@ def _standard(g: torch.Tensor) -> torch.Tensor:
     return g / g.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
 
 
-def centred(g: torch.Tensor) -> torch.Tensor:
-    """Grey images (N×H×W) moved, wrapping round, so that the centre of their ink is the centre of the image.
+def centred(g: torch.Tensor, whole_pixels: bool = False) -> torch.Tensor:
+    """Grey images (N×H×W) moved so that the centre of their ink is the centre of the image.
 
-    The ink is each pixel's level above the image's darkest one, so a brighter copy has the same centre.
-    A copy shifted by a few pixels then hashes like its original.
+    The ink is each pixel's level above the image's darkest one, so a brighter copy has the same
+    centre. By default the move is by fractions of a pixel (bilinear, the border's value filling
+    in), for hashing: a one-pixel shift moves the hash of a 28×28 digit by up to 24 of its 64 bits.
+    With ``whole_pixels`` it is by whole pixels, wrapping round, and the pixels keep their values:
+    for comparing two images pixel by pixel, where interpolation would blur them alike.
     """
     n, h, w = g.shape
     if not n:
         return g
+    g = g.float()
     ink = g - g.amin((1, 2), keepdim=True)
     total = ink.sum((1, 2)).clamp_min(1e-12)
     cy = (ink.sum(2) * torch.arange(h)).sum(1) / total
     cx = (ink.sum(1) * torch.arange(w)).sum(1) / total
-    sy = torch.round((h - 1) / 2 - cy).long()
-    sx = torch.round((w - 1) / 2 - cx).long()
-    rows = (torch.arange(h)[None, :] - sy[:, None]) % h
-    cols = (torch.arange(w)[None, :] - sx[:, None]) % w
-    return g[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    if whole_pixels:
+        rows = (torch.arange(h)[None, :] + torch.round(cy - (h - 1) / 2).long()[:, None]) % h
+        cols = (torch.arange(w)[None, :] + torch.round(cx - (w - 1) / 2).long()[:, None]) % w
+        return g[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    # grid_sample's coordinates run from -1 to 1 across the image (align_corners=True: pixel centres)
+    theta[:, 0, 2] = (cx - (w - 1) / 2) * 2 / max(w - 1, 1)
+    theta[:, 1, 2] = (cy - (h - 1) / 2) * 2 / max(h - 1, 1)
+    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=True)
+    return F.grid_sample(g[:, None], grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
