@@ -37,29 +37,29 @@ NAMED = 4
 """Pairs named in the evidence; every one is in the findings."""
 
 
-def split_hashes(s: SplitSamples, cancel: threading.Event | None = None) -> np.ndarray:
-    """The hash of every image of a split, a chunk at a time."""
-    hashes = [np.zeros(0, np.uint64)]
+def split_hashes(s: SplitSamples, cancel: threading.Event | None = None) -> tuple[np.ndarray, torch.Tensor]:
+    """The hash of every image of a split, and the images as grey, centred by whole pixels, in the
+    stored dtype (about the stored size): what candidate pairs are compared on. A chunk at a time."""
+    hashes, aligned = [np.zeros(0, np.uint64)], []
     for start in range(0, len(s), CHUNK):
         check_cancel(cancel)
-        hashes.append(phash(centred(grey(s.x[start : start + CHUNK]))))
-    return np.concatenate(hashes)
+        g = grey(s.x[start : start + CHUNK])
+        hashes.append(phash(centred(g)))
+        whole = centred(g, whole_pixels=True)
+        aligned.append(whole.round().to(torch.uint8) if s.x.dtype == torch.uint8 else whole)
+    return np.concatenate(hashes), torch.cat(aligned) if aligned else torch.zeros(0, 1, 1)
 
 
 def correlations(
     a: torch.Tensor, i: np.ndarray, b: torch.Tensor, j: np.ndarray, cancel: threading.Event | None = None
 ) -> np.ndarray:
-    """The best-shift correlation of images ``a[i[k]]`` and ``b[j[k]]``, centred, a chunk of pairs at a time
-    (so that memory follows the pairs compared, not the dataset)."""
+    """The best-shift correlation of aligned images ``a[i[k]]`` and ``b[j[k]]``, a chunk of pairs at a time."""
     out = np.zeros(len(i))
     for start in range(0, len(i), CHUNK):
         check_cancel(cancel)
         pa = torch.from_numpy(i[start : start + CHUNK])
         pb = torch.from_numpy(j[start : start + CHUNK])
-        out[start : start + len(pa)] = best_shift_correlation(
-            centred(grey(a.index_select(0, pa)), whole_pixels=True),
-            centred(grey(b.index_select(0, pb)), whole_pixels=True),
-        )
+        out[start : start + len(pa)] = best_shift_correlation(a.index_select(0, pa), b.index_select(0, pb))
     return out
 
 
@@ -86,8 +86,9 @@ def check_near_copies(
         for b_name in names[names.index(a_name) :]:
             check_cancel(cancel)
             same = a_name == b_name
-            i, j, d = close_pairs(hashed[a_name], None if same else hashed[b_name], MAX_DISTANCE, cancel)
-            corr = correlations(samples.splits[a_name].x, i, samples.splits[b_name].x, j, cancel)
+            (ha, ga), (hb, gb) = hashed[a_name], hashed[b_name]
+            i, j, d = close_pairs(ha, None if same else hb, MAX_DISTANCE, cancel)
+            corr = correlations(ga, i, gb, j, cancel)
             keep = corr >= MIN_CORRELATION
             pairs = sorted(zip(d[keep], -corr[keep], i[keep], j[keep], strict=True))
             # the later sample (or the test one) is named, as a copy of the other

@@ -130,14 +130,15 @@ def best_shift_correlation(a: torch.Tensor, b: torch.Tensor, shift: int = 1, chu
     shifts of ``b`` by up to ``shift`` pixels: near 1 for a shifted, brighter or darker copy, lower for
     two different pictures of one thing (two different MNIST test digits reach 0.986 at most)."""
     out = np.zeros(len(a))
+    h, w = a.shape[-2:]
     for start in range(0, len(a), chunk):
         pa = _standard(a[start : start + chunk])
-        pb = _standard(b[start : start + chunk])
+        # b wrapped round by ``shift`` on every side: each shift is then a view, not a copy
+        pb = F.pad(_standard(b[start : start + chunk])[:, None], (shift,) * 4, mode="circular")[:, 0]
         best = torch.full((len(pa),), -1.0)
-        for dy in range(-shift, shift + 1):
-            for dx in range(-shift, shift + 1):
-                rolled = torch.roll(pb, (dy, dx), (1, 2)) if dy or dx else pb
-                best = torch.maximum(best, (pa * rolled).sum((1, 2)))
+        for dy in range(2 * shift + 1):
+            for dx in range(2 * shift + 1):
+                best = torch.maximum(best, (pa * pb[:, dy : dy + h, dx : dx + w]).sum((1, 2)))
         out[start : start + len(pa)] = best.numpy()
     return out
 
@@ -170,10 +171,8 @@ def centred(g: torch.Tensor, whole_pixels: bool = False) -> torch.Tensor:
         rows = (torch.arange(h)[None, :] + torch.round(cy - (h - 1) / 2).long()[:, None]) % h
         cols = (torch.arange(w)[None, :] + torch.round(cx - (w - 1) / 2).long()[:, None]) % w
         return g[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
     # grid_sample's coordinates run from -1 to 1 across the image (align_corners=True: pixel centres)
-    theta[:, 0, 2] = (cx - (w - 1) / 2) * 2 / max(w - 1, 1)
-    theta[:, 1, 2] = (cy - (h - 1) / 2) * 2 / max(h - 1, 1)
-    grid = F.affine_grid(theta, [n, 1, h, w], align_corners=True)
+    ys = torch.linspace(-1, 1, h)[None, :, None] + ((cy - (h - 1) / 2) * 2 / max(h - 1, 1))[:, None, None]
+    xs = torch.linspace(-1, 1, w)[None, None, :] + ((cx - (w - 1) / 2) * 2 / max(w - 1, 1))[:, None, None]
+    grid = torch.stack(torch.broadcast_tensors(xs, ys), dim=-1)
     return F.grid_sample(g[:, None], grid, mode="bilinear", padding_mode="border", align_corners=True)[:, 0]
