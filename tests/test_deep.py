@@ -150,3 +150,23 @@ def test_table_quality_names_constant_columns_and_rows_equal_after_rounding():
     result, findings = check_table_quality(samples)
     assert result.verdict == "warn" and "1 column never changes (feature 2)" in result.evidence
     assert [(f.index, f.other_index, f.where) for f in findings] == [(31, 12, "row 32")]
+
+
+def test_image_quality_judges_each_property_against_the_datasets_own_median():
+    rng = np.random.default_rng(0)
+    n = 120
+    x = torch.from_numpy(rng.integers(0, 256, (n, 3, 12, 12), dtype=np.uint8))
+    x[:, :, :4] = 0  # a dark band in every image: normal for this set, never "dark"
+    x[7] = x[7] // 3  # very dark
+    x[9] = x[9, :1].expand(3, -1, -1)  # grey: three equal channels in a colour set
+    shapes = np.tile([3, 12, 12], (n, 1))
+    shapes[11] = [3, 12, 40]  # stored wide, resized for the checks
+    samples = DeepSamples(
+        "image", {"train": SplitSamples("train", x, np.zeros(n, np.int64), shapes)}, ("a",), 255.0, True
+    )
+    from dataloupe.core.checks.quality import check_image_quality
+
+    result, findings = check_image_quality(samples)
+    found = {f.index: f.found.split(" (")[0] for f in findings}
+    assert found == {7: "very dark", 9: "grey in a colour set", 11: "odd aspect ratio"}
+    assert result.verdict == "warn" and "3 images of 120 stand out" in result.evidence
