@@ -85,11 +85,10 @@ def test_check_in_a_terminal_prints_colour_codes_unless_no_color():
 
 
 async def test_checkboxes_and_radio_buttons_show_their_state_by_glyph():
+    from support.pilot import settle
     from textual.widgets import Checkbox
 
     from dataloupe.tui.app import AppOptions, build_app
-
-    from support.pilot import settle
 
     def screen_text(app) -> str:
         return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

@@ -90,13 +90,12 @@ def bench_core(mnist: Path) -> None:
 async def held_key(mnist: Path, interval: float) -> tuple[int, float, int, bool]:
     """(batches drawn, seconds from the last press to the latest batch on screen, final index, stale seen)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from support.pilot import settle
     from textual import events
 
     from dataloupe.core.data.sources import DatasetSpec
     from dataloupe.tui.app import AppOptions, build_app
     from dataloupe.tui.panes.batches_pane import BatchesPane
-
-    from support.pilot import settle
 
     app = build_app(AppOptions(spec=DatasetSpec(str(mnist)), split="test"))
     async with app.run_test(size=(80, 24)) as pilot:
