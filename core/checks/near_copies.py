@@ -27,7 +27,7 @@ from dataloupe.core.progress import ProgressCallback, check_cancel, report
 from dataloupe.core.stats.classes import class_name
 from dataloupe.core.wording import plural
 
-MAX_DISTANCE = 8
+MAX_DISTANCE = 6
 """Hash bits two images may differ in and still be compared pixel by pixel."""
 MIN_CORRELATION = 0.99
 """Correlation at the best shift from which two images are the same picture."""
