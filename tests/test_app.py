@@ -198,7 +198,7 @@ async def test_the_key_bar_follows_the_focus_without_mounting_a_widget_per_key()
         expected = {
             "2": "←→ sample PgUp/Dn page g go to m grid a ascii t scale s split 1-6 pane q quit",
             "3": "s split b train|test  +- threshold 1-6 pane q quit",
-            "4": "r re-check t raw|scaled 1-6 pane q quit",
+            "4": "r re-check t raw|scaled d deep check 1-6 pane q quit",
         }
         for key, keys in expected.items():
             await pilot.press(key)

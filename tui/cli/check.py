@@ -3,6 +3,7 @@
     dataloupe check digits --transform raw
     dataloupe check wine.csv --threshold 4.5 --json
     dataloupe check mnist --root ~/data --strict && python train.py
+    dataloupe check data/images --deep --export suspects.csv   # label noise, near copies, quality
 
 Plain text (no escape codes unless stdout is a terminal and NO_COLOR is unset), or one JSON document with
 ``--json``. Exit code 0 when no check fails; 1 with ``--strict`` when one warns; 2 when
@@ -68,6 +69,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"warn about classes with fewer training samples (default {MIN_CLASS_SAMPLES})",
     )
     parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="also look inside the data: likely label errors (K-fold models and confident learning), "
+        "near copies within a split and across train/test, odd images; reads every sample",
+    )
+    parser.add_argument(
+        "--export",
+        metavar="FILE.csv",
+        help="with --deep (implied): write every finding to a CSV file (file or index, split, check, "
+        "given label, predicted label, score)",
+    )
+    parser.add_argument(
         "--loader-shuffles",
         choices=("yes", "no"),
         help="whether your training DataLoader shuffles (default: unknown)",
@@ -91,12 +104,15 @@ def run(args: argparse.Namespace) -> int:
     from dataloupe.core.checks import run_checklist
     from dataloupe.core.checks.report import report_json, report_text
 
+    deep = args.deep or args.export is not None
+    if args.export is not None:
+        _check_export(args.export)
     progress = StderrProgress()
+    found = None
     try:
         handle = open_for_command(spec_from_args(args), progress)
         pipeline = handle.pipeline.with_(mode=args.transform) if args.transform else None
-        report = run_checklist(
-            handle,
+        options = dict(
             loader_shuffles={"yes": True, "no": False}.get(args.loader_shuffles or ""),
             pipeline=pipeline,
             sample_limit=args.sample_limit,
@@ -104,14 +120,25 @@ def run(args: argparse.Namespace) -> int:
             min_class_samples=args.min_class_samples,
             progress=progress,
         )
+        if deep:
+            from dataloupe.core.audit import run_checklist_deep
+
+            report, found = run_checklist_deep(handle, **options)
+        else:
+            report = run_checklist(handle, **options)
     finally:
         progress.done()
+    if found is not None and args.export is not None:
+        _write_export(args.export, found.to_csv())
     if handle.reader == "code" and not args.json:
         for note in handle.notes:  # how the labels were read; that a stream was sampled
             print(f"note: {note}")
     try:
         if args.json:
-            print(json.dumps(report_json(report), indent=2, ensure_ascii=False))
+            document = report_json(report)
+            if found is not None:
+                document["deep"] = found.to_json()
+            print(json.dumps(document, indent=2, ensure_ascii=False))
         elif sys.stdout.isatty():
             width = min(shutil.get_terminal_size().columns, 120)
             if no_color():
@@ -121,7 +148,51 @@ def run(args: argparse.Namespace) -> int:
                 print(report_text(report, width, paint=paint))
         else:
             print(report_text(report))
+        if found is not None and not args.json:
+            print("\n".join(findings_lines(found)))
         sys.stdout.flush()
     except BrokenPipeError:
         end_output_quietly()  # `dataloupe check … | head`: the exit code still says how the check went
     return report.exit_code(strict=args.strict)
+
+
+SHOWN = 10
+"""Findings of each deep check printed after the checklist; ``--export`` and ``--json`` carry all."""
+
+
+def findings_lines(found) -> list[str]:
+    """The first findings of each deep check, one line each, and where the rest are."""
+    from dataloupe.core.checks.findings import DEEP_CHECKS
+
+    lines = []
+    for check in DEEP_CHECKS:
+        named = found.of(check)
+        if not named:
+            continue
+        lines += ["", f"{check}: {len(named):,} found"]
+        lines += [f"  {f.place:<28} {f.headline()}" for f in named[:SHOWN]]
+        if len(named) > SHOWN:
+            lines.append(f"  … and {len(named) - SHOWN:,} more (--export FILE.csv writes them all)")
+    return lines
+
+
+def _check_export(path: str) -> None:
+    """Refuse an export path whose folder does not exist before the long work starts."""
+    from pathlib import Path
+
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise SettingsError(
+            f"--export {path}: the folder {folder} does not exist. Create it or choose another path."
+        )
+
+
+def _write_export(path: str, text: str) -> None:
+    from pathlib import Path
+
+    try:
+        Path(path).expanduser().write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise SettingsError(
+            f"--export {path}: cannot write it ({e.strerror or e}). Choose another path."
+        ) from e

@@ -1,7 +1,9 @@
 """The data checklist: every question a dataset must answer before training, ✓ ⚠ or ✗, with the
 evidence and the fix. ``dataloupe.core.checks.run_checklist`` does the work in a worker; ``t`` switches
 the transform the checks see (raw, scaled, normalized), so "scaled" can be seen to fail on raw
-values and pass after scaling.
+values and pass after scaling. ``d`` runs the deep checks too (label noise, near copies, quality:
+``dataloupe.core.audit.run_checklist_deep``, as ``dataloupe check --deep``), and ``f`` then shows
+the samples they name.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataloupe.tui.workers import ended_unheard, run_job, stop_job, throttled
 
 if TYPE_CHECKING:
     from dataloupe.core.checks import ChecklistReport
+    from dataloupe.core.checks.findings import DeepReport
     from dataloupe.core.data.datasets import DatasetHandle
 
 CANCELLED = "The checklist was cancelled; r runs it again."
@@ -39,6 +42,8 @@ class ChecklistPane(Pane):
     BINDINGS = [
         Binding("r", "rerun", "re-check"),
         Binding("t", "transform", "raw|scaled"),
+        Binding("d", "deep", "deep check"),
+        Binding("f", "findings", "findings"),
         Binding("c", "cancel", "cancel"),
     ]
 
@@ -68,6 +73,19 @@ class ChecklistPane(Pane):
         """What was found."""
 
     @dataclass
+    class DeepFinished(Message):
+        """The checklist and the deep checks have run to the end."""
+
+        run: int
+        """Which run finished (an earlier run's result is dropped)."""
+        handle: DatasetHandle
+        """The dataset checked."""
+        report: ChecklistReport
+        """The checklist, ending with the deep checks' results."""
+        deep: DeepReport
+        """The samples the deep checks name."""
+
+    @dataclass
     class Stopped(Message):
         """The checklist stopped early: cancelled, or the dataset could not be read."""
 
@@ -84,6 +102,8 @@ class ChecklistPane(Pane):
         super().__init__(id=id)
         self.report: ChecklistReport | None = None
         """The last finished checklist, or None."""
+        self.deep: DeepReport | None = None
+        """The findings of the last deep run (``d``) of this checklist, or None."""
         self.mode: str | None = None
         """Transform the checks see (raw, scaled, normalized); None: the dataset's own."""
         self.running = False
@@ -138,9 +158,21 @@ class ChecklistPane(Pane):
     def action_cancel(self) -> None:
         stop_job(self._worker)  # it reports the stop even if it has not begun
 
+    def action_deep(self) -> None:
+        if self.handle is not None:
+            self.run_checklist(deep=True)
+
+    def action_findings(self) -> None:
+        if self.deep is not None and self.handle is not None:
+            from dataloupe.tui.screens.findings_screen import FindingsScreen
+
+            self.app.push_screen(FindingsScreen(self.handle, self.deep, self.app.ascii))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
             return self.running
+        if action == "findings":
+            return self.deep is not None and not self.running
         return True
 
     # ------------------------------------------------------------------ running
@@ -151,16 +183,18 @@ class ChecklistPane(Pane):
         training loader the "shuffled" check reads is the user's own DataLoader, when there is one."""
         return (self.handle, self.mode, self.app.imbalance_threshold)
 
-    def run_checklist(self) -> None:
-        """Run every check on the open dataset in a worker (a running one is cancelled)."""
+    def run_checklist(self, deep: bool = False) -> None:
+        """Run every check on the open dataset in a worker (a running one is cancelled); with ``deep``,
+        on every sample and followed by the deep checks."""
         handle = self.handle
         assert handle is not None
         self._checked = self._key()
         self._run += 1
+        self.deep = None
         self._set_running(True)
         self._draw_header()
         self.query_one("#checklist-progress-label", Static).update("starting…")
-        self._worker = self._check_worker(self._run, handle, self.mode, self.app.imbalance_threshold)
+        self._worker = self._check_worker(self._run, handle, self.mode, self.app.imbalance_threshold, deep)
 
     @work(thread=True, exclusive=True, group="checklist", exit_on_error=False)
     def _check_worker(
@@ -169,20 +203,22 @@ class ChecklistPane(Pane):
         handle: DatasetHandle,
         mode: str | None,
         threshold: float,
+        deep: bool = False,
     ) -> None:
-        def job(cancel: threading.Event) -> ChecklistPane.Finished:
-            from dataloupe.core.checks import run_checklist
-
+        def job(cancel: threading.Event) -> ChecklistPane.Finished | ChecklistPane.DeepFinished:
             pipeline = handle.pipeline.with_(mode=mode) if mode else None
             progress = throttled(lambda p: self.post_message(self.Progressed(run, p.what, p.fraction)))
-            report = run_checklist(
-                handle,
-                pipeline=pipeline,
-                threshold=threshold,
-                progress=progress,
-                cancel=cancel,
+            options = dict(pipeline=pipeline, threshold=threshold)
+            if deep:
+                from dataloupe.core.audit import run_checklist_deep
+
+                report, found = run_checklist_deep(handle, progress=progress, cancel=cancel, **options)
+                return self.DeepFinished(run, handle, report, found)
+            from dataloupe.core.checks import run_checklist
+
+            return self.Finished(
+                run, handle, run_checklist(handle, progress=progress, cancel=cancel, **options)
             )
-            return self.Finished(run, handle, report)
 
         run_job(
             self,
@@ -212,6 +248,13 @@ class ChecklistPane(Pane):
         self._set_running(False)
         self._draw_header()
         self.query_one("#checklist-results", Static).update(results_table(message.report))
+
+    def on_checklist_pane_deep_finished(self, message: DeepFinished) -> None:
+        self.on_checklist_pane_finished(self.Finished(message.run, message.handle, message.report))
+        if message.run == self._run and message.handle is self.handle:
+            self.deep = message.deep
+            self._draw_header()
+            self.refresh_bindings()
 
     def on_checklist_pane_stopped(self, message: Stopped) -> None:
         if message.run != self._run or message.handle is not self.handle:
@@ -250,6 +293,10 @@ class ChecklistPane(Pane):
             out.append(head, style=VERDICT_STYLES[report.verdict])
             out.append(f" ({tally} · ")
             out.append(f"{report.seconds:.2f} s", style="dim")
+            if self.deep is not None:
+                out.append(f" · {len(self.deep.findings):,} samples named: f shows them", style="bold")
+            else:
+                out.append(" · d looks inside the data", style="dim")
         self.query_one("#checklist-header", Static).update(out)
 
 

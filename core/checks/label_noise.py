@@ -1,0 +1,127 @@
+"""The "label noise" check: samples whose given label is likely wrong, by confident learning on
+out-of-sample probabilities.
+
+The probabilities come from a :data:`Scorer`, any function that returns, for every sample, the
+probability of each class from a model that never saw that sample. dataloupe's own is K-fold
+cross-fitting (``dataloupe.core.training.crossfit``, wired in by ``dataloupe.core.audit``); the data
+side never trains anything itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dataloupe.core.checks.findings import Finding
+from dataloupe.core.checks.gather import DeepSamples
+from dataloupe.core.checks.label_issues import MIN_PER_CLASS_FOLD, find_label_issues
+from dataloupe.core.checks.results import CheckResult
+from dataloupe.core.progress import ProgressCallback
+from dataloupe.core.stats.classes import class_name
+from dataloupe.core.wording import plural
+
+if TYPE_CHECKING:
+    import torch
+
+Scorer = Callable[
+    ["torch.Tensor", np.ndarray, int, ProgressCallback | None, threading.Event | None], np.ndarray
+]
+"""``scorer(x, labels, num_classes, progress, cancel)`` → N×C out-of-sample probabilities of samples ``x``
+(N×…, as stored) with ``labels``."""
+NAMED = 5
+"""Suspects named in the evidence; every one is in the findings."""
+
+
+def why_not(samples: DeepSamples, folds: int) -> str | None:
+    """Why the label check cannot run on ``samples`` with ``folds`` folds, or None when it can."""
+    labels = np.concatenate([s.labels for s in samples.splits.values()])
+    counts = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        return "it needs at least two classes with samples"
+    need = MIN_PER_CLASS_FOLD * folds
+    small = [k for k in present if counts[k] < need]
+    if small:
+        listed = ", ".join(f"{class_name(samples.classes, int(k))} ({int(counts[k]):,})" for k in small[:5])
+        return (
+            f"it needs at least {MIN_PER_CLASS_FOLD} samples of each class per fold ({need} with {folds} folds), "
+            f"and {plural(len(small), 'class', 'classes')} {'has' if len(small) == 1 else 'have'} fewer: {listed}"
+        )
+    return None
+
+
+def check_label_noise(
+    samples: DeepSamples,
+    scorer: Scorer,
+    folds: int,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[CheckResult, list[Finding]]:
+    """Score every sample of every split out of sample, then name the likely label errors."""
+    import torch
+
+    reason = why_not(samples, folds)
+    if reason:
+        return CheckResult(
+            "label noise", "warn", f"did not run: {reason}", "add samples of the small classes"
+        ), []
+    parts = list(samples.splits.values())
+    x = torch.cat([s.x for s in parts]) if len(parts) > 1 else parts[0].x
+    labels = np.concatenate([s.labels for s in parts])
+    width = max(len(samples.classes), int(labels.max()) + 1)
+    probs = scorer(x, labels, width, progress, cancel)
+    issues = find_label_issues(labels, probs)
+    split_of = np.concatenate([np.full(len(s), k) for k, s in enumerate(parts)])
+    index_of = np.concatenate([np.arange(len(s)) for s in parts])
+    findings = []
+    for k, i in enumerate(issues.indices):
+        s = parts[split_of[i]]
+        j = int(index_of[i])
+        predicted = class_name(samples.classes, int(issues.predicted[k]))
+        findings.append(
+            Finding(
+                check="label noise",
+                split=s.name,
+                index=j,
+                label=class_name(samples.classes, int(labels[i])),
+                found=f"looks like {predicted}",
+                score=round(1.0 - float(issues.self_confidence[k]), 4),
+                where=s.where(j),
+                predicted=predicted,
+                probability=round(float(issues.predicted_probability[k]), 4),
+            )
+        )
+    accuracy = float((probs.argmax(1) == labels).mean())
+    return _result(samples, issues, findings, len(labels), folds, accuracy), findings
+
+
+def _result(
+    samples: DeepSamples, issues, findings: list[Finding], total: int, folds: int, accuracy: float
+) -> CheckResult:
+    how = f"{folds}-fold out-of-sample models agree with {accuracy:.1%} of the given labels"
+    if not findings:
+        return CheckResult("label noise", "pass", f"no likely label errors among {total:,} samples ({how})")
+    noisy = np.argsort(-issues.noise_share)[:4]
+    shares = ", ".join(
+        f"{class_name(samples.classes, int(k))} {issues.noise_share[k]:.1%}"
+        for k in noisy
+        if issues.noise_share[k] > 0
+    )
+    confusions = "; ".join(
+        f"given {class_name(samples.classes, i)}, looks like {class_name(samples.classes, j)}: {n}"
+        for i, j, n in issues.confusions(3)
+    )
+    named = "; ".join(
+        f"{f.place} given {f.label}, looks like {f.predicted} ({f.probability:.2f})" for f in findings[:NAMED]
+    )
+    return CheckResult(
+        "label noise",
+        "warn",
+        f"{plural(len(findings), 'likely label error')} among {total:,} samples ({len(findings) / total:.1%}; {how}). "
+        f"Estimated wrong labels, most in: {shares}. Top confusions: {confusions}. First: {named}",
+        "look at them (the app's findings view, or --export suspects.csv), correct the wrong labels and "
+        "move the samples to their class",
+    )
