@@ -14,7 +14,7 @@ import numpy as np
 
 from dataloupe.core.checks.findings import DeepReport
 from dataloupe.core.checks.gather import gather_samples
-from dataloupe.core.checks.label_noise import Scorer, check_label_noise
+from dataloupe.core.checks.label_noise import ScoredSplit, Scorer, check_label_noise
 from dataloupe.core.checks.near_copies import check_near_copies
 from dataloupe.core.checks.quality import check_image_quality
 from dataloupe.core.progress import ProgressCallback, check_cancel
@@ -50,10 +50,12 @@ def run_deep(
     folds: int = FOLDS,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    scored: ScoredSplit | None = None,
 ) -> DeepReport:
     """Read every sample of ``handle`` and run the deep checks: label noise, near copies, quality.
 
-    ``scorer`` gives the out-of-sample probabilities (default: :func:`crossfit_scorer` with ``folds``).
+    ``scorer`` gives the out-of-sample probabilities (default: :func:`crossfit_scorer` with ``folds``);
+    ``scored`` holds a split already scored by the user's own model, which the label check then judges.
     Raises :class:`~dataloupe.core.errors.Cancelled` when ``cancel`` is set.
     """
     t0, c0 = time.perf_counter(), time.process_time()
@@ -69,7 +71,7 @@ def run_deep(
 
     results, findings = [], []
     steps = (
-        ("label noise", lambda: check_label_noise(samples, score, folds, progress, cancel)),
+        ("label noise", lambda: check_label_noise(samples, score, folds, progress, cancel, scored)),
         ("near copies", lambda: check_near_copies(samples, progress, cancel)),
         ("quality", lambda: check_image_quality(samples, progress, cancel)),
     )
@@ -90,6 +92,7 @@ def run_checklist_deep(
     folds: int = FOLDS,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    scored: ScoredSplit | None = None,
     **checklist,
 ) -> tuple[ChecklistReport, DeepReport]:
     """The checklist with every sample read (so exact copies are looked for among all of them), then
@@ -103,6 +106,6 @@ def run_checklist_deep(
     every = max((d.length for d in handle.splits.values()), default=1)
     checklist["sample_limit"] = max(checklist.get("sample_limit") or 1, every)
     report = run_checklist(handle, progress=progress, cancel=cancel, **checklist)
-    deep = run_deep(handle, scorer=scorer, folds=folds, progress=progress, cancel=cancel)
+    deep = run_deep(handle, scorer=scorer, folds=folds, progress=progress, cancel=cancel, scored=scored)
     combined = replace(report, results=report.results + deep.results, seconds=report.seconds + deep.seconds)
     return combined, deep

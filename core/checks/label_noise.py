@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +34,19 @@ Scorer = Callable[
 (N×…, as stored) with ``labels``."""
 NAMED = 5
 """Suspects named in the evidence; every one is in the findings."""
+
+
+@dataclass(frozen=True)
+class ScoredSplit:
+    """Out-of-sample probabilities of one split from a model given by the user, in place of cross-fitting:
+    a model that never trained on that split scores it."""
+
+    split: str
+    """The split scored (its samples in index order)."""
+    probs: np.ndarray
+    """N×C class probabilities."""
+    by: str
+    """Who scored them, for the report ("scored by net.py:Net with net.pt")."""
 
 
 def why_not(samples: DeepSamples, folds: int) -> str | None:
@@ -59,20 +73,33 @@ def check_label_noise(
     folds: int,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    scored: ScoredSplit | None = None,
 ) -> tuple[CheckResult, list[Finding]]:
-    """Score every sample of every split out of sample, then name the likely label errors."""
+    """Score every sample of every split out of sample, then name the likely label errors.
+
+    With ``scored`` (probabilities from the user's own model), only that split is judged, by them.
+    """
     import torch
 
-    reason = why_not(samples, folds)
+    reason = why_not(samples, 1 if scored is not None else folds)
+    if scored is not None and reason is None:
+        reason = _unscorable(samples, scored)
     if reason:
         return CheckResult(
             "label noise", "warn", f"did not run: {reason}", "add samples of the small classes"
         ), []
-    parts = list(samples.splits.values())
-    x = torch.cat([s.x for s in parts]) if len(parts) > 1 else parts[0].x
-    labels = np.concatenate([s.labels for s in parts])
-    width = max(len(samples.classes), int(labels.max()) + 1)
-    probs = scorer(x, labels, width, progress, cancel)
+    if scored is not None:
+        parts = [samples.splits[scored.split]]
+        labels = parts[0].labels
+        probs = np.asarray(scored.probs, dtype=np.float64)
+        how = f"{scored.by}, on the {scored.split} split, which it never trained on, agrees with"
+    else:
+        parts = list(samples.splits.values())
+        x = torch.cat([s.x for s in parts]) if len(parts) > 1 else parts[0].x
+        labels = np.concatenate([s.labels for s in parts])
+        width = max(len(samples.classes), int(labels.max()) + 1)
+        probs = scorer(x, labels, width, progress, cancel)
+        how = f"{folds}-fold out-of-sample models agree with"
     issues = find_label_issues(labels, probs)
     split_of = np.concatenate([np.full(len(s), k) for k, s in enumerate(parts)])
     index_of = np.concatenate([np.arange(len(s)) for s in parts])
@@ -95,13 +122,22 @@ def check_label_noise(
             )
         )
     accuracy = float((probs.argmax(1) == labels).mean())
-    return _result(samples, issues, findings, len(labels), folds, accuracy), findings
+    return _result(
+        samples, issues, findings, len(labels), f"{how} {accuracy:.1%} of the given labels"
+    ), findings
 
 
-def _result(
-    samples: DeepSamples, issues, findings: list[Finding], total: int, folds: int, accuracy: float
-) -> CheckResult:
-    how = f"{folds}-fold out-of-sample models agree with {accuracy:.1%} of the given labels"
+def _unscorable(samples: DeepSamples, scored: ScoredSplit) -> str | None:
+    """Why ``scored`` cannot judge ``samples``' labels, or None when it can."""
+    if scored.split not in samples.splits:
+        return f"the {scored.split} split your model scored was not read"
+    n, read = len(scored.probs), len(samples.splits[scored.split])
+    if n != read:
+        return f"your model scored {n:,} samples of the {scored.split} split, and {read:,} were read"
+    return None
+
+
+def _result(samples: DeepSamples, issues, findings: list[Finding], total: int, how: str) -> CheckResult:
     if not findings:
         return CheckResult("label noise", "pass", f"no likely label errors among {total:,} samples ({how})")
     noisy = np.argsort(-issues.noise_share)[:4]

@@ -81,6 +81,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "given label, predicted label, score)",
     )
     parser.add_argument(
+        "--model",
+        metavar="FILE.py:NAME",
+        help="with --deep (implied): judge the labels of the test split by your own model (an nn.Module, "
+        "its class, or a function that returns one) instead of dataloupe's K-fold models",
+    )
+    parser.add_argument(
+        "--weights", metavar="PATH", help="with --model: its weights (read without running code)"
+    )
+    parser.add_argument(
+        "--outputs",
+        choices=("logits", "probs", "log_probs"),
+        help="with --model: what it returns (default: detected)",
+    )
+    parser.add_argument(
         "--loader-shuffles",
         choices=("yes", "no"),
         help="whether your training DataLoader shuffles (default: unknown)",
@@ -104,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     from dataloupe.core.checks import run_checklist
     from dataloupe.core.checks.report import report_json, report_text
 
-    deep = args.deep or args.export is not None
+    deep = args.deep or args.export is not None or args.model is not None
+    if (args.weights or args.outputs) and not args.model:
+        raise SettingsError("--weights and --outputs go with --model FILE.py:NAME (your own model).")
     if args.export is not None:
         _check_export(args.export)
     progress = StderrProgress()
@@ -123,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         if deep:
             from dataloupe.core.audit import run_checklist_deep
 
-            report, found = run_checklist_deep(handle, **options)
+            report, found = run_checklist_deep(
+                handle, scored=_scored_by_model(args, handle, progress), **options
+            )
         else:
             report = run_checklist(handle, **options)
     finally:
@@ -174,6 +192,18 @@ def findings_lines(found) -> list[str]:
         if len(named) > SHOWN:
             lines.append(f"  … and {len(named) - SHOWN:,} more (--export FILE.csv writes them all)")
     return lines
+
+
+def _scored_by_model(args: argparse.Namespace, handle, progress):
+    """The test split scored by the user's own model (``--model``), or None without one."""
+    if args.model is None:
+        return None
+    from dataloupe.core.checks.label_noise import ScoredSplit
+    from dataloupe.core.training.user_model import load_user_model, probabilities_on_test_split
+
+    model = load_user_model(args.model, args.weights, args.outputs)
+    probs, split, by = probabilities_on_test_split(model, handle, progress=progress)
+    return ScoredSplit(split.name, probs, by)
 
 
 def _check_export(path: str) -> None:
