@@ -192,7 +192,10 @@ async def test_log_scale_smoothing_and_clean_ticks(tmp_path):
         # s and S step the weight; the raw values stay faint behind a smoothed line; 0 draws them alone
         await pilot.press("s")
         await wait_for(pilot, lambda: "smoothing 0.95" in screen_text(app), what="0.95")
-        assert pane.view.weight == 0.95 and any(t.kind == "faint" for t in loss.data.traces)
+        assert pane.view.weight == 0.95
+        await wait_for(
+            pilot, lambda: any(t.kind == "faint" for t in loss.data.traces), what="the faint raw values"
+        )
         await pilot.press("S", "S", "S", "S", "S")
         await wait_for(pilot, lambda: "smoothing off" in screen_text(app), what="no smoothing")
         await pilot.press("right_square_bracket")  # ] and [ do what s and S do
@@ -200,7 +203,9 @@ async def test_log_scale_smoothing_and_clean_ticks(tmp_path):
         await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: "smoothing off" in screen_text(app), what="[ back to off")
         assert pane.view.weight == 0.0
-        assert not any(t.kind == "faint" for t in loss.data.traces)
+        await wait_for(
+            pilot, lambda: not any(t.kind == "faint" for t in loss.data.traces), what="no faint trace"
+        )
         (raw,) = [t for t in loss.data.traces if t.kind == "line"]
         assert 10 ** raw.ys[-1] == pytest.approx(2.3e-8)
 
@@ -218,21 +223,34 @@ async def test_x_axis_cycles_and_zoom_keys(tmp_path):
         assert loss.x_labels[0] == "0" and loss.x_labels[-1] in ("300", "350", "400")
         await pilot.press("x")
         await wait_for(pilot, lambda: "x time since start" in screen_text(app), what="relative time")
-        assert loss.x_labels[0] == "0s" and loss.x_labels[-1].endswith("m")
+        # the toolbar changes first; the charts redraw on their next tick
+        await wait_for(
+            pilot,
+            lambda: loss.x_labels[0] == "0s" and loss.x_labels[-1].endswith("m"),
+            what=lambda: str(loss.x_labels),
+        )
         await pilot.press("x")
         await wait_for(pilot, lambda: "x wall clock" in screen_text(app), what="the wall clock")
-        assert all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in loss.x_labels)
+        await wait_for(
+            pilot,
+            lambda: all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", label) for label in loss.x_labels),
+            what=lambda: str(loss.x_labels),
+        )
         await pilot.press("x", "z")
         await wait_for(pilot, lambda: "zoom: last 200 steps, following" in screen_text(app), what="zoom")
-        assert loss.data.x_range == (199.5, 399) and min(t.xs[0] for t in loss.data.traces) == 200
+        await wait_for(pilot, lambda: loss.data.x_range == (199.5, 399), what=lambda: str(loss.data.x_range))
+        assert min(t.xs[0] for t in loss.data.traces) == 200
         await pilot.press("left")
         await wait_for(pilot, lambda: "zoom: 200 steps window" in screen_text(app), what="moved")
-        assert loss.data.x_range == (99.75, 299.25) and max(t.xs[-1] for t in loss.data.traces) == 299
+        await wait_for(
+            pilot, lambda: loss.data.x_range == (99.75, 299.25), what=lambda: str(loss.data.x_range)
+        )
+        assert max(t.xs[-1] for t in loss.data.traces) == 299
         await pilot.press("right")
         await wait_for(pilot, lambda: "following" in screen_text(app), what="following again")
         await pilot.press("0")
         await wait_for(pilot, lambda: "zoom: all" in screen_text(app), what="all steps")
-        assert loss.data.x_range is None
+        await wait_for(pilot, lambda: loss.data.x_range is None, what=lambda: str(loss.data.x_range))
 
 
 async def test_filters_and_pins_keep_each_runs_colour_and_marker(tmp_path):
