@@ -69,7 +69,7 @@ BROKEN = ("Traceback", "This is a bug", EXIT_MARK)
 """On screen, each means the program failed: a traceback, an unexpected error, or it ended."""
 
 
-def start_training(term: Terminal, epochs: str = "300") -> None:
+def start_training(term: Terminal, epochs: str = "5000") -> None:
     """Open the training pane, set a run far longer than the bench, start it and wait for it to run."""
     term.wait_for("sample 0 of", timeout=120)
     term.keys("6")
@@ -182,12 +182,17 @@ def settle(term: Terminal, quiet: float = 1.0, timeout: float = 60.0) -> None:
 
 
 def view_of(screen: str) -> str | None:
-    """The training pane's view, from what only that view shows."""
+    """The training pane's view, from what only that view shows (the status line above every view
+    reads "loss …", so the curves are known by their lesson, not by that word)."""
     if "Checkpoint" in screen and "Optimizer" in screen:
         return "settings"
     if "confusion" in screen.lower() or "per-class" in screen.lower():
         return "classes"
-    if "loss" in screen:
+    if "No model evaluated yet" in screen or "given " in screen:
+        return "mistakes"
+    if "by training samples" in screen:
+        return "data size"
+    if "overfitting" in screen:
         return "curves"
     return None
 
