@@ -406,8 +406,8 @@ def _terminal(root: Path):
 
 
 def _toolbar(screen: str) -> str:
-    lines = screen.splitlines()
-    return lines[1] if len(lines) > 1 else ""
+    """The toolbar's line (scale, smoothing, zoom), wherever the system strip above it puts it."""
+    return next((line for line in screen.splitlines() if "smoothing" in line), "")
 
 
 def tmux_key_latencies(term, pairs: tuple[str, str], presses: int) -> list[float]:
