@@ -198,3 +198,19 @@ def import_module(target: str) -> tuple[Any, str]:
             ) from None
         raise
     return module, str(getattr(module, "__file__", target))
+
+
+def required_arguments(fn: Callable[..., Any]) -> list[str]:
+    """The parameters ``fn`` cannot be called without (dataloupe calls a user's NAME with none)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: try calling it
+        return []
+    kinds = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
+    return [p.name for p in signature.parameters.values() if p.default is p.empty and p.kind in kinds]

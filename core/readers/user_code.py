@@ -30,7 +30,7 @@ from dataloupe.core.data.samples import SampleReader, describe, feature_class_na
 from dataloupe.core.data.sources import DatasetSpec, code_source
 from dataloupe.core.errors import DatasetError, UserCodeError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
-from dataloupe.core.user_calls import import_module, run_user
+from dataloupe.core.user_calls import import_module, required_arguments, run_user
 from dataloupe.core.wording import duration, plural
 
 TEST_KEYS = ("test", "val", "valid", "validation")
@@ -85,15 +85,7 @@ def resolve(source: str) -> tuple[Any, str]:
     if isinstance(obj, type) and not issubclass(obj, Dataset):
         raise DatasetError(f"{source} is the class {obj.__qualname__}, not data: expected {EXPECTED}.")
     if callable(obj):
-        try:
-            signature = inspect.signature(obj)
-        except (TypeError, ValueError):
-            signature = None
-        needed = [
-            p.name
-            for p in (signature.parameters.values() if signature else ())
-            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        ]
+        needed = required_arguments(obj)
         if needed:
             raise DatasetError(
                 f"{source} is a function that needs arguments ({', '.join(needed)}): dataloupe calls it "

@@ -16,7 +16,6 @@ print(load_user_model('net.py:Net', 'weights.pt').describe())"
 
 from __future__ import annotations
 
-import inspect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from dataloupe.core.errors import DatasetError, SettingsError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
 from dataloupe.core.training.metrics import OUTPUT_KINDS, ModelReport, model_report
 from dataloupe.core.training.weights import fit_weights, read_weights
-from dataloupe.core.user_calls import import_module, run_user
+from dataloupe.core.user_calls import import_module, required_arguments, run_user
 from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -118,15 +117,7 @@ def _module_from(obj: Any, source: str, name: str) -> nn.Module:
     expected = "an nn.Module, an nn.Module class, or a function without arguments that returns a module"
     if not callable(obj):
         raise SettingsError(f"{source} is {describe(obj)}: expected {expected}.")
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):
-        signature = None
-    needed = [
-        p.name
-        for p in (signature.parameters.values() if signature else ())
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
+    needed = required_arguments(obj)
     if needed:
         raise SettingsError(
             f"{source} needs arguments ({', '.join(needed)}): dataloupe calls it without any. Give them "
