@@ -80,3 +80,15 @@ def test_the_data_side_never_imports_training():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_the_training_package_exports_what_its_docstring_lists():
+    """Each lazily exported name resolves, and importing the package alone does not load torch."""
+    code = (
+        "import sys, dataloupe.core.training as t\n"
+        "before = 'torch' in sys.modules\n"
+        "missing = [n for n in t.__all__ if getattr(t, n, None) is None]\n"
+        "print(before, missing, all(f'``{n}``' in t.__doc__ for n in t.__all__))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False [] True"

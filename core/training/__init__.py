@@ -23,6 +23,11 @@ safe_save) does not load torch:
 - ``evaluate_model``, ``evaluate_on_test`` (:mod:`.evaluation`).
 - ``save_checkpoint``, ``load_checkpoint`` (:mod:`.checkpoint`).
 - ``TrainingSnapshot``, ``Evaluation``, ``EvalResult`` (:mod:`.snapshots`).
+- ``UserModel``, ``load_user_model``, ``evaluate_user_model`` (:mod:`.user_model`): the user's own
+  ``nn.Module`` with weights read by :mod:`.weights` (never running code), scored by :mod:`.metrics`.
+- ``cross_fit`` (:mod:`.crossfit`): K-fold out-of-sample probabilities, for the label-noise check.
+- ``CurveSweep`` (:mod:`.curve`): accuracy against training size for wide and deep networks.
+- ``DataWait`` (:mod:`.data_wait`): each step's time split into waiting for data and computing.
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ _EXPORTS = {
     "TrainingSnapshot": "snapshots",
     "Evaluation": "snapshots",
     "EvalResult": "snapshots",
+    "UserModel": "user_model",
+    "load_user_model": "user_model",
+    "evaluate_user_model": "user_model",
+    "cross_fit": "crossfit",
+    "CurveSweep": "curve",
+    "DataWait": "data_wait",
 }
 __all__ = sorted(_EXPORTS)
 
