@@ -41,8 +41,11 @@ if TYPE_CHECKING:
 
 POLL_INTERVAL = 0.5
 """Seconds between two polls of the files when nothing is waiting (new points show within 2 s)."""
-POLL_BUDGET = 0.1
-"""Seconds one poll reads at most before the screen gets a snapshot (a folder of thousands of runs)."""
+POLL_BUDGET = 0.05
+"""Seconds one poll reads at most before the screen gets a snapshot (a folder of thousands of runs).
+With the rest between slices (:data:`LOADING_PAUSE`) the reader holds the interpreter half the time:
+at 0.1 s, `y` while 2,000 runs were read took p95 116-139 ms; at 0.05 s, 69-82 ms, and the whole
+folder was read as soon (5.8-5.9 s)."""
 LOADING_PAUSE = 0.05
 """Seconds the reader rests between two slices of a backlog, so that keys find the interpreter free."""
 REDRAW_INTERVAL = 1.0
