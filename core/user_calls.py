@@ -214,3 +214,19 @@ def required_arguments(fn: Callable[..., Any]) -> list[str]:
         inspect.Parameter.KEYWORD_ONLY,
     )
     return [p.name for p in signature.parameters.values() if p.default is p.empty and p.kind in kinds]
+
+
+MISSING = object()
+"""What :func:`look_up` gives for a name the module does not have (None may be a value it has)."""
+
+
+def look_up(target: str, name: str) -> tuple[Any, str, Any]:
+    """The module ``target`` names (imported afresh), where it is, and its attribute ``name`` (dotted:
+    ``NAME.attr``), or :data:`MISSING`: the caller says what it expected there."""
+    module, location = import_module(target)
+    obj: Any = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            return module, location, MISSING
+        obj = getattr(obj, part)
+    return module, location, obj

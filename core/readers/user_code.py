@@ -30,7 +30,7 @@ from dataloupe.core.data.samples import SampleReader, describe, feature_class_na
 from dataloupe.core.data.sources import DatasetSpec, code_source
 from dataloupe.core.errors import DatasetError, UserCodeError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
-from dataloupe.core.user_calls import import_module, required_arguments, run_user
+from dataloupe.core.user_calls import MISSING, look_up, required_arguments, run_user
 from dataloupe.core.wording import duration, plural
 
 TEST_KEYS = ("test", "val", "valid", "validation")
@@ -71,15 +71,12 @@ def resolve(source: str) -> tuple[Any, str]:
     if parsed is None:
         raise DatasetError(f"{source}: expected path/to/file.py:NAME or package.module:NAME.")
     target, name = parsed
-    module, location = import_module(target)
-    obj: Any = module
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            raise DatasetError(
-                f"{target} has no {name!r}. It defines: {_what_module_offers(module)}. "
-                f"Name one of them after the colon; it should be {EXPECTED}."
-            )
-        obj = getattr(obj, part)
+    module, location, obj = look_up(target, name)
+    if obj is MISSING:
+        raise DatasetError(
+            f"{target} has no {name!r}. It defines: {_what_module_offers(module)}. "
+            f"Name one of them after the colon; it should be {EXPECTED}."
+        )
     if _is_data(obj) or isinstance(obj, torch.nn.Module):
         return obj, location
     if isinstance(obj, type) and not issubclass(obj, Dataset):

@@ -33,7 +33,7 @@ from dataloupe.core.errors import DatasetError, SettingsError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
 from dataloupe.core.training.metrics import OUTPUT_KINDS, ModelReport, model_report
 from dataloupe.core.training.weights import fit_weights, read_weights
-from dataloupe.core.user_calls import import_module, required_arguments, run_user
+from dataloupe.core.user_calls import MISSING, look_up, required_arguments, run_user
 from dataloupe.core.wording import format_shape
 
 if TYPE_CHECKING:
@@ -137,15 +137,12 @@ def load_user_model(source: str, weights: str | Path | None = None, outputs: str
     if parsed is None:
         raise SettingsError(f"{source}: expected path/to/file.py:NAME or package.module:NAME for a model.")
     target, name = parsed
-    module_obj, _ = import_module(target)
-    obj: Any = module_obj
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            found = [k for k, v in vars(module_obj).items() if not k.startswith("_") and _looks_like_model(v)]
-            raise SettingsError(
-                f"{target} has no {name!r}. Models it defines: {', '.join(found[:10]) or 'none'}."
-            )
-        obj = getattr(obj, part)
+    module_obj, _, obj = look_up(target, name)
+    if obj is MISSING:
+        found = [k for k, v in vars(module_obj).items() if not k.startswith("_") and _looks_like_model(v)]
+        raise SettingsError(
+            f"{target} has no {name!r}. Models it defines: {', '.join(found[:10]) or 'none'}."
+        )
     model_class = obj if isinstance(obj, type) else None
     module = _module_from(obj, source, name)
     notes: list[str] = []
@@ -327,13 +324,8 @@ def probabilities_on_test_split(
     """What a label check needs from the user's model instead of cross-fitting its own: the N×C probabilities
     of :func:`evaluation_split` (the test split, which the model never trained on), that split, and who
     scored it, for the report ("scored by net.py:Net with net.pt")."""
-    from dataloupe.core.training.device import choose_device
-
-    split = evaluation_split(handle)
-    split = split.with_pipeline(eval_pipeline(split, normalize))
-    probs = user_model_probabilities(
-        model, split, choose_device(device).device, progress=progress, cancel=cancel
-    )
+    split, choice = _scoring(handle, device, normalize)
+    probs = user_model_probabilities(model, split, choice.device, progress=progress, cancel=cancel)
     return probs, split, f"scored by {model.name}"
 
 
@@ -394,6 +386,14 @@ def as_eval_result(report: ModelReport) -> EvalResult:
     )
 
 
+def _scoring(handle: DatasetHandle, device: str, normalize):
+    """The split a user's model is scored on, through its evaluation pipeline, and the device choice."""
+    from dataloupe.core.training.device import choose_device
+
+    split = evaluation_split(handle)
+    return split.with_pipeline(eval_pipeline(split, normalize)), choose_device(device)
+
+
 def evaluation_split(handle: DatasetHandle) -> Split:
     """The split a user's model is scored on: the test split when there is one, else all of the only one.
 
@@ -412,10 +412,6 @@ def evaluate_on_dataset(
 ) -> tuple[ModelReport, Split, list[str]]:
     """The report of the user's model on ``handle`` (:func:`evaluation_split`), the split it was measured on
     (with the pipeline used), and notes (a device fallback): the path of ``dataloupe eval`` and the app."""
-    from dataloupe.core.training.device import choose_device
-
-    split = evaluation_split(handle)
-    split = split.with_pipeline(eval_pipeline(split, normalize))
-    choice = choose_device(device)
+    split, choice = _scoring(handle, device, normalize)
     report = evaluate_user_model(model, split, choice.device, progress=progress, cancel=cancel)
     return report, split, [choice.notice] if choice.notice else []
