@@ -256,7 +256,9 @@ def latency(presses: int, workdir: Path, command: list[str] | None = None) -> li
             # sleeps would add up to 50 ms to every figure, the floor's and dataloupe's alike
             while view(term.screen()) in (before, None):
                 if time.perf_counter() - t0 > 10:
-                    raise AssertionError(f"the next view not seen within 10 s; the screen shows:\n{term.screen()}")
+                    raise AssertionError(
+                        f"the next view not seen within 10 s; the screen shows:\n{term.screen()}"
+                    )
             times.append(time.perf_counter() - t0)
         term.keys("q")
         term.exit_code(timeout=10)

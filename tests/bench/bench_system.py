@@ -145,6 +145,8 @@ def search_and_sample_ms(folder: Path) -> tuple[float, float]:
 
 def terminal_bytes(log: Path, gpus: int, strip: bool, warmup: float, seconds: float) -> float:
     """Bytes per second ``dataloupe watch log`` writes to a 120×40 pseudo-terminal."""
+    from support.processes import quit_on_pty
+
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
@@ -168,20 +170,7 @@ def terminal_bytes(log: Path, gpus: int, strip: bool, warmup: float, seconds: fl
             except OSError:
                 break
     elapsed = time.perf_counter() - t0
-    os.write(fd, b"q")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        try:
-            select.select([fd], [], [], 0.1)
-            os.read(fd, 65536)
-        except OSError:
-            pass
-    else:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    os.close(fd)
+    quit_on_pty(pid, fd)
     return total / elapsed
 
 

@@ -218,6 +218,9 @@ def cpu_seconds(pid: int) -> float:
 def app_in_terminal(path: Path, warmup: float, seconds: float) -> dict:
     """Run ``dataloupe watch path`` in a 120×40 pseudo-terminal; CPU % and terminal bytes/s over ``seconds``,
     and for each new step the terminal shows, how long after the writer logged it."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.processes import quit_on_pty
+
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
@@ -255,20 +258,7 @@ def app_in_terminal(path: Path, warmup: float, seconds: float) -> dict:
                     lags.append(time.time() - logged)
     elapsed = time.perf_counter() - t0
     cpu = cpu_seconds(pid) - cpu0
-    os.write(fd, b"q")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-        try:
-            select.select([fd], [], [], 0.1)
-            os.read(fd, 65536)
-        except OSError:
-            pass
-    else:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    os.close(fd)
+    quit_on_pty(pid, fd)
     steps = [int(m.replace(b",", b"")) for m in STEP_SHOWN.findall(tail)]
     return {
         "cpu_percent": 100 * cpu / elapsed,

@@ -66,3 +66,25 @@ class Output:
         for thread in self._threads:
             thread.join(timeout=timeout)
         return "".join(self._out), "".join(self._err)
+
+
+def quit_on_pty(pid: int, fd: int, timeout: float = 10.0) -> None:
+    """Press q in the app that runs on the pseudo-terminal ``fd`` (a ``pty.fork`` child), reading what
+    it draws meanwhile so that it never blocks on a full terminal; kill it after ``timeout`` seconds."""
+    import os
+    import select
+
+    os.write(fd, b"q")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+        try:
+            select.select([fd], [], [], 0.1)
+            os.read(fd, 65536)
+        except OSError:
+            pass
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    os.close(fd)
