@@ -294,12 +294,17 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def _decode_now(self, i: int) -> torch.Tensor:
+        """Sample ``i`` decoded from its file, past the cache; :class:`Unreadable` for a bad file.
+        Readers whose images are not files (shards) replace this alone."""
+        return decode_image(self.paths[i], self.mode, self.max_pixels)
+
     def decode(self, i: int) -> torch.Tensor:
         """Sample ``i`` decoded (from the cache when it is there); :class:`Unreadable` for a bad file."""
         key = (self.name, i)
         t = self.cache.get(key)
         if t is None:
-            t = decode_image(self.paths[i], self.mode, self.max_pixels)
+            t = self._decode_now(i)
             self.cache.put(key, t)
         return t
 
@@ -309,7 +314,7 @@ class ImageFiles:
             return self.bad[i]
         try:
             if self.cache.get((self.name, i)) is None:
-                decode_image(self.paths[i], self.mode, self.max_pixels)
+                self._decode_now(i)
         except Unreadable as e:
             self._mark(i, str(e))
             return str(e)

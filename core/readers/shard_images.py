@@ -107,25 +107,6 @@ class ShardImages(ImageFiles):
             return decode_npy(data)
         return decode_image(io.BytesIO(data), self.mode, self.max_pixels)  # type: ignore[arg-type]
 
-    def decode(self, i: int) -> torch.Tensor:
-        key = (self.name, i)
-        t = self.cache.get(key)
-        if t is None:
-            t = self._decode_now(i)
-            self.cache.put(key, t)
-        return t
-
-    def check(self, i: int) -> str | None:
-        if i in self.bad:
-            return self.bad[i]
-        try:
-            if self.cache.get((self.name, i)) is None:
-                self._decode_now(i)
-        except Unreadable as e:
-            self._mark(i, str(e))
-            return str(e)
-        return None
-
 
 def guess_columns(
     names: list[str], keys: tuple[str, str] | None, image_columns: list[str], label_columns: list[str] = ()
