@@ -12,6 +12,10 @@ starts, never from a worker (a worker changing it would change every other worke
 This module does not import torch: before torch loads it sets ``OMP_NUM_THREADS``, which
 torch reads when it does.
 
+:data:`GIVE_WAY` is the other process-wide setting: the thread that answers the user raises it
+while it does, and the loops that train call :meth:`GiveWay.wait` between two steps, so that a
+key is answered without sharing the GIL with a training step (see :class:`GiveWay`).
+
     python -c "from dataloupe.core.threads import default_threads; print(default_threads())"
 """
 
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 
 from dataloupe.core.errors import SettingsError
 
@@ -56,3 +62,62 @@ def _from_environment() -> int:
         return max(0, int(os.environ.get(ENV, "")))
     except ValueError:
         return 0
+
+
+GIVE_WAY_LIMIT = 0.5
+"""Seconds after being raised that :data:`GIVE_WAY` counts as lowered whatever happens: a side that
+forgot to lower it, or a key whose answer takes long, holds a loop up this long at most."""
+
+
+class GiveWay:
+    """A process-wide "the user is waiting" signal from the interactive thread to the computing ones.
+
+    Python runs one thread at a time (the GIL). While a model trains in a thread, the thread that
+    draws the screen gets the GIL back only when the training thread lets it go, and a key took
+    twice as long to reach the screen as the same work on a quiet process (``bench_keys.py``:
+    p50 37 ms and p95 58 ms while training). The interactive side :meth:`raise_` s it when a key
+    arrives and :meth:`lower` s it once the screen shows the answer; a training loop that calls
+    :meth:`wait` between two steps sleeps meanwhile, releasing the GIL. A key costs training a few
+    milliseconds; nothing else changes. A script never raises it, and :meth:`wait` is then one
+    attribute read.
+    """
+
+    def __init__(self, limit: float = GIVE_WAY_LIMIT) -> None:
+        self.limit = limit
+        """Seconds after :meth:`raise_` that it counts as lowered anyway."""
+        self._down = threading.Event()
+        self._down.set()
+        self._raised_at = 0.0
+        self.raised = 0
+        """Times it was raised (tests read it)."""
+        self.waited = 0
+        """Times a loop waited for it (tests read it)."""
+
+    @property
+    def up(self) -> bool:
+        """It is raised, and not for longer than :attr:`limit`: loops wait at their next step."""
+        return not self._down.is_set() and time.monotonic() - self._raised_at < self.limit
+
+    def raise_(self) -> None:
+        """The user waits for this thread: loops wait between steps until :meth:`lower`."""
+        self.raised += 1
+        self._raised_at = time.monotonic()
+        self._down.clear()
+
+    def lower(self) -> None:
+        """The answer is on screen: loops go on."""
+        self._down.set()
+
+    def wait(self) -> None:
+        """Between two steps of a loop: while it is raised, sleep (releasing the GIL) until it is
+        lowered, or until :attr:`limit` seconds after it was raised."""
+        if self._down.is_set():
+            return
+        left = self.limit - (time.monotonic() - self._raised_at)
+        if left > 0:
+            self.waited += 1
+            self._down.wait(left)
+
+
+GIVE_WAY = GiveWay()
+"""The process's one :class:`GiveWay` (the GIL it is about is the process's)."""

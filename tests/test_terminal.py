@@ -103,3 +103,24 @@ async def test_checkboxes_and_radio_buttons_show_their_state_by_glyph():
         app.query_one("#download", Checkbox).value = True
         await pilot.pause()
         assert "[x] download" in screen_text(app)  # on and off differ without colour
+
+
+def test_the_app_draws_at_120_frames_a_second_unless_the_user_chose_a_rate():
+    from dataloupe.tui.terminal import FRAME_RATE, set_frame_rate
+
+    environ: dict[str, str] = {}
+    assert set_frame_rate(environ) == str(FRAME_RATE) == "120" and environ == {"TEXTUAL_FPS": "120"}
+    chosen = {"TEXTUAL_FPS": "30"}
+    assert set_frame_rate(chosen) == "30" and chosen == {"TEXTUAL_FPS": "30"}
+
+
+def test_the_command_sets_the_frame_rate_before_textual_reads_it():
+    """Textual reads TEXTUAL_FPS once, when imported: ``main`` sets it first thing."""
+    code = (
+        "import os, sys; from dataloupe.tui.cli.entry import main; "
+        "assert 'textual' not in sys.modules; "
+        "main(['check', 'digits', '--json']); import textual.constants as c; print('fps', c.MAX_FPS)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "fps 120", out.stderr[-2000:]

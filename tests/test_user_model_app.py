@@ -148,6 +148,14 @@ async def test_the_pane_loads_the_users_model_and_shows_its_mistakes(tmp_path):
         assert {(m.label, m.predicted) for m in view.report.mistakes} == {(1, 2)}
         assert app.query_one(ConfusionView).matrix == ((10, 0, 0), (0, 0, 10), (0, 0, 10))
         await wait_for(pilot, lambda: "mistake 1 of 10" in str(view.query_one("#mistake-info").render()))
+        # the pane keeps the keys in every view (a focus change lays the screen out again) and hands
+        # the mistakes view its arrows while that view is shown
+        assert app.focused is pane
+        await pilot.press("right")
+        await wait_for(pilot, lambda: "mistake 2 of 10" in str(view.query_one("#mistake-info").render()))
+        await pilot.press("left", "left")
+        await wait_for(pilot, lambda: "mistake 10 of 10" in str(view.query_one("#mistake-info").render()))
+        assert app.focused is pane
         await pilot.press("f")
         await wait_for(
             pilot, lambda: "true mid → predicted bright" in str(view.query_one("#mistake-info").render())

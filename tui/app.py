@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane, Tabs
@@ -24,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.stats.classes import IMBALANCE_THRESHOLD
+from dataloupe.core.threads import GIVE_WAY
 from dataloupe.core.user_calls import in_user_code, running_calls
 from dataloupe.tui import hangup
 from dataloupe.tui.ascii_filter import AsciiFilter, use_ascii_bars
@@ -93,6 +95,19 @@ def _underline_at_once(tabs: Tabs) -> None:
     highlight = getattr(tabs, "_highlight_active", None)
     if callable(highlight):
         tabs._highlight_active = lambda animate=True: highlight(animate=False)  # type: ignore[method-assign]
+
+
+def _give_way_on_keys(driver: type[Driver]) -> type[Driver]:
+    """``driver``, raising :data:`GIVE_WAY` for every key it reads (on its input thread)."""
+
+    class GiveWayOnKeys(driver):  # type: ignore[valid-type,misc]
+        def process_message(self, message) -> None:
+            if isinstance(message, events.Key):
+                GIVE_WAY.raise_()
+            super().process_message(message)
+
+    GiveWayOnKeys.__name__ = GiveWayOnKeys.__qualname__ = f"GiveWayOn{driver.__name__}"
+    return GiveWayOnKeys
 
 
 class DataloupeApp(App):
@@ -176,15 +191,30 @@ class DataloupeApp(App):
         """SIGHUP or SIGTERM came: the app is stopping a run, keeping its model and quitting."""
         self.previous_handlers: dict = {}
         """The signal handlers the app replaced while it runs (see :mod:`dataloupe.tui.hangup`)."""
-        self._keys = KeysInOrder(self, super().on_event)
+        self._keys = KeysInOrder(self, super().on_event, settled=self._keys_settled)
         """Hands the terminal's keys on one at a time, each once the one before has had its effect."""
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys from the terminal go through :class:`KeysInOrder`; everything else as Textual does."""
+        """Keys from the terminal go through :class:`KeysInOrder`; everything else as Textual does.
+
+        A key raises :data:`GIVE_WAY`, so that a model training in a worker waits between its
+        steps until the key's answer is on screen (see :class:`~dataloupe.core.threads.GiveWay`).
+        """
         if isinstance(event, events.Key) and not event.is_forwarded:
+            GIVE_WAY.raise_()
             await self._keys.arrived(event)
         else:
             await super().on_event(event)
+
+    def get_driver_class(self):
+        """Textual's driver for this terminal, raising :data:`GIVE_WAY` on the thread that reads the
+        keys, as soon as one is read: training waits from then, not from when the UI thread, slowed
+        by the training thread's hold on the GIL, gets to the key (up to 10 ms later at the p95)."""
+        return _give_way_on_keys(super().get_driver_class())
+
+    def _keys_settled(self) -> None:
+        """Every key has had its effect: once the screen shows it, training goes on."""
+        self.call_after_refresh(GIVE_WAY.lower)
 
     def get_line_filters(self):
         """Textual's filters (NO_COLOR's monochrome), then the ASCII one under --ascii."""

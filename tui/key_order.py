@@ -39,11 +39,13 @@ class KeysInOrder:
     Textual sees it; ``dispatch`` is what Textual would have done with it (``App.on_event``).
     """
 
-    def __init__(self, app: App, dispatch) -> None:
+    def __init__(self, app: App, dispatch, settled=None) -> None:
         self.app = app
         """The app whose keys these are."""
         self.dispatch = dispatch
         """Coroutine function that hands one key to Textual (``App.on_event``)."""
+        self.settled = settled
+        """Called once every key that arrived has had its effect (none held, none on its way)."""
         self.held: deque[events.Key] = deque()
         """Keys that arrived while another was on its way, oldest first."""
         self.serial = 0
@@ -102,6 +104,8 @@ class KeysInOrder:
             await self._send(self.held.popleft())
             if self.held:
                 self._arm()
+        elif self.settled is not None:
+            self.settled()
 
     async def _stuck(self) -> None:
         """The key on its way has not come back for :data:`STUCK_AFTER` s: go on without it."""

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.threads import GIVE_WAY
 from dataloupe.core.training.models import ModelSpec
 
 Predict = Callable[[torch.Tensor], torch.Tensor]
@@ -172,6 +173,7 @@ def fit_mlp(
         tick()
         order = torch.randperm(len(y), generator=gen)
         for idx in order.split(settings.batch_size):
+            GIVE_WAY.wait()  # the user pressed a key: the screen answers first
             xb = x.index_select(0, idx)
             if shifts:  # a shifted digit is the same digit: 1.3 points of accuracy on MNIST, for free
                 dx, dy = torch.randint(-shifts, shifts + 1, (2,), generator=gen).tolist()

@@ -33,6 +33,7 @@ from dataloupe.core.history import DecimatedHistory
 from dataloupe.core.memory import requested_bytes
 from dataloupe.core.progress import Throttle
 from dataloupe.core.settings import TrainConfig, suggested_lr
+from dataloupe.core.threads import GIVE_WAY
 from dataloupe.core.training.data_wait import DataWait
 from dataloupe.core.training.device import free_memory, is_out_of_memory, memory_in_use
 from dataloupe.core.training.evaluation import evaluate_model
@@ -199,6 +200,7 @@ class TrainingRun:
                 for batch in self.data_wait.timed(prep.batches.epoch(order, indices=graphed is not None)):
                     if self.pause.is_set():
                         self._wait_while_paused()
+                    GIVE_WAY.wait()  # the user pressed a key: the screen answers first
                     if self.cancel.is_set():
                         raise _Stop()
                     if graphed is not None:

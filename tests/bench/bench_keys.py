@@ -24,7 +24,8 @@ elsewhere lost a key. Figures: bursts, keys sent, pane keys lost.
 timed from ``tmux send-keys`` to the first capture that shows the next view. The time includes
 tmux's own capture (a few ms); it is what a user sees. The floor beside it, measured the same way
 in the same run: a bare Textual app (``--bare-app``: one line of text that ``v`` changes) with an
-MLP training at full speed in a thread of the same process.
+MLP training at full speed in a thread of the same process, twice: at the frame rate dataloupe sets
+(``TEXTUAL_FPS``, :data:`dataloupe.tui.terminal.FRAME_RATE`) and at Textual's default of 60.
 
 Prints figures and a verdict per seed; it is a benchmark, not a test (its exit code is 1 when a
 seed fails).
@@ -43,6 +44,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: terminal.py
+
+from dataloupe.tui.terminal import FRAME_RATE, FRAME_RATE_VARIABLE  # noqa: E402
 
 from support.keys import PANES, active_pane  # noqa: E402
 from support.terminal import EXIT_MARK, TRAINING_FORM, Terminal  # noqa: E402
@@ -235,11 +238,13 @@ def bursts(seed: int, count: int, workdir: Path) -> tuple[int, int, int, list[st
         term.close()
 
 
-def latency(presses: int, workdir: Path, command: list[str] | None = None) -> list[float]:
+def latency(
+    presses: int, workdir: Path, command: list[str] | None = None, env: dict[str, str] | None = None
+) -> list[float]:
     """Seconds from pressing v to the screen showing another view, ``presses`` times, while training
     (``command``: the bare app instead of dataloupe)."""
     term = Terminal(workdir / "root")
-    term.start(command or [str(DATALOUPE)], cwd=workdir)
+    term.start(command or [str(DATALOUPE)], cwd=workdir, env=env)
     try:
         if command is None:
             start_training(term)
@@ -375,12 +380,16 @@ def main() -> int:
     if not args.skip_latency:
         with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
             times = latency(args.presses, Path(tmp))
+        bare = [sys.executable, __file__, "--bare-app"]
         with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
-            floor = latency(args.presses, Path(tmp), [sys.executable, __file__, "--bare-app"])
+            floor = latency(args.presses, Path(tmp), bare, {FRAME_RATE_VARIABLE: str(FRAME_RATE)})
+        with tempfile.TemporaryDirectory(prefix="bench-keys-") as tmp:
+            floor_60 = latency(args.presses, Path(tmp), bare, {FRAME_RATE_VARIABLE: "60"})
         print(
             f"key to screen while training ({len(times)} presses of v, tmux send-keys → capture showing the "
-            f"next view): {percentiles(times)}; a bare Textual app with an MLP training in a thread: "
-            f"{percentiles(floor)} (load {os.getloadavg()[0]:.1f})"
+            f"next view): {percentiles(times)}; a bare Textual app with an MLP training in a thread, at the "
+            f"app's {FRAME_RATE} frames a second: {percentiles(floor)}; at Textual's default 60: "
+            f"{percentiles(floor_60)} (load {os.getloadavg()[0]:.1f})"
         )
     print(f"seeds failed: {failed or 'none'}; pane keys lost in bursts: {total_lost}")
     return 1 if failed or total_lost else 0

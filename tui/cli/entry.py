@@ -29,6 +29,7 @@ from dataloupe.tui.cli.common import (
     spec_from_args,
     warn,
 )
+from dataloupe.tui.terminal import set_frame_rate
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("dataloupe.tui.cli.check", "run the data checklist and print the class table"),
@@ -162,6 +163,7 @@ def messages_back_to_stderr(saved: int | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dataloupe`` console script and of ``python -m dataloupe.tui``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    set_frame_rate()  # before Textual is imported (the app and `watch`), which reads it once
     reopen_closed_streams()  # `dataloupe check digits >&-`: the output goes nowhere, as into a closed pipe
     commands = _available_commands()
     if argv and argv[0] in commands:

@@ -94,6 +94,10 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         ),  # the footer is full at 80 columns: the form names u
         Binding("v", "next_view", "view"),
         Binding("c", "curve", "curve"),
+        # the mistakes view's keys, bound while it is shown (training_user_model.check_action)
+        Binding("right", "mistake(1)", "mistake", show=False),
+        Binding("left", "mistake(-1)", "previous mistake", show=False),
+        Binding("f", "cell", "cell", show=False),
     ]
 
     # ------------------------------------------------------------------ messages
@@ -296,7 +300,8 @@ class TrainingPane(UserModelPart, ModelActions, Pane):
         """Show view ``index`` of :data:`VIEWS`."""
         self.view = index % len(VIEWS)
         self.query_one(ContentSwitcher).current = VIEWS[self.view][0]
-        self.query_one("#train-views", Static).update(self._view_tabs())
+        # the same words, only the highlight moves: no layout pass (it reflows the whole screen)
+        self.query_one("#train-views", Static).update(self._view_tabs(), layout=False)
         self._charts_dirty = self.snapshot is not None
         self.focus_for_view(VIEWS[self.view])
 

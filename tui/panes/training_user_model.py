@@ -103,10 +103,23 @@ class UserModelPart:
         self.show_view(views.index(MISTAKES_VIEW[0]))
 
     def focus_for_view(self: TrainingPane, view: tuple[str, str]) -> None:
-        """The mistakes view takes the keys while it is shown (its arrows and f); the pane takes them back
-        when another view is (a hidden widget would otherwise hand them to a settings field)."""
-        mistakes = self.query_one(MistakesView)
-        if view == MISTAKES_VIEW:
-            mistakes.focus()
-        elif mistakes.has_focus:
+        """The pane keeps the keys whichever view is shown, and hands the mistakes view its arrows and
+        f while it is shown (:meth:`action_mistake`, :meth:`action_cell`): a focus change restyles and
+        lays out the screen, and cost 20-40 ms of the UI thread on each ``v`` into or out of the view.
+        A hidden view that was given the focus (a click) hands it back, or it would take the keys."""
+        if view != MISTAKES_VIEW and self.query_one(MistakesView).has_focus:
             self.focus()
+
+    def action_mistake(self: TrainingPane, delta: int) -> None:
+        """← and →: the previous or next mistake (bound only while the mistakes view is shown)."""
+        self.query_one(MistakesView).action_step(delta)
+
+    def action_cell(self: TrainingPane) -> None:
+        """f: the mistakes of the next confusion cell (bound only while the mistakes view is shown)."""
+        self.query_one(MistakesView).action_next_cell()
+
+    def check_action(self: TrainingPane, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("mistake", "cell"):
+            switchers = self.query("#train-switcher").results(ContentSwitcher)
+            return any(switcher.current == MISTAKES_VIEW[0] for switcher in switchers)
+        return True

@@ -103,7 +103,7 @@ class KeyBar(Static):
                 line.append("  " if grouped else " ")  # Footer sets a group off by one more space
             line.append_text(entry)
         self.keys = line.plain
-        self.update(line)
+        self.update(line, layout=False)  # one row, the screen's width: a layout pass would reflow the screen
 
 
 ELLIPSIS = "…"

@@ -34,6 +34,7 @@ from torch import nn
 from dataloupe.core.errors import Cancelled, DataloupeError, SettingsError
 from dataloupe.core.progress import Throttle
 from dataloupe.core.settings import TrainConfig
+from dataloupe.core.threads import GIVE_WAY
 from dataloupe.core.training.curve.points import (
     CurveNetwork,
     CurvePlan,
@@ -275,6 +276,7 @@ class CurveSweep:
             for batch in setup.batches.epoch(order, indices=step is not None):
                 if self.cancel.is_set():
                     raise Cancelled()
+                GIVE_WAY.wait()  # the user pressed a key: the screen answers first
                 if step is not None:
                     step(batch)
                 else:
