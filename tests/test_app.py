@@ -248,11 +248,17 @@ async def test_the_shuffled_verdict_does_not_depend_on_the_batches_panes_loader(
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
             pane = app.query_one(ChecklistPane)
+            await pilot.press("5")  # only looking at the batches: the verdict said "✓ … shuffles" then
+            await settle(app, pilot)
+            await pilot.press("4")
+            await wait_for(pilot, lambda p=pane: p.report is not None and not p.running, what="the checklist")
+            assert shuffled(pane.report) == command_line
             await pilot.press("5")
             await settle(app, pilot)
             app.query_one("#shuffle", Checkbox).value = False
             await settle(app, pilot)
             await pilot.press("4")
+            await pilot.press("r")  # checked again, after the batches pane's shuffle was unticked
             await wait_for(pilot, lambda p=pane: p.report is not None and not p.running, what="the checklist")
             assert shuffled(pane.report) == command_line
 
