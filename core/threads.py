@@ -78,8 +78,8 @@ class GiveWay:
     p50 37 ms and p95 58 ms while training). The interactive side :meth:`raise_` s it when a key
     arrives and :meth:`lower` s it once the screen shows the answer; a training loop that calls
     :meth:`wait` between two steps sleeps meanwhile, releasing the GIL. A key costs training a few
-    milliseconds; nothing else changes. A script never raises it, and :meth:`wait` is then one
-    attribute read.
+    milliseconds; nothing else changes. The watch reader waits for it between two runs' logs too.
+    A script never raises it, and :meth:`wait` is then one attribute read.
     """
 
     def __init__(self, limit: float = GIVE_WAY_LIMIT) -> None:

@@ -107,6 +107,28 @@ def test_training_steps_stop_while_it_is_raised_and_resume_when_lowered(long_lim
     assert not worker.is_alive()
 
 
+def test_the_watch_reader_waits_between_two_runs_while_it_is_raised(long_limit, tmp_path):
+    from dataloupe.core.runlogs import Watch
+
+    from support.runlogs import write_lightning_csv
+
+    for name in ("a", "b", "c"):
+        write_lightning_csv(tmp_path / name / "metrics.csv", range(1, 20))
+    watch = Watch(tmp_path)
+    watch.rescan()
+    assert len(watch.runs) == 3
+    snapshots = []
+    waited = long_limit.waited
+    long_limit.raise_()
+    reader = threading.Thread(target=lambda: snapshots.append(watch.poll()))
+    reader.start()
+    until(lambda: long_limit.waited > waited, "the reader to wait")
+    assert not snapshots  # nothing read while a key is answered
+    long_limit.lower()
+    reader.join(60)
+    assert [len(r.tags) > 0 for r in snapshots[0].runs] == [True, True, True]
+
+
 class RecordingDriver(Driver):
     """A driver that records the messages it would send instead of sending them."""
 

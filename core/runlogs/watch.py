@@ -24,6 +24,7 @@ from dataloupe.core.runlogs.jsonl import JsonlReader
 from dataloupe.core.runlogs.run import STALL_AFTER, Run, RunSnapshot
 from dataloupe.core.runlogs.tensorboard_events import EventFolderReader, is_event_file
 from dataloupe.core.runlogs.trainer_state import TrainerStateReader
+from dataloupe.core.threads import GIVE_WAY
 
 RESCAN_EVERY = 2.0
 """Seconds between two searches of the folder for new runs."""
@@ -215,6 +216,7 @@ class Watch:
                 break
             if budget is not None and polled and time.monotonic() - start >= budget:
                 break
+            GIVE_WAY.wait()  # the user pressed a key: the screen answers first
             name = names[self._cursor % len(names)]
             self._cursor = (self._cursor + 1) % len(names)
             self.runs[name].poll()
