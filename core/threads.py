@@ -74,8 +74,9 @@ class GiveWay:
 
     Python runs one thread at a time (the GIL). While a model trains in a thread, the thread that
     draws the screen gets the GIL back only when the training thread lets it go, and a key took
-    twice as long to reach the screen as the same work on a quiet process (``bench_keys.py``:
-    p50 37 ms and p95 58 ms while training). The interactive side :meth:`raise_` s it when a key
+    twice as long to reach the screen as the same work on a quiet process (14 ms of the UI thread's
+    CPU took 29 ms). With this, ``bench_keys.py`` went from p50 38 ms and p95 65 ms while training
+    to 25-27 and 44-45 ms (the same build otherwise). The interactive side :meth:`raise_` s it when a key
     arrives and :meth:`lower` s it once the screen shows the answer; a training loop that calls
     :meth:`wait` between two steps sleeps meanwhile, releasing the GIL. A key costs training a few
     milliseconds; nothing else changes. The watch reader waits for it between two runs' logs too.

@@ -7,6 +7,9 @@ tests fail loudly, naming the attribute, when a release inside that range remove
 - ``textual._wait.SLEEP_GRANULARITY`` / ``SLEEP_IDLE`` and the ``wait_for_idle`` that
   ``textual.app`` and ``textual.pilot`` import: the tests' idle wait (tests/support/process.py).
 - The screenshot's SVG layout that ``support.pilot.screen_lines`` reads back into lines.
+- ``Widget.watch_has_focus`` (overridden by ``Pane`` to restyle a pane alone), ``App.stylesheet``'s
+  ``update_nodes``, ``App.get_driver_class`` and ``Driver.process_message`` (the app raises
+  ``GIVE_WAY`` there for every key): renamed, the app would still work, only slower.
 """
 
 from __future__ import annotations
@@ -67,3 +70,20 @@ def test_screen_lines_reads_the_screenshot_back_into_rows():
     lines = asyncio.run(read())
     assert len(lines) == 20 and all(len(line) == 70 for line in lines)
     assert any("1 Dataset" in line and "6 Training" in line for line in lines)
+
+
+def test_the_hooks_of_the_quick_key_path_are_still_called_by_textual():
+    from textual.app import App
+    from textual.driver import Driver
+    from textual.widget import Widget
+
+    from dataloupe.tui.panes.base import Pane
+
+    assert "watch_has_focus" in vars(Widget), "Widget.watch_has_focus is gone: Pane's override is dead"
+    assert "watch_has_focus" in vars(Pane)
+    assert "has_focus" in Widget._reactives, "the has_focus reactive is gone"
+    assert callable(getattr(Driver, "process_message", None))
+    assert callable(getattr(App, "get_driver_class", None))
+    from textual.css.stylesheet import Stylesheet
+
+    assert callable(getattr(Stylesheet, "update_nodes", None))
