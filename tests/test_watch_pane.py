@@ -337,13 +337,22 @@ async def test_at_80_by_24_a_chart_keeps_40_by_10_cells_of_plot_and_a_stopped_wr
         )
         assert "ETA" not in line and "steps/s" not in line
         await wait_for(pilot, lambda: charts(app)["loss"].y_labels, what="the loss chart")
-        chart = charts(app)["loss"]
-        region = chart.region
-        assert region.y >= 0 and region.bottom <= 23  # wholly above the footer
-        label = max(len(t) for t in chart.y_labels)
-        plot_width = region.width - label - 3  # tick labels, the tick mark, the frame's two sides
-        plot_height = region.height - 5  # title, the frame's top and bottom, tick labels, x label
-        assert plot_width >= 40 and plot_height >= 10
+
+        def plot() -> tuple[int, int, int]:
+            """(plot columns, plot rows, the chart's bottom row) of the loss chart as laid out now."""
+            chart = charts(app)["loss"]
+            region = chart.region
+            label = max(len(t) for t in chart.y_labels)
+            # tick labels, the tick mark, the frame's two sides; title, frame, tick labels, x label
+            return region.width - label - 3, region.height - 5, region.bottom
+
+        def laid_out() -> str:
+            parts = [f"{w.id} {w.region}" for w in app.screen.query("#watch-pane > *, #watch-main > *")]
+            return f"plot (columns, rows, bottom) {plot()}; pane classes {pane.classes}; " + "; ".join(parts)
+
+        # once laid out for 80×24 (the narrow layout): 40×10 cells of plot, wholly above the footer
+        pane = app.screen.query_one(WatchPane)
+        await wait_for(pilot, lambda: (p := plot())[0] >= 40 and p[1] >= 10 and p[2] <= 23, what=laid_out)
 
 
 def test_the_lists_silence_a_selectionlist_method_that_still_exists():
