@@ -15,9 +15,8 @@ from dataloupe.core.settings import TrainConfig
 from dataloupe.core.training.device import choose_device, cuda_available
 from dataloupe.core.training.run import TrainingRun
 from dataloupe.tui.app import AppOptions, build_app
-from dataloupe.tui.panes.training_pane import TrainingPane
 
-from support.pilot import screen_text, settle, wait_for
+from support.pilot import open_training, screen_text, wait_for
 
 pytestmark = pytest.mark.skipif(not cuda_available(), reason="needs CUDA (a GPU and a CUDA build of torch)")
 
@@ -40,13 +39,7 @@ async def test_the_training_pane_shows_gpu_memory_while_it_trains():
 
     app = build_app(AppOptions())
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
-        pane.query_one("#train-epochs").value = "200"
-        pane.query_one("#train-device").value = "cuda"
-        await pilot.pause()
+        pane = await open_training(app, pilot, epochs="200", device="cuda")
         await pilot.press("r")
         await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 50)
         await pilot.pause(0.5)

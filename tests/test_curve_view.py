@@ -81,17 +81,12 @@ def test_sizes_are_labelled_compactly():
 
 async def test_c_in_the_training_pane_measures_curves_in_the_data_size_view_and_c_again_stops():
     from dataloupe.tui.app import AppOptions, build_app
-    from dataloupe.tui.panes.training_pane import TrainingPane
 
-    from support.pilot import settle
+    from support.pilot import open_training
 
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
-        pane.query_one("#train-device").value = "cpu"
+        pane = await open_training(app, pilot, device="cpu")
         view = pane.query_one(LearningCurveView)
         view.plan = CurvePlan(units=16, depths=(1, 2), sizes=3, repeats=2, min_steps=200)
         assert "c curve" in screen_text(app).replace("  ", " ")  # the key is in the footer

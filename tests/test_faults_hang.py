@@ -20,7 +20,7 @@ from dataloupe.core.user_calls import in_user_code, run_user, running_calls
 from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.workers import LeavingExecutor
 
-from support.pilot import settle, wait_for
+from support.pilot import open_training, settle, wait_for
 
 DATALOUPE = Path(sys.executable).parent / "dataloupe"
 HANGS = """
@@ -135,17 +135,11 @@ async def test_a_hang_up_stops_the_run_keeps_its_model_beside_the_checkpoint_pat
 
     from dataloupe.core.training.checkpoint import load_checkpoint
     from dataloupe.tui import hangup
-    from dataloupe.tui.panes.training_pane import TrainingPane
 
     target = tmp_path / "mine.pt"
     app = build_app(AppOptions())
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
-        for field, value in {"epochs": "1000", "batch": "1", "checkpoint": str(target)}.items():
-            pane.query_one(f"#train-{field}", Input).value = value
+        pane = await open_training(app, pilot, epochs="1000", batch="1", checkpoint=str(target))
         await pilot.press("r")
         await wait_for(pilot, lambda: pane.snapshot is not None and pane.snapshot.step > 5, timeout=60)
         assert signal.getsignal(signal.SIGHUP) not in (signal.SIG_DFL, None)

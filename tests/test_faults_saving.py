@@ -264,21 +264,14 @@ def test_the_app_says_out_of_memory_with_the_amount_not_the_exception():
 
 
 async def test_the_app_says_the_disk_is_full_and_where_when_a_save_fails(tmp_path, full_folder):
-    from textual.widgets import Input
 
     from dataloupe.tui.app import AppOptions, build_app
-    from dataloupe.tui.panes.training_pane import TrainingPane
 
-    from support.pilot import settle, wait_for
+    from support.pilot import open_training, wait_for
 
     app = build_app(AppOptions())
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
-        pane.query_one("#train-epochs", Input).value = "1"
-        pane.query_one("#train-checkpoint", Input).value = str(full_folder / "m.pt")
+        pane = await open_training(app, pilot, epochs="1", checkpoint=str(full_folder / "m.pt"))
         await pilot.press("r")
         await wait_for(pilot, lambda: pane.current is not None and not pane.running, timeout=60)
         await pilot.press("s")

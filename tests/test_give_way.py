@@ -10,6 +10,7 @@ up for longer than its limit.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from textual import events
@@ -29,12 +30,10 @@ set_threads(1)
 
 def until(condition, what: str, timeout: float = 60.0) -> None:
     """Wait (in this thread) until ``condition()`` holds; fail after ``timeout`` seconds."""
-    done = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        done.wait(0.01)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.01)
 
 
 def test_a_loop_waits_while_it_is_raised_and_goes_on_once_lowered():

@@ -10,7 +10,7 @@ from dataloupe.tui.app import AppOptions, build_app
 from dataloupe.tui.panes.training_pane import TrainingPane
 
 from support.makers import training_snapshot as snapshot
-from support.pilot import screen_text, settle, wait_for
+from support.pilot import open_training, screen_text, wait_for
 
 HELD = "49 of 244 samples held out for testing"
 
@@ -20,10 +20,7 @@ async def shown_after(*finals) -> list[tuple[float | None, str]]:
     app = build_app(AppOptions())
     seen = []
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
+        pane = await open_training(app, pilot)
         for final in finals:
             pane.running = True
             pane.post_message(TrainingPane.Progress(snapshot(held_out=HELD)))

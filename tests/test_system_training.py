@@ -8,10 +8,9 @@ import textwrap
 from dataloupe.core.data.sources import DatasetSpec
 from dataloupe.core.threads import set_threads
 from dataloupe.tui.app import AppOptions, build_app
-from dataloupe.tui.panes.training_pane import TrainingPane
 from dataloupe.tui.widgets.system_strip import SystemStrip
 
-from support.pilot import screen_lines, settle, wait_for
+from support.pilot import open_training, screen_lines, wait_for
 
 set_threads(1)
 
@@ -43,13 +42,8 @@ async def test_a_slow_loader_is_reported_beside_the_system_strip(tmp_path):
     path.write_text(textwrap.dedent(SLOW_LOADER))
     app = build_app(AppOptions(spec=DatasetSpec(f"{path}:loader")))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("6")
-        await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane")
-        pane = app.query_one(TrainingPane)
-        pane.query_one("#train-epochs").value = "1000"
-        pane.query_one("#train-batch").value = "4"  # 24 steps an epoch: a share by the first epoch's end
-        await pilot.pause()
+        # batch 4: 24 steps an epoch, a share by the first epoch's end
+        pane = await open_training(app, pilot, epochs="1000", batch="4")
         await pilot.press("r")
         text = lambda: "\n".join(screen_lines(app))  # noqa: E731
         await wait_for(pilot, lambda: "waits for data" in text(), timeout=30, what=text)

@@ -21,7 +21,7 @@ from dataloupe.tui.widgets.loss_chart import TRAINING_LINE_POINTS, LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
 from support.makers import training_snapshot as snapshot
-from support.pilot import screen_lines, settle, wait_for
+from support.pilot import open_training, screen_lines, wait_for
 
 BRAILLE = re.compile("[\u2801-\u28ff]")
 CLASSES = tuple(str(k) for k in range(10))
@@ -35,17 +35,10 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-async def training_pane(app, pilot) -> TrainingPane:
-    await settle(app, pilot)
-    await pilot.press("6")
-    await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane, made when first shown")
-    return app.query_one(TrainingPane)
-
-
 async def test_at_80x24_the_eta_and_the_summary_are_whole_and_no_toast_covers_the_charts():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.running = True
         pane.show_view(1)
         pane.post_message(TrainingPane.Progress(snapshot()))
@@ -65,7 +58,7 @@ async def test_at_80x24_the_eta_and_the_summary_are_whole_and_no_toast_covers_th
 async def test_the_key_is_in_the_title_and_no_row_is_spent_on_axis_labels():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(1)
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
@@ -94,7 +87,7 @@ async def test_the_key_is_in_the_title_and_no_row_is_spent_on_axis_labels():
 async def test_at_60x20_the_class_view_names_the_size_it_needs_instead_of_dropping_classes():
     app = build_app(AppOptions())
     async with app.run_test(size=(60, 20)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(2)
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         await wait_for(pilot, lambda: len(app.query_one(PerClassChart).bars) == 10, what="the bars")
@@ -115,7 +108,7 @@ async def test_at_60x20_the_class_view_names_the_size_it_needs_instead_of_droppi
 async def test_at_80x24_the_class_view_shows_a_bar_for_each_of_ten_classes():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(2)
         final = snapshot("finished", eta=None)
         pane.post_message(TrainingPane.Finished(final, None))
@@ -133,7 +126,7 @@ async def test_without_colour_train_and_test_differ_by_marker(monkeypatch):
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.no_color
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(1)
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
@@ -145,7 +138,7 @@ async def test_without_colour_train_and_test_differ_by_marker(monkeypatch):
 async def test_in_ascii_the_series_use_ascii_markers():
     app = build_app(AppOptions(ascii=True))
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(1)
         pane.post_message(TrainingPane.Finished(snapshot("finished", eta=None), None))
         await wait_for(pilot, lambda: app.query_one(AccuracyChart).points == 12, what="the charts")
@@ -157,7 +150,7 @@ async def test_in_ascii_the_series_use_ascii_markers():
 async def test_the_training_charts_are_line_charts_that_thin_a_long_history():
     app = build_app(AppOptions())
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await training_pane(app, pilot)
+        pane = await open_training(app, pilot)
         pane.show_view(1)
         loss, accuracy = app.query_one(LossChart), app.query_one(AccuracyChart)
         assert isinstance(loss, LineChart) and isinstance(accuracy, LineChart)  # the watch pane's widget

@@ -17,26 +17,13 @@ from dataloupe.tui.widgets.accuracy_chart import AccuracyChart
 from dataloupe.tui.widgets.loss_chart import LossChart
 from dataloupe.tui.widgets.per_class_chart import PerClassChart
 
-from support.pilot import screen_lines, settle, wait_for
+from support.pilot import open_training, screen_lines, settle, wait_for
 
 set_threads(1)  # once, as `dataloupe` does at start-up (one thread on these shared 2-core machines)
 
 
 def screen_text(app) -> str:
     return "\n".join(screen_lines(app))
-
-
-async def open_training(app, pilot, **form: str) -> TrainingPane:
-    """Wait for the digits, open the training tab and fill in the form."""
-    await settle(app, pilot)
-    await pilot.press("6")
-    await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane, made when first shown")
-    pane = app.query_one(TrainingPane)
-    for field, value in form.items():
-        widget = pane.query_one(f"#train-{field}")
-        widget.value = value
-    await pilot.pause()
-    return pane
 
 
 async def start_long_run(app, pilot, steps: int) -> TrainingPane:

@@ -12,12 +12,12 @@ from textual.widgets import ContentSwitcher
 
 from dataloupe.tui.app import build_app
 from dataloupe.tui.panes.base import Pane
-from dataloupe.tui.panes.training_pane import VIEWS, TrainingPane
+from dataloupe.tui.panes.training_pane import VIEWS
 from dataloupe.tui.panes.training_user_model import MISTAKES_VIEW
 from dataloupe.tui.widgets.key_bar import KeyBar
 from dataloupe.tui.widgets.mistakes_view import MistakesView
 
-from support.pilot import settle, wait_for
+from support.pilot import open_training, wait_for
 
 
 def bound(app, action: str) -> bool:
@@ -26,15 +26,6 @@ def bound(app, action: str) -> bool:
         binding.action.startswith(action) and enabled
         for _, binding, enabled, _ in app.screen.active_bindings.values()
     )
-
-
-async def open_training(app, pilot) -> TrainingPane:
-    await settle(app, pilot)
-    await pilot.press("6")
-    await wait_for(
-        pilot, lambda: app.query("#train-switcher"), what="the training pane, made when first shown"
-    )
-    return app.query_one(TrainingPane)
 
 
 async def test_v_visits_every_view_with_the_keys_kept_by_the_pane():

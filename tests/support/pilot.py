@@ -47,6 +47,21 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str | Callable
         await pilot.pause(0.02)
 
 
+async def open_training(app, pilot, **fields: str):
+    """Wait for the app's start-up, open the training tab (its widgets are made when first shown) and
+    type ``fields`` into its form (``epochs="1000"`` sets ``#train-epochs``); return the pane."""
+    from dataloupe.tui.panes.training_pane import TrainingPane
+
+    await settle(app, pilot)
+    await pilot.press("6")
+    await wait_for(pilot, lambda: app.query("#train-epochs"), what="the training pane, made when first shown")
+    pane = app.query_one(TrainingPane)
+    for field, value in fields.items():
+        pane.query_one(f"#train-{field}").value = value
+    await pilot.pause()
+    return pane
+
+
 def screen_text(app) -> str:
     """Every character on screen (from the SVG export), spaces normalized."""
     import html

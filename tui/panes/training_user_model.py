@@ -122,4 +122,4 @@ class UserModelPart:
         if action in ("mistake", "cell"):
             switchers = self.query("#train-switcher").results(ContentSwitcher)
             return any(switcher.current == MISTAKES_VIEW[0] for switcher in switchers)
-        return True
+        return super().check_action(action, parameters)  # type: ignore[misc]
