@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dataloupe.core.checks.findings import Finding
 from dataloupe.core.errors import DataloupeError, DatasetError
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
+from dataloupe.core.stats.classes import class_name
 
 if TYPE_CHECKING:
     import torch
@@ -82,6 +84,20 @@ class DeepSamples:
     def total(self) -> int:
         """Samples in every split."""
         return sum(len(s) for s in self.splits.values())
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Of each sample of the splits joined in order (train first): the number of its split in
+        :attr:`splits`, and its index within that split."""
+        parts = list(self.splits.values())
+        split_of = np.concatenate([np.full(len(s), k) for k, s in enumerate(parts)])
+        index_of = np.concatenate([np.arange(len(s)) for s in parts])
+        return split_of, index_of
+
+    def finding(self, check: str, s: SplitSamples, index: int, found: str, score: float, **more) -> Finding:
+        """What ``check`` found about sample ``index`` of ``s``, with its split, label and file filled in
+        (``more``: the check's own fields of :class:`Finding`)."""
+        label = class_name(self.classes, int(s.labels[index]))
+        return Finding(check, s.name, index, label, found, score, where=s.where(index), **more)
 
     def describe(self) -> str:
         """ "train 8,000 and test 2,000 samples, 1×28×28 as stored"."""

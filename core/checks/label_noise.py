@@ -105,18 +105,14 @@ def check_label_noise(
     index_of = np.concatenate([np.arange(len(s)) for s in parts])
     findings = []
     for k, i in enumerate(issues.indices):
-        s = parts[split_of[i]]
-        j = int(index_of[i])
         predicted = class_name(samples.classes, int(issues.predicted[k]))
         findings.append(
-            Finding(
-                check="label noise",
-                split=s.name,
-                index=j,
-                label=class_name(samples.classes, int(labels[i])),
-                found=f"looks like {predicted}",
-                score=round(1.0 - float(issues.self_confidence[k]), 4),
-                where=s.where(j),
+            samples.finding(
+                "label noise",
+                parts[split_of[i]],
+                int(index_of[i]),
+                f"looks like {predicted}",
+                round(1.0 - float(issues.self_confidence[k]), 4),
                 predicted=predicted,
                 probability=round(float(issues.predicted_probability[k]), 4),
             )

@@ -24,7 +24,6 @@ from dataloupe.core.checks.gather import DeepSamples, SplitSamples
 from dataloupe.core.checks.phash import best_shift_correlation, centred, close_pairs, grey, phash
 from dataloupe.core.checks.results import CheckResult
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
-from dataloupe.core.stats.classes import class_name
 from dataloupe.core.wording import plural
 
 MAX_DISTANCE = 6
@@ -104,14 +103,12 @@ def _pair(
     samples: DeepSamples, s: SplitSamples, i: int, o: SplitSamples, j: int, dist: int, corr: float
 ) -> Finding:
     other = o.where(j) or f"{o.name} {j:,}"
-    return Finding(
-        check="near copies",
-        split=s.name,
-        index=i,
-        label=class_name(samples.classes, int(s.labels[i])),
-        found=f"near copy of {other} (correlation {corr:.3f})",
-        score=float(dist),
-        where=s.where(i),
+    return samples.finding(
+        "near copies",
+        s,
+        i,
+        f"near copy of {other} (correlation {corr:.3f})",
+        float(dist),
         other_split=o.name,
         other_index=j,
         other_where=o.where(j),

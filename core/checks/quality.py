@@ -23,7 +23,6 @@ from dataloupe.core.checks.findings import Finding
 from dataloupe.core.checks.gather import DeepSamples
 from dataloupe.core.checks.results import CheckResult
 from dataloupe.core.progress import ProgressCallback, check_cancel, report
-from dataloupe.core.stats.classes import class_name
 from dataloupe.core.wording import plural
 
 Z_LIMIT = 6.0
@@ -127,8 +126,7 @@ def check_image_quality(
         channels = stored[:, 0]
     else:
         channels = np.full(total, next(iter(samples.splits.values())).x.shape[1])
-    split_of = np.concatenate([np.full(len(samples.splits[n]), k) for k, n in enumerate(names)])
-    index_of = np.concatenate([np.arange(len(samples.splits[n])) for n in names])
+    split_of, index_of = samples.positions()
 
     flagged: dict[int, tuple[str, str, float, float]] = {}  # sample → (finding, property, z, value)
     contrast = values["contrast"]
@@ -160,16 +158,13 @@ def check_image_quality(
     findings = []
     for i, (what, prop, z, value) in sorted(flagged.items(), key=lambda kv: -abs(kv[1][2])):
         s = samples.splits[names[split_of[i]]]
-        j = int(index_of[i])
         findings.append(
-            Finding(
-                check="quality",
-                split=s.name,
-                index=j,
-                label=class_name(samples.classes, int(s.labels[j])),
-                found=f"{what} ({prop} {value:.3g})",
-                score=round(z, 3),
-                where=s.where(j),
+            samples.finding(
+                "quality",
+                s,
+                int(index_of[i]),
+                f"{what} ({prop} {value:.3g})",
+                round(z, 3),
                 prop=prop,
                 value=value,
             )
@@ -216,8 +211,7 @@ def check_table_quality(samples: DeepSamples) -> tuple[CheckResult, list[Finding
     spread = x.std(axis=0)
     constant = np.flatnonzero(spread == 0)
     names = list(samples.splits)
-    split_of = np.concatenate([np.full(len(samples.splits[n]), k) for k, n in enumerate(names)])
-    index_of = np.concatenate([np.arange(len(samples.splits[n])) for n in names])
+    split_of, index_of = samples.positions()
     step = np.where(spread > 0, spread * 1e-3, 1.0)
     rounded = np.round(x / step)
     _, first, inverse, counts = np.unique(
@@ -235,14 +229,12 @@ def check_table_quality(samples: DeepSamples) -> tuple[CheckResult, list[Finding
         o = samples.splits[names[split_of[twin]]]
         j, k = int(index_of[i]), int(index_of[twin])
         findings.append(
-            Finding(
-                check="quality",
-                split=s.name,
-                index=j,
-                label=class_name(samples.classes, int(s.labels[j])),
-                found=f"the same as {o.where(k) or f'{o.name} {k:,}'} after rounding",
-                score=0.0,
-                where=s.where(j),
+            samples.finding(
+                "quality",
+                s,
+                j,
+                f"the same as {o.where(k) or f'{o.name} {k:,}'} after rounding",
+                0.0,
                 other_split=o.name,
                 other_index=k,
                 other_where=o.where(k),
